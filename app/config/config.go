@@ -1,0 +1,168 @@
+// Package config reads Parrain's settings from environment variables. Every
+// setting is listed in the README with its default; a missing or malformed
+// required one stops start-up with one line naming it.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parrain/parrain/app/secretbox"
+)
+
+// Config is the whole runtime configuration.
+type Config struct {
+	ListenAddr  string
+	AppURL      *url.URL
+	DatabaseURL string
+	RedisURL    string
+	LogLevel    string
+
+	ShopifyAPIKey     string
+	ShopifyAPISecret  string
+	ShopifyScopes     string
+	ShopifyAPIVersion string
+	// ShopifyAPIOrigin, when set, sends every Admin API and OAuth call (and
+	// the merchant's browser) to this origin instead of https://{shop}; the
+	// shop hostname is kept in the Host header. Only the simulator needs it.
+	ShopifyAPIOrigin *url.URL
+
+	Keyring *secretbox.Keyring
+
+	WebhookMaxBody    int64
+	WorkerConcurrency int
+	ShutdownTimeout   time.Duration
+	// RelayAfter is how long a stored webhook event may wait unenqueued
+	// before the relay enqueues it (its direct enqueue failed or the process
+	// died in between).
+	RelayAfter time.Duration
+}
+
+// Getenv looks a variable up; os.LookupEnv in production, a map in tests.
+type Getenv func(string) (string, bool)
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (*Config, error) { return Load(os.LookupEnv) }
+
+// Load reads the configuration through getenv. The error names the first
+// offending variable and says what is expected, in one line.
+func Load(getenv Getenv) (*Config, error) {
+	r := reader{getenv: getenv}
+	c := &Config{
+		ListenAddr:        r.str("LISTEN_ADDR", ":8080"),
+		DatabaseURL:       r.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parrain?sslmode=disable"),
+		RedisURL:          r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		LogLevel:          r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		ShopifyAPIKey:     r.required("SHOPIFY_API_KEY"),
+		ShopifyAPISecret:  r.required("SHOPIFY_API_SECRET"),
+		ShopifyScopes:     r.str("SHOPIFY_SCOPES", "read_orders,read_customers,write_discounts"),
+		ShopifyAPIVersion: r.str("SHOPIFY_API_VERSION", "2026-07"),
+		WebhookMaxBody:    int64(r.integer("WEBHOOK_MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
+		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 10, 1, 1000),
+		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
+	}
+	c.AppURL = r.url("APP_URL", "http://127.0.0.1:8080", true)
+	c.ShopifyAPIOrigin = r.url("SHOPIFY_API_ORIGIN", "", false)
+	if spec := r.required("ENCRYPTION_KEY"); r.err == nil {
+		k, err := secretbox.Parse(spec)
+		if err != nil {
+			r.fail("ENCRYPTION_KEY", err.Error()+` (generate one with: echo "k1:$(openssl rand -base64 32)")`)
+		}
+		c.Keyring = k
+	}
+	if r.err == nil && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		r.fail("DATABASE_URL", "want a postgres:// URL")
+	}
+	if r.err == nil && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		r.fail("REDIS_URL", "want a redis:// or rediss:// URL")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return c, nil
+}
+
+type reader struct {
+	getenv Getenv
+	err    error
+}
+
+func (r *reader) fail(name, why string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("config: %s: %s", name, why)
+	}
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.getenv(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (r *reader) required(name string) string {
+	v := r.str(name, "")
+	if v == "" {
+		r.fail(name, "required but not set")
+	}
+	return v
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, fmt.Sprintf("want one of %s, got %q", strings.Join(allowed, ", "), v))
+	return def
+}
+
+func (r *reader) integer(name string, def, min, max int) int {
+	s := r.str(name, "")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		r.fail(name, fmt.Sprintf("want an integer between %d and %d, got %q", min, max, s))
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	s := r.str(name, "")
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		r.fail(name, fmt.Sprintf("want a positive duration like 10s, got %q", s))
+		return def
+	}
+	return d
+}
+
+// url parses an absolute http(s) origin-like URL; a trailing slash is dropped.
+func (r *reader) url(name, def string, required bool) *url.URL {
+	s := strings.TrimRight(r.str(name, def), "/")
+	if s == "" {
+		if required {
+			r.fail(name, "required but not set")
+		}
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, fmt.Sprintf("want an absolute http(s) URL, got %q", s))
+		return nil
+	}
+	return u
+}

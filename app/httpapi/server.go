@@ -1,0 +1,208 @@
+// Package httpapi is the HTTP adapter: the Gin router, its middleware and the
+// handlers for install flows, webhook intake and health. Handlers verify,
+// translate and delegate; they hold no business rules.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/logging"
+	"github.com/parrain/parrain/app/metrics"
+	"github.com/parrain/parrain/integrations/shopify"
+)
+
+// Checker reports whether a dependency is reachable, for /readyz.
+type Checker func(ctx context.Context) error
+
+// EventNotifier is told about each newly stored webhook event so its job can
+// be enqueued off the request path.
+type EventNotifier interface {
+	Notify(eventID int64)
+}
+
+// InstallJobs enqueues the work that follows an install.
+type InstallJobs interface {
+	ShopInstalled(ctx context.Context, shop *app.Shop) error
+}
+
+// ShopifyTokens is the part of Shopify's token endpoint the install flows use.
+type ShopifyTokens interface {
+	ExchangeCode(ctx context.Context, shop, code string) (app.Credentials, error)
+	ExchangeSessionToken(ctx context.Context, shop, sessionToken string) (app.Credentials, error)
+}
+
+// Server holds the HTTP layer's dependencies.
+type Server struct {
+	Log      *slog.Logger
+	Now      func() time.Time
+	Shops    app.ShopService
+	Webhooks app.WebhookService
+	Notifier EventNotifier
+	Install  InstallJobs
+	Ready    map[string]Checker
+
+	AppURL         string
+	ShopifyKey     string
+	ShopifySecret  string
+	ShopifyScopes  string
+	ShopifyOrigin  shopify.Origin
+	ShopifyTokens  ShopifyTokens
+	WebhookMaxBody int64
+
+	shopCache *shopCache
+}
+
+// Handler builds the router. Middleware order is deliberate: recovery first
+// (nothing escapes), then metrics labelled by route template, then the
+// request id and log line, then the one place that maps errors to responses.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.shopCache = newShopCache(30*time.Second, s.Now)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(s.recovery(), s.metrics(), s.requestLog(), s.errors())
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) { c.Error(app.Errorf(app.ENOTFOUND, "no such endpoint")) })
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.Handler()))
+
+	r.GET("/auth/shopify/install", s.shopifyInstall)
+	r.GET("/auth/shopify/callback", s.shopifyCallback)
+	r.GET("/api/shopify/session", s.shopifySession)
+	r.POST("/webhooks/shopify", s.shopifyWebhook)
+	return r
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	out := gin.H{}
+	ok := true
+	for name, check := range s.Ready {
+		if err := check(ctx); err != nil {
+			out[name] = "unreachable"
+			ok = false
+			logging.From(c.Request.Context()).Warn("readiness check failed", "dependency", name, "error", err.Error())
+		} else {
+			out[name] = "ok"
+		}
+	}
+	if !ok {
+		c.JSON(http.StatusServiceUnavailable, out)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) recovery() gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
+		logging.From(c.Request.Context()).Error("panic in handler", "panic", slog.AnyValue(rec).String())
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+	})
+}
+
+func (s *Server) metrics() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		metrics.HTTPRequests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+		metrics.HTTPDuration.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+	}
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// requestLog gives the request an id (the caller's X-Request-Id when it looks
+// sane) and a logger carrying it, and writes one line per request. The line
+// has the route template, not the URL: query strings carry HMACs, codes and
+// sometimes emails.
+func (s *Server) requestLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		c.Header("X-Request-Id", id)
+		log := s.Log.With("request_id", id)
+		c.Request = c.Request.WithContext(logging.With(c.Request.Context(), log))
+		start := time.Now()
+		c.Next()
+		level := slog.LevelInfo
+		if c.Writer.Status() >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(c.Request.Context(), level, "request",
+			"method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
+			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+	}
+}
+
+var statusByCode = map[string]int{
+	app.EINVALID:      http.StatusBadRequest,
+	app.EUNAUTHORIZED: http.StatusUnauthorized,
+	app.EFORBIDDEN:    http.StatusForbidden,
+	app.ENOTFOUND:     http.StatusNotFound,
+	app.ECONFLICT:     http.StatusConflict,
+	app.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	app.ERATELIMITED:  http.StatusTooManyRequests,
+	app.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	app.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// errors is the one place that turns a handler's error into a response:
+// the code picks the status, the public message is shown, internal detail is
+// logged and never sent.
+func (s *Server) errors() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if len(c.Errors) == 0 || c.Writer.Written() {
+			return
+		}
+		err := c.Errors.Last().Err
+		code := app.ErrorCode(err)
+		status, ok := statusByCode[code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		log := logging.From(c.Request.Context())
+		if status >= 500 {
+			log.Error("request failed", "code", code, "error", err.Error())
+		} else {
+			log.Info("request refused", "code", code, "reason", app.ErrorMessage(err))
+		}
+		if status == http.StatusServiceUnavailable {
+			c.Header("Retry-After", "5")
+		}
+		c.AbortWithStatusJSON(status, gin.H{"error": app.ErrorMessage(err), "code": code})
+	}
+}
+
+// fail records err for the error middleware and stops the chain.
+func fail(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/logging"
+	"github.com/parrain/parrain/app/metrics"
+	"github.com/parrain/parrain/integrations/shopify"
+)
+
+// shopifyWebhook is the intake: verify, store, acknowledge. Order of checks
+// is part of the contract: the signature is checked on the raw bytes before
+// anything is parsed, and nothing is written unless every check passed. The
+// 200 is sent only after the event is committed in Postgres; its job is
+// queued afterwards (see jobs.Dispatcher), so Redis being down never costs an
+// event, and Postgres being down answers 503 so Shopify retries.
+func (s *Server) shopifyWebhook(c *gin.Context) {
+	reject := func(reason string, err error) {
+		metrics.WebhooksRejected.WithLabelValues("shopify", reason).Inc()
+		fail(c, err)
+	}
+	if c.Request.ContentLength > s.WebhookMaxBody {
+		reject("too_large", app.Errorf(app.ETOOLARGE, "body over %d bytes", s.WebhookMaxBody))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.WebhookMaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			reject("too_large", app.Errorf(app.ETOOLARGE, "body over %d bytes", s.WebhookMaxBody))
+			return
+		}
+		reject("read", app.Wrap(app.EINVALID, err, "could not read body"))
+		return
+	}
+	h := shopify.ReadWebhookHeaders(c.Request.Header)
+	if err := shopify.VerifyWebhook(body, h.HMAC, s.ShopifySecret); err != nil {
+		reject("hmac", err)
+		return
+	}
+	if !shopify.KnownTopic(h.Topic) {
+		reject("topic", app.Errorf(app.EINVALID, "unknown or missing X-Shopify-Topic"))
+		return
+	}
+	domain, err := shopify.NormalizeShop(h.Shop)
+	if err != nil {
+		reject("shop", app.Errorf(app.EINVALID, "missing or invalid X-Shopify-Shop-Domain"))
+		return
+	}
+	eventID := h.EventID
+	if eventID == "" {
+		// Deliveries without X-Shopify-Event-Id (older API versions) are
+		// deduplicated per delivery only.
+		eventID = "webhook:" + h.WebhookID
+	}
+	if eventID == "webhook:" || len(eventID) > 200 {
+		reject("event_id", app.Errorf(app.EINVALID, "missing X-Shopify-Event-Id"))
+		return
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		reject("json", app.Errorf(app.EINVALID, "body is not a JSON object"))
+		return
+	}
+	shopID, err := s.shopCache.lookup(domain, func() (int64, error) {
+		sh, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+		if err != nil {
+			return 0, err
+		}
+		return sh.ID, nil
+	})
+	if err != nil {
+		if app.ErrorCode(err) == app.ENOTFOUND {
+			reject("shop", app.Errorf(app.ENOTFOUND, "unknown shop"))
+			return
+		}
+		fail(c, err)
+		return
+	}
+	ev := &app.WebhookEvent{
+		ShopID: shopID, Platform: app.PlatformShopify, Topic: h.Topic, EventID: eventID, WebhookID: h.WebhookID,
+		TriggeredAt: h.TriggeredAt, APIVersion: h.APIVersion, Payload: body,
+	}
+	id, created, err := s.Webhooks.StoreEvent(c.Request.Context(), ev)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if !created {
+		metrics.WebhooksDuplicate.WithLabelValues("shopify", h.Topic).Inc()
+		logging.From(c.Request.Context()).Info("duplicate webhook", "topic", h.Topic, "shop_id", shopID)
+		c.JSON(http.StatusOK, gin.H{"status": "duplicate"})
+		return
+	}
+	metrics.WebhooksReceived.WithLabelValues("shopify", h.Topic).Inc()
+	s.Notifier.Notify(id)
+	c.JSON(http.StatusOK, gin.H{"status": "stored"})
+}
+
+// shopCache remembers shop ids by domain for a short while, sparing the
+// intake a query per delivery. Only hits are cached: a shop that installs a
+// second after an unknown-shop answer is found on the next delivery. A shop
+// row is never deleted (redaction leaves a tombstone), so a cached id stays
+// valid.
+type shopCache struct {
+	mu  sync.RWMutex
+	ttl time.Duration
+	now func() time.Time
+	m   map[string]cachedShop
+}
+
+type cachedShop struct {
+	id  int64
+	exp time.Time
+}
+
+func newShopCache(ttl time.Duration, now func() time.Time) *shopCache {
+	return &shopCache{ttl: ttl, now: now, m: map[string]cachedShop{}}
+}
+
+func (sc *shopCache) lookup(domain string, load func() (int64, error)) (int64, error) {
+	sc.mu.RLock()
+	e, ok := sc.m[domain]
+	sc.mu.RUnlock()
+	if ok && sc.now().Before(e.exp) {
+		return e.id, nil
+	}
+	id, err := load()
+	if err != nil {
+		return 0, err
+	}
+	sc.mu.Lock()
+	if len(sc.m) > 100000 {
+		sc.m = map[string]cachedShop{}
+	}
+	sc.m[domain] = cachedShop{id: id, exp: sc.now().Add(sc.ttl)}
+	sc.mu.Unlock()
+	return id, nil
+}
+
+func (sc *shopCache) forget(domain string) {
+	sc.mu.Lock()
+	delete(sc.m, domain)
+	sc.mu.Unlock()
+}

@@ -1,0 +1,140 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/parrain/parrain/app"
+)
+
+// ComplianceService implements app.ComplianceService over everything Parrain
+// stores about a shop's customers. Today that is the stored webhook payloads
+// (orders carry names, emails, phones, addresses, IPs); each table that gains
+// customer data must be added here, and the compliance tests check it.
+type ComplianceService struct{ db *DB }
+
+var _ app.ComplianceService = (*ComplianceService)(nil)
+
+// Compliance returns the compliance service.
+func (db *DB) Compliance() *ComplianceService { return &ComplianceService{db: db} }
+
+// customerEvents selects the shop's events about the customer: by customer id
+// in the payload, by the order ids the request names, or by email (guest
+// checkouts have no customer id).
+func customerEvents(tx *gorm.DB, shopID int64, c app.CustomerRef) *gorm.DB {
+	conds := []string{}
+	args := []any{}
+	if c.ID != 0 {
+		conds = append(conds, "payload -> 'customer' ->> 'id' = ?")
+		args = append(args, strconv.FormatInt(c.ID, 10))
+	}
+	if len(c.OrderIDs) > 0 {
+		ids := make([]string, len(c.OrderIDs))
+		for i, id := range c.OrderIDs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		conds = append(conds, "(topic LIKE 'orders/%' AND payload ->> 'id' IN ?)", "(topic LIKE 'refunds/%' AND payload ->> 'order_id' IN ?)")
+		args = append(args, ids, ids)
+	}
+	if email := strings.TrimSpace(c.Email); email != "" {
+		conds = append(conds, "lower(payload ->> 'email') = lower(?)", "lower(payload ->> 'contact_email') = lower(?)")
+		args = append(args, email, email)
+	}
+	if len(conds) == 0 {
+		conds = append(conds, "false")
+	}
+	return tx.Table("webhook_events").
+		Where("shop_id = ? AND redacted_at IS NULL AND topic NOT LIKE 'customers/%' AND topic NOT LIKE 'shop/%'", shopID).
+		Where("("+strings.Join(conds, " OR ")+")", args...)
+}
+
+// ExportCustomer implements app.ComplianceService.
+func (s *ComplianceService) ExportCustomer(ctx context.Context, shopID, requestID int64, c app.CustomerRef, at time.Time) (int64, error) {
+	type item struct {
+		Topic      string          `json:"topic"`
+		ReceivedAt time.Time       `json:"received_at"`
+		Payload    json.RawMessage `json:"payload"`
+	}
+	var rows []struct {
+		Topic      string
+		ReceivedAt time.Time
+		Payload    string
+	}
+	if err := customerEvents(s.db.gorm.WithContext(ctx), shopID, c).Select("topic, received_at, payload").Order("id").Scan(&rows).Error; err != nil {
+		return 0, unavailable(err, fmt.Sprintf("gather data of customer %d for shop %d", c.ID, shopID))
+	}
+	items := make([]item, len(rows))
+	for i, r := range rows {
+		items[i] = item{Topic: r.Topic, ReceivedAt: r.ReceivedAt.UTC(), Payload: json.RawMessage(r.Payload)}
+	}
+	doc, err := json.Marshal(map[string]any{
+		"generated_at": at.UTC(), "customer": map[string]any{"id": c.ID, "email": c.Email, "phone": c.Phone},
+		"orders_requested": c.OrderIDs, "webhook_events": items,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("encode export: %w", err)
+	}
+	var id int64
+	// A redelivered request replaces the earlier export rather than adding one.
+	err = s.db.gorm.WithContext(ctx).Raw(`INSERT INTO data_exports (shop_id, request_id, customer_id, export, created_at)
+		VALUES (?, ?, ?, ?::jsonb, ?)
+		ON CONFLICT (shop_id, request_id) DO UPDATE SET export = EXCLUDED.export, created_at = EXCLUDED.created_at
+		RETURNING id`, shopID, requestID, c.ID, string(doc), at).Scan(&id).Error
+	if err != nil {
+		return 0, unavailable(err, fmt.Sprintf("store export for shop %d request %d", shopID, requestID))
+	}
+	return id, nil
+}
+
+// redactedPayload keeps what the books need (ids, totals, currency, dates,
+// discount codes) and nothing that identifies a person.
+const redactedPayload = `jsonb_strip_nulls(jsonb_build_object(
+	'id', payload -> 'id', 'order_id', payload -> 'order_id', 'name', payload -> 'name',
+	'created_at', payload -> 'created_at', 'currency', payload -> 'currency',
+	'total_price', payload -> 'total_price', 'financial_status', payload -> 'financial_status',
+	'discount_codes', payload -> 'discount_codes', 'redacted', true))`
+
+// RedactCustomer implements app.ComplianceService.
+func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c app.CustomerRef, at time.Time) (int64, error) {
+	var n int64
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := customerEvents(tx, shopID, c).Updates(map[string]any{
+			"payload": gorm.Expr(redactedPayload), "redacted_at": at,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		q := tx.Exec("DELETE FROM data_exports WHERE shop_id = ? AND customer_id = ?", shopID, c.ID)
+		n += q.RowsAffected
+		return q.Error
+	})
+	if err != nil {
+		return 0, unavailable(err, fmt.Sprintf("redact customer %d of shop %d", c.ID, shopID))
+	}
+	return n, nil
+}
+
+// RedactShop implements app.ComplianceService.
+func (s *ComplianceService) RedactShop(ctx context.Context, shopID int64, at time.Time) error {
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, q := range []string{
+			"DELETE FROM data_exports WHERE shop_id = ?",
+			"DELETE FROM webhook_events WHERE shop_id = ?",
+		} {
+			if err := tx.Exec(q, shopID).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Exec(`UPDATE shops SET status = 'redacted', name = '', email = '', currency = '', timezone = '', plan = '',
+			platform_shop_id = NULL, access_token = NULL, access_token_expires_at = NULL, refresh_token = NULL,
+			refresh_token_expires_at = NULL, scopes = '', redacted_at = ?, updated_at = ? WHERE id = ?`, at, at, shopID).Error
+	})
+	return unavailable(err, fmt.Sprintf("redact shop %d", shopID))
+}

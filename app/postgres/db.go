@@ -1,0 +1,155 @@
+// Package postgres is the Postgres adapter: GORM as the query layer over the
+// schema that migrations/ owns, implementing the storage services declared in
+// package app.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/secretbox"
+	"github.com/parrain/parrain/migrations"
+)
+
+// DB is an open database with the services built on it.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	keyring *secretbox.Keyring
+	now     func() time.Time
+}
+
+// Open connects to Postgres. It does not check migrations; call
+// CheckMigrations before serving.
+func Open(ctx context.Context, dsn string, keyring *secretbox.Keyring) (*DB, error) {
+	g, err := gorm.Open(postgres.Open(dsn), &gorm.Config{
+		Logger:                 logger.Discard, // query logs would carry customer data
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(20)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &DB{gorm: g, sql: sqlDB, keyring: keyring, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping reports whether Postgres answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// SQL exposes the underlying pool for tests and tools.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+func newMigrator(sqlDB *sql.DB) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations.FS, ".")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, sqlDB, sub)
+}
+
+// Migrate runs a migration command: "up", "down" (one step) or "status"
+// (returns one line per migration).
+func (db *DB) Migrate(ctx context.Context, command string) ([]string, error) {
+	p, err := newMigrator(db.sql)
+	if err != nil {
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	var lines []string
+	switch command {
+	case "up":
+		res, err := p.Up(ctx)
+		for _, r := range res {
+			lines = append(lines, fmt.Sprintf("applied %s (%s)", r.Source.Path, r.Duration.Round(time.Millisecond)))
+		}
+		if err != nil {
+			return lines, fmt.Errorf("migrate up: %w", err)
+		}
+		if len(lines) == 0 {
+			lines = append(lines, "no pending migrations")
+		}
+	case "down":
+		r, err := p.Down(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrate down: %w", err)
+		}
+		if r != nil {
+			lines = append(lines, fmt.Sprintf("rolled back %s", r.Source.Path))
+		}
+	case "status":
+		st, err := p.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrate status: %w", err)
+		}
+		for _, s := range st {
+			at := "pending"
+			if s.State == goose.StateApplied {
+				at = "applied " + s.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			lines = append(lines, fmt.Sprintf("%-40s %s", s.Source.Path, at))
+		}
+	default:
+		return nil, app.Errorf(app.EINVALID, "unknown migrate command %q (want up, down or status)", command)
+	}
+	return lines, nil
+}
+
+// CheckMigrations fails when any embedded migration is not applied, so a
+// binary never runs against a schema older than it expects.
+func (db *DB) CheckMigrations(ctx context.Context) error {
+	p, err := newMigrator(db.sql)
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("check migrations: %w", err)
+	}
+	if pending {
+		return errors.New("database schema is behind this binary: run `parrain migrate up`")
+	}
+	return nil
+}
+
+// unavailable classifies connection-level failures as EUNAVAILABLE so the
+// HTTP layer answers 503 (platforms retry) instead of 500.
+func unavailable(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server answered: a real SQL error, not an outage.
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return app.Wrap(app.EUNAVAILABLE, fmt.Errorf("%s: %w", what, err), "database unavailable, retry later")
+}

@@ -1,0 +1,240 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/parrain/parrain/app"
+)
+
+// webhookRow maps the webhook_events table.
+type webhookRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	ShopID      int64
+	Topic       string
+	EventID     string
+	WebhookID   string
+	TriggeredAt *time.Time
+	APIVersion  string
+	Payload     string `gorm:"type:jsonb"`
+	ReceivedAt  time.Time
+	EnqueuedAt  *time.Time
+	ProcessedAt *time.Time
+	Attempts    int
+	LastError   string
+}
+
+func (webhookRow) TableName() string { return "webhook_events" }
+
+// WebhookService implements app.WebhookService. Inserts go through a small
+// group-commit stage: concurrent deliveries that arrive together are written
+// by one multi-row INSERT in one transaction, so under load many webhooks
+// share one commit (one WAL flush) instead of paying for one each, and an idle
+// system still writes a lone event at once (no timer, no added latency).
+type WebhookService struct {
+	db       *DB
+	reqs     chan *insertReq
+	maxBatch int
+	wg       sync.WaitGroup
+	stop     sync.Once
+}
+
+var _ app.WebhookService = (*WebhookService)(nil)
+
+type insertReq struct {
+	ctx  context.Context
+	ev   *app.WebhookEvent
+	done chan insertRes
+}
+
+type insertRes struct {
+	id      int64
+	created bool
+	err     error
+}
+
+// NewWebhookService starts the insert stage with the given number of writers
+// (each holds at most one connection while writing). Close stops it.
+func (db *DB) NewWebhookService(writers, maxBatch int) *WebhookService {
+	if writers < 1 {
+		writers = 1
+	}
+	if maxBatch < 1 {
+		maxBatch = 1
+	}
+	s := &WebhookService{db: db, reqs: make(chan *insertReq, writers*maxBatch), maxBatch: maxBatch}
+	for range writers {
+		s.wg.Add(1)
+		go s.writer()
+	}
+	return s
+}
+
+// Close stops the writers after they finish what is queued. StoreEvent must
+// not be called after Close.
+func (s *WebhookService) Close() {
+	s.stop.Do(func() { close(s.reqs) })
+	s.wg.Wait()
+}
+
+func (s *WebhookService) writer() {
+	defer s.wg.Done()
+	batch := make([]*insertReq, 0, s.maxBatch)
+	for first := range s.reqs {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < s.maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.insertBatch(batch)
+	}
+}
+
+// insertBatch writes the batch in one statement. Requests whose caller has
+// given up are still written: the platform will redeliver and the unique key
+// turns that into a no-op.
+func (s *WebhookService) insertBatch(batch []*insertReq) {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO webhook_events (shop_id, topic, event_id, webhook_id, triggered_at, api_version, payload) VALUES ")
+	args := make([]any, 0, len(batch)*7)
+	for i, r := range batch {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		n := i * 7
+		fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d::jsonb)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, r.ev.ShopID, r.ev.Topic, r.ev.EventID, r.ev.WebhookID, r.ev.TriggeredAt, r.ev.APIVersion, string(r.ev.Payload))
+	}
+	sb.WriteString(" ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING id, shop_id, event_id")
+
+	// The statement runs on its own deadline, not a caller's: one caller
+	// cancelling must not fail the others in the batch.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	created := map[string]int64{}
+	rows, err := s.db.sql.QueryContext(ctx, sb.String(), args...)
+	if err == nil {
+		for rows.Next() {
+			var id, shopID int64
+			var eventID string
+			if err = rows.Scan(&id, &shopID, &eventID); err != nil {
+				break
+			}
+			created[fmt.Sprint(shopID, "/", eventID)] = id
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+	}
+	if err != nil {
+		err = unavailable(err, fmt.Sprintf("store %d webhook events", len(batch)))
+	}
+	for _, r := range batch {
+		res := insertRes{err: err}
+		if err == nil {
+			key := fmt.Sprint(r.ev.ShopID, "/", r.ev.EventID)
+			// Two deliveries of one event in the same batch: the first
+			// claims the row, the second is the duplicate.
+			if id, ok := created[key]; ok {
+				res.id, res.created = id, true
+				delete(created, key)
+			}
+		}
+		r.done <- res
+	}
+}
+
+// StoreEvent implements app.WebhookService.
+func (s *WebhookService) StoreEvent(ctx context.Context, ev *app.WebhookEvent) (int64, bool, error) {
+	req := &insertReq{ctx: ctx, ev: ev, done: make(chan insertRes, 1)}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		return 0, false, fmt.Errorf("store webhook event: %w", ctx.Err())
+	}
+	select {
+	case res := <-req.done:
+		if res.created {
+			ev.ID = res.id
+		}
+		return res.id, res.created, res.err
+	case <-ctx.Done():
+		return 0, false, fmt.Errorf("store webhook event: %w", ctx.Err())
+	}
+}
+
+// Event implements app.WebhookService.
+func (s *WebhookService) Event(ctx context.Context, id int64) (*app.WebhookEvent, error) {
+	var r webhookRow
+	err := s.db.gorm.WithContext(ctx).Table("webhook_events AS w").
+		Select("w.*").Where("w.id = ?", id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENOTFOUND, "unknown webhook event %d", id)
+	}
+	if err != nil {
+		return nil, unavailable(err, fmt.Sprintf("load webhook event %d", id))
+	}
+	var platform string
+	if err := s.db.gorm.WithContext(ctx).Raw("SELECT platform FROM shops WHERE id = ?", r.ShopID).Scan(&platform).Error; err != nil {
+		return nil, unavailable(err, fmt.Sprintf("load shop of webhook event %d", id))
+	}
+	return &app.WebhookEvent{
+		ID: r.ID, ShopID: r.ShopID, Platform: app.Platform(platform), Topic: r.Topic, EventID: r.EventID,
+		WebhookID: r.WebhookID, TriggeredAt: r.TriggeredAt, APIVersion: r.APIVersion, Payload: []byte(r.Payload),
+		ReceivedAt: r.ReceivedAt, EnqueuedAt: r.EnqueuedAt, ProcessedAt: r.ProcessedAt, Attempts: r.Attempts, LastError: r.LastError,
+	}, nil
+}
+
+// MarkEnqueued implements app.WebhookService.
+func (s *WebhookService) MarkEnqueued(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.db.gorm.WithContext(ctx).Exec(
+		"UPDATE webhook_events SET enqueued_at = now() WHERE id IN ? AND enqueued_at IS NULL", ids).Error
+	return unavailable(err, fmt.Sprintf("mark %d webhook events enqueued", len(ids)))
+}
+
+// Unenqueued implements app.WebhookService.
+func (s *WebhookService) Unenqueued(ctx context.Context, olderThan time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db.gorm.WithContext(ctx).Raw(
+		"SELECT id FROM webhook_events WHERE enqueued_at IS NULL AND received_at < ? ORDER BY received_at LIMIT ?",
+		olderThan, limit).Scan(&ids).Error
+	return ids, unavailable(err, "list unenqueued webhook events")
+}
+
+// MarkProcessed implements app.WebhookService.
+func (s *WebhookService) MarkProcessed(ctx context.Context, id int64, at time.Time) error {
+	err := s.db.gorm.WithContext(ctx).Exec(
+		"UPDATE webhook_events SET processed_at = ?, attempts = attempts + 1, last_error = '', enqueued_at = COALESCE(enqueued_at, ?) WHERE id = ?",
+		at, at, id).Error
+	return unavailable(err, fmt.Sprintf("mark webhook event %d processed", id))
+}
+
+// MarkFailed implements app.WebhookService.
+func (s *WebhookService) MarkFailed(ctx context.Context, id int64, cause error) error {
+	msg := cause.Error()
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	err := s.db.gorm.WithContext(ctx).Exec(
+		"UPDATE webhook_events SET attempts = attempts + 1, last_error = ?, enqueued_at = COALESCE(enqueued_at, now()) WHERE id = ?",
+		msg, id).Error
+	return unavailable(err, fmt.Sprintf("mark webhook event %d failed", id))
+}

@@ -1,0 +1,181 @@
+// Package stack assembles a running Parrain from its configuration: the
+// database, the queue, the Shopify adapter, the HTTP handler, the dispatcher,
+// the relay and the worker. cmd/parrain calls it; integration tests build the
+// same stack in-process, so what they test is what runs.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parrain/parrain/app/config"
+	"github.com/parrain/parrain/app/httpapi"
+	"github.com/parrain/parrain/app/postgres"
+	"github.com/parrain/parrain/integrations/shopify"
+	"github.com/parrain/parrain/jobs"
+)
+
+// Stack is the assembled application.
+type Stack struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Now      func() time.Time
+	DB       *postgres.DB
+	Webhooks *postgres.WebhookService
+	Redis    *redis.Client
+	Queue    *asynq.Client
+	RedisOpt asynq.RedisConnOpt
+	Tokens   *shopify.Tokens
+	Admin    *shopify.Admin
+
+	dispatcher *jobs.Dispatcher
+	closeOnce  sync.Once
+}
+
+// New connects to Postgres (and refuses to go on while migrations are
+// pending) and prepares the Redis clients. Redis is not required to be up:
+// the intake keeps accepting webhooks without it.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.Keyring)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.CheckMigrations(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("config: REDIS_URL: %w", err)
+	}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("config: REDIS_URL: %w", err)
+	}
+	origin := shopify.Origin{Override: cfg.ShopifyAPIOrigin}
+	s := &Stack{
+		Config: cfg, Log: log, Now: time.Now, DB: db,
+		Webhooks: db.NewWebhookService(4, 64),
+		Redis:    redis.NewClient(ropt),
+		Queue:    asynq.NewClient(redisOpt),
+		RedisOpt: redisOpt,
+		Admin:    shopify.NewAdmin(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, cfg.ShopifyAPIVersion, origin),
+	}
+	s.Tokens = &shopify.Tokens{
+		Store:  db.Shops(),
+		Client: shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin),
+		Now:    s.now, Margin: 10 * time.Minute,
+	}
+	s.dispatcher = jobs.NewDispatcher(s.Queue, s.Webhooks, 4, log)
+	return s, nil
+}
+
+func (s *Stack) now() time.Time { return s.Now() }
+
+// HTTPHandler returns the web process's handler.
+func (s *Stack) HTTPHandler() http.Handler {
+	srv := &httpapi.Server{
+		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher,
+		Install: jobs.InstallQueue{Queue: s.Queue},
+		Ready: map[string]httpapi.Checker{
+			"postgres": s.DB.Ping,
+			"redis":    func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() },
+		},
+		AppURL:         s.Config.AppURL.String(),
+		ShopifyKey:     s.Config.ShopifyAPIKey,
+		ShopifySecret:  s.Config.ShopifyAPISecret,
+		ShopifyScopes:  s.Config.ShopifyScopes,
+		ShopifyOrigin:  shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
+		ShopifyTokens:  s.Tokens.Client,
+		WebhookMaxBody: s.Config.WebhookMaxBody,
+	}
+	return srv.Handler()
+}
+
+// Relay returns the relay that enqueues stored-but-unqueued webhook events.
+func (s *Stack) Relay(interval time.Duration) *jobs.Relay {
+	return &jobs.Relay{Queue: s.Queue, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval}
+}
+
+// Mux returns the worker's task routes.
+func (s *Stack) Mux() *asynq.ServeMux {
+	shops := s.DB.Shops()
+	mux := asynq.NewServeMux()
+	mux.Use(jobs.Instrument(s.Log))
+	mux.Handle(jobs.TypeProcessWebhook, &jobs.WebhookProcessor{
+		Webhooks: s.Webhooks, Shops: shops, Now: s.now,
+		Topics: jobs.ShopifyTopics(shops, s.DB.Compliance(), s.now),
+	})
+	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
+		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
+	})
+	mux.Handle(jobs.TypeRefreshTokens, &jobs.RefreshTokens{Shops: shops, Tokens: s.Tokens, Now: s.now, Ahead: s.Tokens.Margin})
+	return mux
+}
+
+// RunWorker processes jobs and runs the scheduler until ctx is done, then
+// stops taking work and waits for in-flight jobs (up to ShutdownTimeout).
+func (s *Stack) RunWorker(ctx context.Context) error {
+	srv := jobs.NewServer(s.RedisOpt, s.Config.WorkerConcurrency, s.Config.ShutdownTimeout, s.Log)
+	if err := srv.Start(s.Mux()); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	sched := asynq.NewScheduler(s.RedisOpt, &asynq.SchedulerOpts{Logger: nil, LogLevel: asynq.WarnLevel})
+	if _, err := sched.Register(jobs.RefreshTokensCron, jobs.NewRefreshTokensTask()); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("register schedule: %w", err)
+	}
+	if err := sched.Start(); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("start scheduler: %w", err)
+	}
+	<-ctx.Done()
+	sched.Shutdown()
+	srv.Shutdown()
+	return nil
+}
+
+// Serve runs the HTTP server and the relay until ctx is done, then lets
+// in-flight requests finish (up to ShutdownTimeout).
+func (s *Stack) Serve(ctx context.Context, addr string) error {
+	hs := &http.Server{Addr: addr, Handler: s.HTTPHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	rctx, stopRelay := context.WithCancel(ctx)
+	defer stopRelay()
+	go s.Relay(2 * time.Second).Run(rctx)
+	s.Log.Info("http listening", "addr", addr, "app_url", s.Config.AppURL.String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close flushes the dispatcher and insert stage, then closes connections.
+// Call it after Serve and RunWorker have returned.
+func (s *Stack) Close() {
+	s.closeOnce.Do(func() {
+		s.dispatcher.Close()
+		s.Webhooks.Close()
+		s.Queue.Close()
+		s.Redis.Close()
+		s.DB.Close()
+	})
+}

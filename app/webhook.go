@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// WebhookEvent is one platform event as it arrived: stored durably before the
+// platform gets its 2xx, then processed by a job.
+type WebhookEvent struct {
+	ID       int64
+	ShopID   int64
+	Platform Platform
+	Topic    string
+	// EventID is the platform's id for the event (Shopify:
+	// X-Shopify-Event-Id), the same across retries and duplicate deliveries;
+	// (ShopID, EventID) is unique, which is what makes a duplicate a no-op.
+	EventID     string
+	WebhookID   string
+	TriggeredAt *time.Time
+	APIVersion  string
+	Payload     json.RawMessage
+	ReceivedAt  time.Time
+	EnqueuedAt  *time.Time
+	ProcessedAt *time.Time
+	Attempts    int
+	LastError   string
+}
+
+// WebhookService stores webhook events and tracks their processing.
+type WebhookService interface {
+	// StoreEvent inserts the event unless one with the same (shop, event id)
+	// exists. It returns the stored row's id and whether this call created it.
+	StoreEvent(ctx context.Context, ev *WebhookEvent) (id int64, created bool, err error)
+	// Event returns the event with the given id or ENOTFOUND.
+	Event(ctx context.Context, id int64) (*WebhookEvent, error)
+	// MarkEnqueued records that the events' jobs are in the queue.
+	MarkEnqueued(ctx context.Context, ids []int64) error
+	// Unenqueued returns ids of events stored before olderThan whose job was
+	// never confirmed enqueued; the relay enqueues them.
+	Unenqueued(ctx context.Context, olderThan time.Time, limit int) ([]int64, error)
+	// MarkProcessed records the end of an event's processing.
+	MarkProcessed(ctx context.Context, id int64, at time.Time) error
+	// MarkFailed records a failed processing attempt and its error.
+	MarkFailed(ctx context.Context, id int64, cause error) error
+}
+
+// CustomerRef identifies a shop's customer in a compliance request.
+type CustomerRef struct {
+	ID    int64
+	Email string
+	Phone string
+	// OrderIDs are the platform order ids the request names.
+	OrderIDs []int64
+}
+
+// ComplianceService carries out the privacy-law requests platforms send
+// (Shopify's mandatory compliance webhooks).
+type ComplianceService interface {
+	// ExportCustomer gathers everything held on the customer into a data
+	// export row for the merchant to hand over and returns its id.
+	ExportCustomer(ctx context.Context, shopID int64, requestID int64, c CustomerRef, at time.Time) (int64, error)
+	// RedactCustomer erases the customer's personal data and returns how
+	// many records it changed.
+	RedactCustomer(ctx context.Context, shopID int64, c CustomerRef, at time.Time) (int64, error)
+	// RedactShop erases all of the shop's data, keeping only a tombstone row
+	// (id, domain, status redacted) so late deliveries still find the tenant.
+	RedactShop(ctx context.Context, shopID int64, at time.Time) error
+}

@@ -1,0 +1,152 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/metrics"
+)
+
+// Enqueuer is what the dispatcher needs from the queue client.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Dispatcher enqueues the jobs of freshly stored webhook events, off the
+// request path: the intake answers as soon as the event is committed, then
+// hands the id here. Nothing is lost if Redis is down or the process dies
+// before the enqueue: the event row has no enqueued_at, and the relay picks
+// it up. Nothing is doubled either: the task id is derived from the row.
+type Dispatcher struct {
+	queue    Enqueuer
+	webhooks app.WebhookService
+	log      *slog.Logger
+	ids      chan int64
+	wg       sync.WaitGroup
+	once     sync.Once
+}
+
+// NewDispatcher starts workers goroutines that enqueue and record.
+func NewDispatcher(queue Enqueuer, webhooks app.WebhookService, workers int, log *slog.Logger) *Dispatcher {
+	d := &Dispatcher{queue: queue, webhooks: webhooks, log: log, ids: make(chan int64, 4096)}
+	for range workers {
+		d.wg.Add(1)
+		go d.run()
+	}
+	return d
+}
+
+// Notify hands a stored event to the dispatcher. It never blocks: when the
+// buffer is full the relay enqueues the event a little later.
+func (d *Dispatcher) Notify(eventID int64) {
+	select {
+	case d.ids <- eventID:
+	default:
+	}
+}
+
+// Close stops accepting work and waits until what was handed over is
+// enqueued (or left for the relay).
+func (d *Dispatcher) Close() {
+	d.once.Do(func() { close(d.ids) })
+	d.wg.Wait()
+}
+
+func (d *Dispatcher) run() {
+	defer d.wg.Done()
+	done := make([]int64, 0, 256)
+	flush := func() {
+		if len(done) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := d.webhooks.MarkEnqueued(ctx, done); err != nil {
+			// Harmless: the relay will re-enqueue, which the task id
+			// turns into a no-op, and the job checks processed_at.
+			d.log.Warn("mark webhook events enqueued", "count", len(done), "error", err.Error())
+		}
+		cancel()
+		done = done[:0]
+	}
+	for id := range d.ids {
+		if EnqueueWebhook(d.queue, id) == nil {
+			done = append(done, id)
+		}
+		// Batch the bookkeeping while more ids are waiting; flush when idle.
+		if len(d.ids) == 0 || len(done) == cap(done) {
+			flush()
+		}
+	}
+	flush()
+}
+
+// EnqueueWebhook enqueues the event's job. A task id conflict means the job
+// is already queued, which counts as success.
+func EnqueueWebhook(queue Enqueuer, eventID int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := queue.EnqueueContext(ctx, NewProcessWebhookTask(eventID))
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return err
+	}
+	return nil
+}
+
+// Relay enqueues stored events whose job was never confirmed enqueued: Redis
+// was down at intake, the dispatcher's buffer was full, or the process died
+// in between. Several replicas may run it; a double enqueue is a no-op.
+type Relay struct {
+	Queue    Enqueuer
+	Webhooks app.WebhookService
+	Log      *slog.Logger
+	Now      func() time.Time
+	// After is how old an unenqueued event must be before the relay takes
+	// it, leaving the dispatcher time to do it first.
+	After    time.Duration
+	Interval time.Duration
+}
+
+// Run relays until ctx is done.
+func (r *Relay) Run(ctx context.Context) {
+	t := time.NewTicker(r.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := r.RelayOnce(ctx); err != nil {
+				r.Log.Warn("relay webhook events", "relayed", n, "error", err.Error())
+			} else if n > 0 {
+				r.Log.Info("relayed webhook events", "count", n)
+			}
+		}
+	}
+}
+
+// RelayOnce enqueues one batch of waiting events and returns how many it
+// enqueued. It stops at the first enqueue failure (Redis is still down).
+func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	ids, err := r.Webhooks.Unenqueued(ctx, r.Now().Add(-r.After), 500)
+	if err != nil {
+		return 0, err
+	}
+	var done []int64
+	for _, id := range ids {
+		if err = EnqueueWebhook(r.Queue, id); err != nil {
+			break
+		}
+		done = append(done, id)
+	}
+	if merr := r.Webhooks.MarkEnqueued(ctx, done); merr != nil && err == nil {
+		err = merr
+	}
+	metrics.WebhooksRelayed.Add(float64(len(done)))
+	return len(done), err
+}

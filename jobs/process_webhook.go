@@ -1,0 +1,94 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/logging"
+)
+
+// TypeProcessWebhook processes one stored webhook event.
+const TypeProcessWebhook = "webhook:process"
+
+// ProcessWebhookPayload names the stored event.
+type ProcessWebhookPayload struct {
+	EventID int64 `json:"event_id"`
+}
+
+// WebhookTaskID is the asynq task id of an event's job. Deriving it from the
+// event row makes a second enqueue (relay after a crash, a retry of the
+// intake's enqueue) a no-op while the task is queued.
+func WebhookTaskID(eventID int64) string { return "webhook:" + strconv.FormatInt(eventID, 10) }
+
+// NewProcessWebhookTask returns the job for a stored event.
+func NewProcessWebhookTask(eventID int64) *asynq.Task {
+	b, _ := json.Marshal(ProcessWebhookPayload{EventID: eventID})
+	return asynq.NewTask(TypeProcessWebhook, b,
+		asynq.TaskID(WebhookTaskID(eventID)), asynq.Queue(QueueWebhooks), asynq.MaxRetry(20), asynq.Timeout(2*time.Minute))
+}
+
+// TopicHandler processes one topic's events. It must be idempotent: an event
+// can be processed again after a crash between the handler's work and
+// MarkProcessed.
+type TopicHandler func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error
+
+// WebhookProcessor dispatches stored events to their topic's handler.
+type WebhookProcessor struct {
+	Webhooks app.WebhookService
+	Shops    app.ShopService
+	Topics   map[string]TopicHandler
+	Now      func() time.Time
+}
+
+// ProcessTask implements asynq.Handler.
+func (p *WebhookProcessor) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var pl ProcessWebhookPayload
+	if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.EventID <= 0 {
+		return fmt.Errorf("process webhook: bad payload: %v: %w", err, asynq.SkipRetry)
+	}
+	ev, err := p.Webhooks.Event(ctx, pl.EventID)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		// Erased by shop/redact after it was queued: nothing left to do.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.ProcessedAt != nil {
+		return nil
+	}
+	log := logging.From(ctx).With("event", ev.ID, "topic", ev.Topic, "shop_id", ev.ShopID)
+	shop, err := p.Shops.ShopByID(ctx, ev.ShopID)
+	if err != nil {
+		return err
+	}
+	h, ok := p.Topics[ev.Topic]
+	if !ok {
+		// The intake only stores known topics; an event without handler is
+		// recorded as processed so it does not retry forever.
+		log.Warn("no handler for topic")
+		return p.Webhooks.MarkProcessed(ctx, ev.ID, p.Now())
+	}
+	if err := h(logging.With(ctx, log), shop, ev); err != nil {
+		if merr := p.Webhooks.MarkFailed(ctx, ev.ID, err); merr != nil {
+			log.Error("record failure", "error", merr.Error())
+		}
+		return fmt.Errorf("process %s event %d: %w", ev.Topic, ev.ID, err)
+	}
+	return p.Webhooks.MarkProcessed(ctx, ev.ID, p.Now())
+}
+
+// eventTime is when the platform says the event happened, falling back to
+// when we received it.
+func eventTime(ev *app.WebhookEvent) time.Time {
+	if ev.TriggeredAt != nil {
+		return *ev.TriggeredAt
+	}
+	return ev.ReceivedAt
+}

@@ -1,0 +1,89 @@
+// Package jobs holds Parrain's background work, run by asynq: one task per
+// file (type, payload, constructor, handler), the queues and their
+// priorities, and the relay that guarantees every stored webhook gets a job.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parrain/parrain/app/logging"
+	"github.com/parrain/parrain/app/metrics"
+	"github.com/parrain/parrain/integrations/shopify"
+)
+
+// Queues and their priorities: webhooks first (a merchant's customers are
+// waiting for codes), then install bookkeeping, then periodic maintenance.
+const (
+	QueueWebhooks    = "webhooks"
+	QueueDefault     = "default"
+	QueueMaintenance = "maintenance"
+)
+
+// QueuePriorities is the weighted priority of each queue.
+var QueuePriorities = map[string]int{QueueWebhooks: 6, QueueDefault: 3, QueueMaintenance: 1}
+
+// NewServer returns an asynq server with Parrain's queues, retry policy and
+// logging. ShutdownTimeout bounds how long in-flight jobs may run after a stop
+// signal; jobs still running then are handed back to the queue, which is safe
+// because every handler is idempotent.
+func NewServer(redis asynq.RedisConnOpt, concurrency int, shutdown time.Duration, logger *slog.Logger) *asynq.Server {
+	return asynq.NewServer(redis, asynq.Config{
+		Concurrency:     concurrency,
+		Queues:          QueuePriorities,
+		ShutdownTimeout: shutdown,
+		RetryDelayFunc:  retryDelay,
+		IsFailure:       isFailure,
+		Logger:          asynqLogger{logger},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			logger.Warn("job failed", "type", t.Type(), "error", err.Error())
+		}),
+	})
+}
+
+// retryDelay honours the delay a platform asked for (throttling); other
+// errors back off exponentially.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	var re *shopify.RetryError
+	if errors.As(err, &re) && re.Delay > 0 {
+		return re.Delay
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
+}
+
+// isFailure keeps throttling out of the failure count: being asked to slow
+// down is not the job failing.
+func isFailure(err error) bool {
+	var re *shopify.RetryError
+	return !errors.As(err, &re)
+}
+
+// Instrument counts job runs and failures and gives each job a logger with
+// its type and task id.
+func Instrument(logger *slog.Logger) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			id, _ := asynq.GetTaskID(ctx)
+			ctx = logging.With(ctx, logger.With("job", t.Type(), "task_id", id))
+			metrics.JobsRun.WithLabelValues(t.Type()).Inc()
+			err := next.ProcessTask(ctx, t)
+			if err != nil {
+				metrics.JobsFailed.WithLabelValues(t.Type()).Inc()
+			}
+			return err
+		})
+	}
+}
+
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug("asynq", "msg", args) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info("asynq", "msg", args) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn("asynq", "msg", args) }
+func (a asynqLogger) Error(args ...any) { a.l.Error("asynq", "msg", args) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error("asynq fatal", "msg", args) }
