@@ -20,6 +20,8 @@ type WebhookEvent struct {
 	WebhookID   string
 	TriggeredAt *time.Time
 	APIVersion  string
+	// CustomerID is the platform customer the payload is about, if any.
+	CustomerID  int64
 	Payload     json.RawMessage
 	ReceivedAt  time.Time
 	EnqueuedAt  *time.Time
@@ -35,11 +37,12 @@ type WebhookService interface {
 	StoreEvent(ctx context.Context, ev *WebhookEvent) (id int64, created bool, err error)
 	// Event returns the event with the given id or ENOTFOUND.
 	Event(ctx context.Context, id int64) (*WebhookEvent, error)
-	// MarkEnqueued records that the events' jobs are in the queue.
+	// MarkEnqueued records that the relay enqueued the events' jobs.
 	MarkEnqueued(ctx context.Context, ids []int64) error
-	// Unenqueued returns ids of events stored before olderThan whose job was
-	// never confirmed enqueued; the relay enqueues them.
-	Unenqueued(ctx context.Context, olderThan time.Time, limit int) ([]int64, error)
+	// Unprocessed returns ids of events received before receivedBefore that
+	// are not processed and that the relay has not enqueued since
+	// enqueuedBefore, oldest first; the relay enqueues them.
+	Unprocessed(ctx context.Context, receivedBefore, enqueuedBefore time.Time, limit int) ([]int64, error)
 	// MarkProcessed records the end of an event's processing.
 	MarkProcessed(ctx context.Context, id int64, at time.Time) error
 	// MarkFailed records a failed processing attempt and its error.

@@ -21,20 +21,21 @@ type Enqueuer interface {
 // Dispatcher enqueues the jobs of freshly stored webhook events, off the
 // request path: the intake answers as soon as the event is committed, then
 // hands the id here. Nothing is lost if Redis is down or the process dies
-// before the enqueue: the event row has no enqueued_at, and the relay picks
-// it up. Nothing is doubled either: the task id is derived from the row.
+// before the enqueue: the event stays unprocessed in Postgres and the relay
+// enqueues it. Nothing is doubled: the task id is derived from the row, and
+// the job skips processed events. It writes nothing to Postgres, so the only
+// write on the intake path is the insert itself.
 type Dispatcher struct {
-	queue    Enqueuer
-	webhooks app.WebhookService
-	log      *slog.Logger
-	ids      chan int64
-	wg       sync.WaitGroup
-	once     sync.Once
+	queue Enqueuer
+	log   *slog.Logger
+	ids   chan int64
+	wg    sync.WaitGroup
+	once  sync.Once
 }
 
-// NewDispatcher starts workers goroutines that enqueue and record.
-func NewDispatcher(queue Enqueuer, webhooks app.WebhookService, workers int, log *slog.Logger) *Dispatcher {
-	d := &Dispatcher{queue: queue, webhooks: webhooks, log: log, ids: make(chan int64, 4096)}
+// NewDispatcher starts workers goroutines that enqueue.
+func NewDispatcher(queue Enqueuer, workers int, log *slog.Logger) *Dispatcher {
+	d := &Dispatcher{queue: queue, log: log, ids: make(chan int64, 4096)}
 	for range workers {
 		d.wg.Add(1)
 		go d.run()
@@ -60,30 +61,15 @@ func (d *Dispatcher) Close() {
 
 func (d *Dispatcher) run() {
 	defer d.wg.Done()
-	done := make([]int64, 0, 256)
-	flush := func() {
-		if len(done) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := d.webhooks.MarkEnqueued(ctx, done); err != nil {
-			// Harmless: the relay will re-enqueue, which the task id
-			// turns into a no-op, and the job checks processed_at.
-			d.log.Warn("mark webhook events enqueued", "count", len(done), "error", err.Error())
-		}
-		cancel()
-		done = done[:0]
-	}
+	failing := false
 	for id := range d.ids {
-		if EnqueueWebhook(d.queue, id) == nil {
-			done = append(done, id)
+		err := EnqueueWebhook(d.queue, id)
+		// One line per outage, not per event.
+		if err != nil && !failing {
+			d.log.Warn("enqueue webhook job failed; the relay will retry", "event", id, "error", err.Error())
 		}
-		// Batch the bookkeeping while more ids are waiting; flush when idle.
-		if len(d.ids) == 0 || len(done) == cap(done) {
-			flush()
-		}
+		failing = err != nil
 	}
-	flush()
 }
 
 // EnqueueWebhook enqueues the event's job. A task id conflict means the job
@@ -98,9 +84,12 @@ func EnqueueWebhook(queue Enqueuer, eventID int64) error {
 	return nil
 }
 
-// Relay enqueues stored events whose job was never confirmed enqueued: Redis
-// was down at intake, the dispatcher's buffer was full, or the process died
-// in between. Several replicas may run it; a double enqueue is a no-op.
+// Relay enqueues the jobs of stored events that are still unprocessed some
+// time after they arrived: Redis was down at intake, the dispatcher's buffer
+// was full, or the process died in between. Several replicas may run it; a
+// double enqueue is a no-op (task id), and so is a job for a processed event.
+// Each relayed event is stamped, so one whose job keeps failing is offered
+// again only every Revisit, not on every pass.
 type Relay struct {
 	Queue    Enqueuer
 	Webhooks app.WebhookService
@@ -110,6 +99,7 @@ type Relay struct {
 	// it, leaving the dispatcher time to do it first.
 	After    time.Duration
 	Interval time.Duration
+	Revisit  time.Duration
 }
 
 // Run relays until ctx is done.
@@ -133,7 +123,8 @@ func (r *Relay) Run(ctx context.Context) {
 // RelayOnce enqueues one batch of waiting events and returns how many it
 // enqueued. It stops at the first enqueue failure (Redis is still down).
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
-	ids, err := r.Webhooks.Unenqueued(ctx, r.Now().Add(-r.After), 500)
+	now := r.Now()
+	ids, err := r.Webhooks.Unprocessed(ctx, now.Add(-r.After), now.Add(-r.Revisit), 500)
 	if err != nil {
 		return 0, err
 	}

@@ -37,8 +37,15 @@ CREATE TABLE webhook_events (
     webhook_id    text        NOT NULL DEFAULT '',
     triggered_at  timestamptz,
     api_version   text        NOT NULL DEFAULT '',
-    payload       jsonb       NOT NULL,
+    -- The order's customer, copied out of the payload at intake so that
+    -- compliance requests find a customer's events through a plain index.
+    customer_id   bigint,
+    -- lz4: several times cheaper than the default pglz for these 5-50 KB
+    -- bodies, on the one write the intake waits for (PostgreSQL 14+).
+    payload       jsonb       COMPRESSION lz4 NOT NULL,
     received_at   timestamptz NOT NULL DEFAULT now(),
+    -- Set by the relay when it (re-)enqueues the event's job; the dispatcher
+    -- does not write it, to keep a second write off the intake path.
     enqueued_at   timestamptz,
     processed_at  timestamptz,
     attempts      integer     NOT NULL DEFAULT 0,
@@ -48,10 +55,10 @@ CREATE TABLE webhook_events (
     UNIQUE (shop_id, event_id)
 );
 
--- The relay scans for events whose job was never confirmed enqueued.
-CREATE INDEX webhook_events_unenqueued ON webhook_events (received_at) WHERE enqueued_at IS NULL;
+-- The relay scans for events not processed yet.
+CREATE INDEX webhook_events_unprocessed ON webhook_events (received_at) WHERE processed_at IS NULL;
 -- Compliance requests find a customer's events by customer id.
-CREATE INDEX webhook_events_customer ON webhook_events (shop_id, ((payload -> 'customer' ->> 'id')));
+CREATE INDEX webhook_events_customer ON webhook_events (shop_id, customer_id) WHERE customer_id IS NOT NULL;
 
 CREATE TABLE data_exports (
     id               bigserial PRIMARY KEY,

@@ -31,8 +31,8 @@ func customerEvents(tx *gorm.DB, shopID int64, c app.CustomerRef) *gorm.DB {
 	conds := []string{}
 	args := []any{}
 	if c.ID != 0 {
-		conds = append(conds, "payload -> 'customer' ->> 'id' = ?")
-		args = append(args, strconv.FormatInt(c.ID, 10))
+		conds = append(conds, "customer_id = ?")
+		args = append(args, c.ID)
 	}
 	if len(c.OrderIDs) > 0 {
 		ids := make([]string, len(c.OrderIDs))

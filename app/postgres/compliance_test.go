@@ -19,7 +19,17 @@ func TestComplianceExportRedactAndShopRedact(t *testing.T) {
 	svc := db.NewWebhookService(1, 8)
 	defer svc.Close()
 	store := func(shopID int64, topic, eventID, payload string) {
-		if _, _, err := svc.StoreEvent(ctx, &app.WebhookEvent{ShopID: shopID, Topic: topic, EventID: eventID, Payload: json.RawMessage(payload)}); err != nil {
+		var p struct {
+			Customer *struct{ ID int64 } `json:"customer"`
+		}
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			t.Fatal(err)
+		}
+		ev := &app.WebhookEvent{ShopID: shopID, Topic: topic, EventID: eventID, Payload: json.RawMessage(payload)}
+		if p.Customer != nil {
+			ev.CustomerID = p.Customer.ID
+		}
+		if _, _, err := svc.StoreEvent(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
 	}

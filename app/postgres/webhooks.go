@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/parrain/parrain/app"
@@ -22,6 +23,7 @@ type webhookRow struct {
 	WebhookID   string
 	TriggeredAt *time.Time
 	APIVersion  string
+	CustomerID  *int64
 	Payload     string `gorm:"type:jsonb"`
 	ReceivedAt  time.Time
 	EnqueuedAt  *time.Time
@@ -104,20 +106,28 @@ func (s *WebhookService) writer() {
 	}
 }
 
-// insertBatch writes the batch in one statement. Requests whose caller has
+// insertBatch writes the batch in one statement. If Postgres refuses the
+// data of some row (jsonb rejects \u0000, which JSON allows), the rows are
+// written one by one so only the offending delivery is refused (EINVALID) and
+// the others are stored. Requests whose caller has
 // given up are still written: the platform will redeliver and the unique key
 // turns that into a no-op.
 func (s *WebhookService) insertBatch(batch []*insertReq) {
 	var sb strings.Builder
-	sb.WriteString("INSERT INTO webhook_events (shop_id, topic, event_id, webhook_id, triggered_at, api_version, payload) VALUES ")
-	args := make([]any, 0, len(batch)*7)
+	sb.WriteString("INSERT INTO webhook_events (shop_id, topic, event_id, webhook_id, triggered_at, api_version, customer_id, payload) VALUES ")
+	const cols = 8
+	args := make([]any, 0, len(batch)*cols)
 	for i, r := range batch {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		n := i * 7
-		fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d::jsonb)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-		args = append(args, r.ev.ShopID, r.ev.Topic, r.ev.EventID, r.ev.WebhookID, r.ev.TriggeredAt, r.ev.APIVersion, string(r.ev.Payload))
+		n := i * cols
+		fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d::jsonb)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		var customer any
+		if r.ev.CustomerID != 0 {
+			customer = r.ev.CustomerID
+		}
+		args = append(args, r.ev.ShopID, r.ev.Topic, r.ev.EventID, r.ev.WebhookID, r.ev.TriggeredAt, r.ev.APIVersion, customer, []byte(r.ev.Payload))
 	}
 	sb.WriteString(" ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING id, shop_id, event_id")
 
@@ -141,7 +151,15 @@ func (s *WebhookService) insertBatch(batch []*insertReq) {
 		}
 		rows.Close()
 	}
-	if err != nil {
+	if isDataError(err) {
+		if len(batch) > 1 {
+			for _, r := range batch {
+				s.insertBatch([]*insertReq{r})
+			}
+			return
+		}
+		err = app.Wrap(app.EINVALID, err, "payload refused by the database (e.g. a \\u0000 escape)")
+	} else if err != nil {
 		err = unavailable(err, fmt.Sprintf("store %d webhook events", len(batch)))
 	}
 	for _, r := range batch {
@@ -157,6 +175,13 @@ func (s *WebhookService) insertBatch(batch []*insertReq) {
 		}
 		r.done <- res
 	}
+}
+
+// isDataError reports a Postgres "data exception" (SQLSTATE class 22): the
+// row's content, not the server, is the problem.
+func isDataError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }
 
 // StoreEvent implements app.WebhookService.
@@ -193,8 +218,12 @@ func (s *WebhookService) Event(ctx context.Context, id int64) (*app.WebhookEvent
 	if err := s.db.gorm.WithContext(ctx).Raw("SELECT platform FROM shops WHERE id = ?", r.ShopID).Scan(&platform).Error; err != nil {
 		return nil, unavailable(err, fmt.Sprintf("load shop of webhook event %d", id))
 	}
+	var customer int64
+	if r.CustomerID != nil {
+		customer = *r.CustomerID
+	}
 	return &app.WebhookEvent{
-		ID: r.ID, ShopID: r.ShopID, Platform: app.Platform(platform), Topic: r.Topic, EventID: r.EventID,
+		CustomerID: customer, ID: r.ID, ShopID: r.ShopID, Platform: app.Platform(platform), Topic: r.Topic, EventID: r.EventID,
 		WebhookID: r.WebhookID, TriggeredAt: r.TriggeredAt, APIVersion: r.APIVersion, Payload: []byte(r.Payload),
 		ReceivedAt: r.ReceivedAt, EnqueuedAt: r.EnqueuedAt, ProcessedAt: r.ProcessedAt, Attempts: r.Attempts, LastError: r.LastError,
 	}, nil
@@ -206,24 +235,24 @@ func (s *WebhookService) MarkEnqueued(ctx context.Context, ids []int64) error {
 		return nil
 	}
 	err := s.db.gorm.WithContext(ctx).Exec(
-		"UPDATE webhook_events SET enqueued_at = now() WHERE id IN ? AND enqueued_at IS NULL", ids).Error
+		"UPDATE webhook_events SET enqueued_at = now() WHERE id IN ?", ids).Error
 	return unavailable(err, fmt.Sprintf("mark %d webhook events enqueued", len(ids)))
 }
 
-// Unenqueued implements app.WebhookService.
-func (s *WebhookService) Unenqueued(ctx context.Context, olderThan time.Time, limit int) ([]int64, error) {
+// Unprocessed implements app.WebhookService.
+func (s *WebhookService) Unprocessed(ctx context.Context, receivedBefore, enqueuedBefore time.Time, limit int) ([]int64, error) {
 	var ids []int64
-	err := s.db.gorm.WithContext(ctx).Raw(
-		"SELECT id FROM webhook_events WHERE enqueued_at IS NULL AND received_at < ? ORDER BY received_at LIMIT ?",
-		olderThan, limit).Scan(&ids).Error
-	return ids, unavailable(err, "list unenqueued webhook events")
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT id FROM webhook_events
+		WHERE processed_at IS NULL AND received_at < ? AND (enqueued_at IS NULL OR enqueued_at < ?)
+		ORDER BY received_at LIMIT ?`, receivedBefore, enqueuedBefore, limit).Scan(&ids).Error
+	return ids, unavailable(err, "list unprocessed webhook events")
 }
 
 // MarkProcessed implements app.WebhookService.
 func (s *WebhookService) MarkProcessed(ctx context.Context, id int64, at time.Time) error {
 	err := s.db.gorm.WithContext(ctx).Exec(
-		"UPDATE webhook_events SET processed_at = ?, attempts = attempts + 1, last_error = '', enqueued_at = COALESCE(enqueued_at, ?) WHERE id = ?",
-		at, at, id).Error
+		"UPDATE webhook_events SET processed_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?",
+		at, id).Error
 	return unavailable(err, fmt.Sprintf("mark webhook event %d processed", id))
 }
 
@@ -234,7 +263,7 @@ func (s *WebhookService) MarkFailed(ctx context.Context, id int64, cause error) 
 		msg = msg[:2000]
 	}
 	err := s.db.gorm.WithContext(ctx).Exec(
-		"UPDATE webhook_events SET attempts = attempts + 1, last_error = ?, enqueued_at = COALESCE(enqueued_at, now()) WHERE id = ?",
+		"UPDATE webhook_events SET attempts = attempts + 1, last_error = ? WHERE id = ?",
 		msg, id).Error
 	return unavailable(err, fmt.Sprintf("mark webhook event %d failed", id))
 }

@@ -93,15 +93,22 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 	if ev.Topic != "orders/paid" || ev.Platform != app.PlatformShopify || !ev.TriggeredAt.Equal(trig) || !strings.Contains(string(ev.Payload), `"id": 42`) {
 		t.Fatalf("event round trip: %+v", ev)
 	}
-	waiting, err := svc.Unenqueued(ctx, time.Now().Add(time.Second), 10)
+	soon := time.Now().Add(time.Second)
+	if waiting, _ := svc.Unprocessed(ctx, time.Now().Add(-time.Minute), soon, 10); len(waiting) != 0 {
+		t.Fatalf("an event younger than the cutoff was offered to the relay: %v", waiting)
+	}
+	waiting, err := svc.Unprocessed(ctx, soon, soon, 10)
 	if err != nil || len(waiting) != 1 || waiting[0] != id {
-		t.Fatalf("unenqueued = %v %v", waiting, err)
+		t.Fatalf("unprocessed = %v %v", waiting, err)
 	}
 	if err := svc.MarkEnqueued(ctx, []int64{id}); err != nil {
 		t.Fatal(err)
 	}
-	if waiting, _ := svc.Unenqueued(ctx, time.Now().Add(time.Second), 10); len(waiting) != 0 {
-		t.Fatalf("still unenqueued after MarkEnqueued: %v", waiting)
+	if waiting, _ := svc.Unprocessed(ctx, soon, time.Now().Add(-time.Minute), 10); len(waiting) != 0 {
+		t.Fatalf("relayed a minute ago yet offered again: %v", waiting)
+	}
+	if waiting, _ := svc.Unprocessed(ctx, soon, soon, 10); len(waiting) != 1 {
+		t.Fatalf("after the revisit delay an unprocessed event must be offered again: %v", waiting)
 	}
 	if err := svc.MarkFailed(ctx, id, fmt.Errorf("boom")); err != nil {
 		t.Fatal(err)
@@ -112,6 +119,9 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 	ev, _ = svc.Event(ctx, id)
 	if ev.ProcessedAt == nil || ev.Attempts != 2 || ev.LastError != "" {
 		t.Fatalf("after processing: %+v", ev)
+	}
+	if waiting, _ := svc.Unprocessed(ctx, soon, soon, 10); len(waiting) != 0 {
+		t.Fatalf("processed event offered to the relay: %v", waiting)
 	}
 	if _, err := svc.Event(ctx, 987654); app.ErrorCode(err) != app.ENOTFOUND {
 		t.Fatalf("missing event: %v", err)
@@ -131,5 +141,41 @@ func TestStoreEventReportsOutageAsUnavailable(t *testing.T) {
 	_, _, err = svc.StoreEvent(context.Background(), &app.WebhookEvent{ShopID: 1, Topic: "orders/create", EventID: "x", Payload: json.RawMessage(`{}`)})
 	if app.ErrorCode(err) != app.EUNAVAILABLE {
 		t.Fatalf("code = %q (%v), want unavailable", app.ErrorCode(err), err)
+	}
+}
+
+// JSON allows \u0000 but jsonb refuses it: such a delivery must be refused
+// alone, without failing the others that share its batch.
+func TestStoreEventIsolatesARowPostgresRefuses(t *testing.T) {
+	db, _ := testenv.OpenDB(t)
+	sh := installShop(t, db, "nul.myshopify.com")
+	svc := db.NewWebhookService(1, 64)
+	defer svc.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			payload := `{"note":"fine"}`
+			if i == 3 {
+				payload = `{"note":"nul \u0000 here"}`
+			}
+			_, _, errs[i] = svc.StoreEvent(context.Background(), &app.WebhookEvent{ShopID: sh.ID, Topic: "orders/create", EventID: fmt.Sprint("n", i), Payload: json.RawMessage(payload)})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 3 && app.ErrorCode(err) != app.EINVALID {
+			t.Fatalf("bad row: code %q (%v), want invalid", app.ErrorCode(err), err)
+		}
+		if i != 3 && err != nil {
+			t.Fatalf("row %d failed with its batch: %v", i, err)
+		}
+	}
+	var rows int
+	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&rows)
+	if rows != 9 {
+		t.Fatalf("rows = %d, want 9", rows)
 	}
 }

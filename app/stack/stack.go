@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 		Client: shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin),
 		Now:    s.now, Margin: 10 * time.Minute,
 	}
-	s.dispatcher = jobs.NewDispatcher(s.Queue, s.Webhooks, 4, log)
+	s.dispatcher = jobs.NewDispatcher(s.Queue, 4, log)
 	return s, nil
 }
 
@@ -104,7 +104,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 
 // Relay returns the relay that enqueues stored-but-unqueued webhook events.
 func (s *Stack) Relay(interval time.Duration) *jobs.Relay {
-	return &jobs.Relay{Queue: s.Queue, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval}
+	return &jobs.Relay{Queue: s.Queue, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval, Revisit: 10 * time.Minute}
 }
 
 // Mux returns the worker's task routes.

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof" // served only when PPROF_ADDR is set
 	"os"
 	"os/signal"
 	"sync"
@@ -84,6 +86,10 @@ func run(args []string) error {
 	if cmd == "work" || cmd == "all" {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- s.RunWorker(ctx) }()
+	}
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		// Off by default; for profiling on a loopback address only.
+		go func() { log.Warn("pprof stopped", "error", http.ListenAndServe(addr, nil).Error()) }()
 	}
 	log.Info("parrain started", "mode", cmd)
 	// The first part to fail stops the others.

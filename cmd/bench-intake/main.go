@@ -1,0 +1,199 @@
+// Command bench-intake measures the Shopify webhook intake of a running
+// Parrain: many concurrent senders POST signed orders/create bodies, and it
+// prints throughput and latency percentiles. In the same run it measures the
+// raw single-row INSERT rate of the same Postgres with the same concurrency,
+// as the yardstick the intake is compared with. scripts/bench-intake.sh runs
+// it against a fresh database; it is a measurement, not a test.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/postgres"
+	"github.com/parrain/parrain/app/secretbox"
+	"github.com/parrain/parrain/integrations/shopify"
+)
+
+func main() {
+	appURL := flag.String("app", "http://127.0.0.1:8181", "running Parrain")
+	dsn := flag.String("db", os.Getenv("DATABASE_URL"), "the database that Parrain uses")
+	secret := flag.String("secret", os.Getenv("SHOPIFY_API_SECRET"), "Shopify API secret the app verifies with")
+	n := flag.Int("n", 20000, "webhooks to send")
+	c := flag.Int("c", 64, "concurrent senders")
+	payloadPath := flag.String("payload", "integrations/shopify/shopifysim/fixtures/order.json", "order JSON to send")
+	flag.Parse()
+	if err := run(*appURL, *dsn, *secret, *payloadPath, *n, *c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-intake:", err)
+		os.Exit(1)
+	}
+}
+
+func run(appURL, dsn, secret, payloadPath string, n, c int) error {
+	ctx := context.Background()
+	payload, err := os.ReadFile(payloadPath)
+	if err != nil {
+		return err
+	}
+	keyring, err := secretbox.Parse(os.Getenv("ENCRYPTION_KEY"))
+	if err != nil {
+		return fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	db, err := postgres.Open(ctx, dsn, keyring)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	shop := "bench.myshopify.com"
+	sh, err := db.Shops().Install(ctx, app.PlatformShopify, shop, app.Credentials{AccessToken: "bench"}, time.Now())
+	if err != nil {
+		return err
+	}
+	var before int64
+	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&before)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 10 * time.Second}
+	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
+	send := func(i int) (time.Duration, int, error) {
+		// Each delivery is a distinct event, so every one is a real insert.
+		body := bytes.Replace(payload, []byte(`"id": 450789469`), []byte(`"id": `+strconv.Itoa(1_000_000+i)), 1)
+		req, _ := http.NewRequest(http.MethodPost, appURL+"/webhooks/shopify", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Shopify-Topic", "orders/create")
+		req.Header.Set("X-Shopify-Shop-Domain", shop)
+		req.Header.Set("X-Shopify-API-Version", "2026-07")
+		req.Header.Set("X-Shopify-Event-Id", runID+"-"+strconv.Itoa(i))
+		req.Header.Set("X-Shopify-Webhook-Id", runID+"-w-"+strconv.Itoa(i))
+		req.Header.Set("X-Shopify-Triggered-At", time.Now().UTC().Format(time.RFC3339Nano))
+		req.Header.Set("X-Shopify-Hmac-Sha256", shopify.SignWebhook(body, secret))
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		resp.Body.Close()
+		return time.Since(start), resp.StatusCode, nil
+	}
+
+	// Warm up connections and caches; not measured.
+	warm := min(500, n/10)
+	if _, err := fanOut(warm, c, func(i int) (time.Duration, error) {
+		_, _, err := send(-1 - i)
+		return 0, err
+	}); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+
+	var statuses sync.Map
+	start := time.Now()
+	lat, err := fanOut(n, c, func(i int) (time.Duration, error) {
+		d, status, err := send(i)
+		v, _ := statuses.LoadOrStore(status, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+		return d, err
+	})
+	elapsed := time.Since(start)
+	if err != nil {
+		return err
+	}
+	var after int64
+	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&after)
+
+	fmt.Printf("payload %d bytes, %d senders, %d webhooks\n", len(payload), c, n)
+	fmt.Printf("intake:    %8.0f webhooks/s   p50 %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   max %6.2f ms\n",
+		float64(n)/elapsed.Seconds(), ms(pct(lat, 50)), ms(pct(lat, 90)), ms(pct(lat, 99)), ms(pct(lat, 100)))
+	statuses.Range(func(k, v any) bool { fmt.Printf("           HTTP %v: %d\n", k, v.(*atomic.Int64).Load()); return true })
+	fmt.Printf("           rows stored: %d of %d sent (+%d warm-up)\n", after-before-int64(warm), n, warm)
+
+	rate, ylat, err := yardstick(ctx, dsn, payload, n, c)
+	if err != nil {
+		return fmt.Errorf("yardstick: %w", err)
+	}
+	fmt.Printf("yardstick: %8.0f inserts/s    p50 %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (single-row INSERT, autocommit, %d connections)\n",
+		rate, ms(pct(ylat, 50)), ms(pct(ylat, 90)), ms(pct(ylat, 99)), c)
+	fmt.Printf("intake / yardstick: %.2f\n", float64(n)/elapsed.Seconds()/rate)
+	return nil
+}
+
+// yardstick inserts n rows of the same payload into a copy of the
+// webhook_events table, one row per statement and commit, from c
+// connections: what the intake would cost if every webhook paid its own
+// commit and nothing else.
+func yardstick(ctx context.Context, dsn string, payload []byte, n, c int) (float64, []time.Duration, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(c)
+	db.SetMaxIdleConns(c)
+	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bench_yardstick;
+		CREATE TABLE bench_yardstick (LIKE webhook_events INCLUDING ALL)`); err != nil {
+		return 0, nil, err
+	}
+	defer db.ExecContext(ctx, "DROP TABLE IF EXISTS bench_yardstick")
+	body := string(payload)
+	start := time.Now()
+	lat, err := fanOut(n, c, func(i int) (time.Duration, error) {
+		t := time.Now()
+		_, err := db.ExecContext(ctx, `INSERT INTO bench_yardstick (shop_id, topic, event_id, webhook_id, api_version, payload)
+			VALUES (1, 'orders/create', $1, '', '2026-07', $2::jsonb)`, strconv.Itoa(i), body)
+		return time.Since(t), err
+	})
+	return float64(n) / time.Since(start).Seconds(), lat, err
+}
+
+func fanOut(n, c int, f func(i int) (time.Duration, error)) ([]time.Duration, error) {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				d, err := f(i)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return nil, err
+	}
+	return lat, nil
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0
+	}
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the Shopify simulator and Parrain (serve + work in one process), then
+# installs the demo shop through the real OAuth flow and prints where to look.
+# Called by `make dev` with the environment already set; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .local
+DEMO_SHOP=${DEMO_SHOP:-parrain-demo.myshopify.com}
+SIM_ADDR=${SHOPIFY_API_ORIGIN#http://}
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+wait_for() { # url what
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "dev: $2 did not come up; see .local/*.log" >&2; exit 1
+}
+
+SHOPIFY_SIM_ADDR=$SIM_ADDR bin/shopify-sim -shop "$DEMO_SHOP" -auto-approve > .local/shopify-sim.log 2>&1 &
+pids+=($!)
+bin/parrain all > .local/parrain.log 2>&1 &
+pids+=($!)
+wait_for "$SHOPIFY_API_ORIGIN/_sim/" "the Shopify simulator"
+wait_for "$APP_URL/readyz" "Parrain"
+
+# The merchant's click on "Install" in the admin, played by curl: the
+# simulator signs the install link, Parrain checks it and redirects to the
+# (auto-approving) consent screen, which redirects back to the callback.
+install_url=$(curl -fsS "$SHOPIFY_API_ORIGIN/_sim/install-url?shop=$DEMO_SHOP")
+if curl -fsSL -c .local/cookies -b .local/cookies "$install_url" | grep -q "Parrain is installed"; then
+  installed="installed through OAuth"
+else
+  installed="INSTALL FAILED: see .local/parrain.log"
+fi
+
+cat <<MSG
+
+  Parrain is running.
+    App             $APP_URL            (health: $APP_URL/healthz, readiness: $APP_URL/readyz, metrics: $APP_URL/metrics)
+    Shopify sim     $SHOPIFY_API_ORIGIN/_sim/   (shops, install link, deliveries, place an order)
+    Demo shop       $DEMO_SHOP — $installed
+    Logs            .local/parrain.log, .local/shopify-sim.log
+    Database        $DATABASE_URL
+  Place an order:   curl -X POST $SHOPIFY_API_ORIGIN/_sim/shops/$DEMO_SHOP/orders -d '{"email":"marie@example.com"}'
+  Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}"
+echo "dev: a process exited; see .local/*.log" >&2
