@@ -1,0 +1,228 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/config"
+	"github.com/parrain/parrain/app/stack"
+	"github.com/parrain/parrain/app/testenv"
+	"github.com/parrain/parrain/integrations/shopify"
+)
+
+// This package's tests own Redis database 1 (see testenv.RedisURL).
+const redisDB = 1
+
+const (
+	apiKey    = "test-api-key"
+	apiSecret = "test-api-secret"
+)
+
+// harness is a whole Parrain over real HTTP, with Postgres and Redis behind
+// proxies the test can cut.
+type harness struct {
+	t        *testing.T
+	stack    *stack.Stack
+	app      *httptest.Server
+	pg       *testenv.Proxy
+	redis    *testenv.Proxy
+	rdb      *redis.Client // direct, not through the proxy
+	direct   *sql.DB       // direct, not through the proxy
+	inspect  *asynq.Inspector
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	worker   bool
+	extraEnv map[string]string
+}
+
+type option func(*harness)
+
+// withoutWorker leaves jobs in the queue so a test can count them.
+func withoutWorker() option { return func(h *harness) { h.worker = false } }
+
+func withEnv(k, v string) option { return func(h *harness) { h.extraEnv[k] = v } }
+
+func newHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	h := &harness{t: t, worker: true, extraEnv: map[string]string{}}
+	for _, o := range opts {
+		o(h)
+	}
+	direct := testenv.DatabaseURL(t)
+	db, err := sql.Open("pgx", direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h.direct = db
+	dsn, _ := url.Parse(direct)
+	h.pg = testenv.NewProxy(t, dsn.Host)
+	dsn.Host = h.pg.Addr()
+
+	rurl, _ := url.Parse(testenv.RedisURL(t, redisDB))
+	h.rdb = redis.NewClient(&redis.Options{Addr: rurl.Host, DB: redisDB})
+	t.Cleanup(func() { h.rdb.Close() })
+	if err := h.rdb.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatalf("flush test redis: %v", err)
+	}
+	h.redis = testenv.NewProxy(t, rurl.Host)
+	rurl.Host = h.redis.Addr()
+
+	// The app URL is only known once the server listens; start it with a
+	// placeholder handler and swap in the stack's.
+	var handler http.Handler = http.NotFoundHandler()
+	var mu sync.RWMutex
+	h.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.RLock()
+		hd := handler
+		mu.RUnlock()
+		hd.ServeHTTP(w, r)
+	}))
+	t.Cleanup(h.app.Close)
+
+	_, keySpec := testenv.Keyring(t)
+	env := map[string]string{
+		"DATABASE_URL": dsn.String(), "REDIS_URL": rurl.String(), "APP_URL": h.app.URL,
+		"SHOPIFY_API_KEY": apiKey, "SHOPIFY_API_SECRET": apiSecret, "ENCRYPTION_KEY": keySpec,
+		"WEBHOOK_RELAY_AFTER": "300ms", "WEBHOOK_MAX_BODY_BYTES": "65536", "SHUTDOWN_TIMEOUT": "5s",
+	}
+	for k, v := range h.extraEnv {
+		env[k] = v
+	}
+	var cfg *config.Config
+	cfg, err = config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOut := io.Discard
+	if os.Getenv("TEST_LOGS") != "" {
+		logOut = os.Stderr
+	}
+	s, err := stack.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logOut, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.stack = s
+	mu.Lock()
+	handler = s.HTTPHandler()
+	mu.Unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.wg.Add(1)
+	go func() { defer h.wg.Done(); s.Relay(100 * time.Millisecond).Run(ctx) }()
+	if h.worker {
+		h.startWorker(ctx)
+	}
+	h.inspect = asynq.NewInspector(asynq.RedisClientOpt{Addr: h.rdb.Options().Addr, DB: redisDB})
+	t.Cleanup(func() {
+		h.cancel()
+		h.wg.Wait()
+		h.inspect.Close()
+		s.Close()
+	})
+	return h
+}
+
+func (h *harness) startWorker(ctx context.Context) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if err := h.stack.RunWorker(ctx); err != nil {
+			h.t.Errorf("worker: %v", err)
+		}
+	}()
+}
+
+// installShop creates an installed shop directly (the OAuth path has its own
+// tests) and returns it.
+func (h *harness) installShop(domain string) *app.Shop {
+	h.t.Helper()
+	sh, err := h.stack.DB.Shops().Install(context.Background(), app.PlatformShopify, domain,
+		app.Credentials{AccessToken: "shpat_test", Scopes: "read_orders"}, time.Now().UTC())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return sh
+}
+
+type delivery struct {
+	topic, shop, eventID string
+	body                 []byte
+	hmac                 string // computed when empty
+	headers              map[string]string
+}
+
+func (h *harness) deliver(d delivery) (int, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/shopify", bytes.NewReader(d.body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", d.topic)
+	req.Header.Set("X-Shopify-Shop-Domain", d.shop)
+	req.Header.Set("X-Shopify-API-Version", "2026-07")
+	req.Header.Set("X-Shopify-Event-Id", d.eventID)
+	req.Header.Set("X-Shopify-Webhook-Id", "wh-"+d.eventID+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	req.Header.Set("X-Shopify-Triggered-At", time.Now().UTC().Format(time.RFC3339Nano))
+	sig := d.hmac
+	if sig == "" {
+		sig = shopify.SignWebhook(d.body, apiSecret)
+	}
+	req.Header.Set("X-Shopify-Hmac-Sha256", sig)
+	for k, v := range d.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// count runs a count(*) query straight on Postgres (not through the proxy).
+func (h *harness) count(query string, args ...any) int {
+	h.t.Helper()
+	var n int
+	if err := h.direct.QueryRow(query, args...).Scan(&n); err != nil {
+		h.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", within, what)
+}
+
+func signWith(body []byte, secret string) string { return shopify.SignWebhook(body, secret) }
+
+func readAll(resp *http.Response) string {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

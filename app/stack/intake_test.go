@@ -1,0 +1,203 @@
+package stack_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parrain/parrain/jobs"
+)
+
+const orderBody = `{"id":820982911946154508,"name":"#1001","email":"marie@example.com","customer":{"id":115310627314723954,"email":"marie@example.com"},"total_price":"199.00","currency":"USD","discount_codes":[]}`
+
+func TestIntakeRefusesBadDeliveriesAndWritesNothing(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	h.installShop("refuse.myshopify.com")
+	big := `{"pad":"` + strings.Repeat("x", 70000) + `"}`
+	cases := []struct {
+		name   string
+		d      delivery
+		status int
+		msg    string
+	}{
+		{"bad hmac", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "e1", body: []byte(orderBody), hmac: strings.Repeat("A", 43) + "="}, 401, "does not match"},
+		{"missing hmac", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "e2", body: []byte(orderBody), headers: map[string]string{"X-Shopify-Hmac-Sha256": ""}}, 401, "X-Shopify-Hmac-Sha256"},
+		{"signed with another secret", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "e3", body: []byte(orderBody), hmac: signWith([]byte(orderBody), "other")}, 401, "does not match"},
+		{"unknown topic", delivery{topic: "products/create", shop: "refuse.myshopify.com", eventID: "e4", body: []byte(orderBody)}, 400, "X-Shopify-Topic"},
+		{"bad shop header", delivery{topic: "orders/create", shop: "evil.example.com", eventID: "e5", body: []byte(orderBody)}, 400, "X-Shopify-Shop-Domain"},
+		{"unknown shop", delivery{topic: "orders/create", shop: "stranger.myshopify.com", eventID: "e6", body: []byte(orderBody)}, 404, "unknown shop"},
+		{"malformed json", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "e7", body: []byte(`{"id":`)}, 400, "JSON object"},
+		{"json array", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "e8", body: []byte(`[1,2]`)}, 400, "JSON object"},
+		{"json null", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "e9", body: []byte(`null`)}, 400, "JSON object"},
+		{"too large", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "e10", body: []byte(big)}, 413, "body over"},
+		{"no event id", delivery{topic: "orders/create", shop: "refuse.myshopify.com", eventID: "", body: []byte(orderBody), headers: map[string]string{"X-Shopify-Webhook-Id": ""}}, 400, "X-Shopify-Event-Id"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := h.deliver(tc.d)
+			if status != tc.status || !strings.Contains(body, tc.msg) {
+				t.Fatalf("got %d %s; want %d containing %q", status, body, tc.status, tc.msg)
+			}
+		})
+	}
+	if n := h.count("SELECT count(*) FROM webhook_events"); n != 0 {
+		t.Fatalf("%d events stored from refused deliveries", n)
+	}
+	if n := queued(t, h); n != 0 {
+		t.Fatalf("%d jobs queued from refused deliveries", n)
+	}
+}
+
+func TestSameEventTwiceIsOneRowAndOneJob(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	h.installShop("twice.myshopify.com")
+	d := delivery{topic: "orders/create", shop: "twice.myshopify.com", eventID: "evt-twice", body: []byte(orderBody)}
+	// Concurrent duplicates (Shopify can deliver the same event in parallel)
+	// and a late one.
+	var wg sync.WaitGroup
+	statuses := make([]int, 5)
+	for i := range statuses {
+		wg.Add(1)
+		go func() { defer wg.Done(); statuses[i], _ = h.deliver(d) }()
+	}
+	wg.Wait()
+	status, body := h.deliver(d)
+	for _, s := range append(statuses, status) {
+		if s != http.StatusOK {
+			t.Fatalf("a duplicate was answered %d, want 200", s)
+		}
+	}
+	if !strings.Contains(body, "duplicate") {
+		t.Fatalf("late duplicate answered %s", body)
+	}
+	if n := h.count("SELECT count(*) FROM webhook_events WHERE event_id = 'evt-twice'"); n != 1 {
+		t.Fatalf("%d rows for one event", n)
+	}
+	eventually(t, 5*time.Second, "the job to be queued", func() bool { return queued(t, h) == 1 })
+	time.Sleep(500 * time.Millisecond) // past WEBHOOK_RELAY_AFTER: the relay must not add a second job
+	if n := queued(t, h); n != 1 {
+		t.Fatalf("%d jobs for one event", n)
+	}
+
+	// Now let a worker run it: processed once.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.startWorker(ctx)
+	eventually(t, 10*time.Second, "the event to be processed", func() bool {
+		return h.count("SELECT count(*) FROM webhook_events WHERE event_id = 'evt-twice' AND processed_at IS NOT NULL") == 1
+	})
+	if n := h.count("SELECT attempts FROM webhook_events WHERE event_id = 'evt-twice'"); n != 1 {
+		t.Fatalf("processed %d times", n)
+	}
+}
+
+func TestRedisDownDuringDeliveryIsAcceptedAndEnqueuedLater(t *testing.T) {
+	h := newHarness(t)
+	h.installShop("noredis.myshopify.com")
+	h.redis.Cut()
+	for i := range 3 {
+		status, body := h.deliver(delivery{topic: "orders/paid", shop: "noredis.myshopify.com", eventID: fmt.Sprint("nr-", i), body: []byte(orderBody)})
+		if status != http.StatusOK {
+			t.Fatalf("with Redis down: %d %s, want 200 (the event is in Postgres)", status, body)
+		}
+	}
+	if n := h.count("SELECT count(*) FROM webhook_events WHERE event_id LIKE 'nr-%' AND processed_at IS NULL"); n != 3 {
+		t.Fatalf("%d unprocessed events stored, want 3", n)
+	}
+	time.Sleep(time.Second) // the relay tries and fails meanwhile
+	if n := h.count("SELECT count(*) FROM webhook_events WHERE processed_at IS NOT NULL"); n != 0 {
+		t.Fatal("processed while Redis was down?")
+	}
+	h.redis.Restore()
+	eventually(t, 20*time.Second, "the relay to enqueue and the worker to process all three", func() bool {
+		return h.count("SELECT count(*) FROM webhook_events WHERE event_id LIKE 'nr-%' AND processed_at IS NOT NULL") == 3
+	})
+}
+
+func TestPostgresUnreachableAnswers503(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	h.installShop("nopg.myshopify.com")
+	h.installShop("nopg2.myshopify.com")
+	// Warm the shop cache for one shop, so both failure points are covered:
+	// the shop lookup (nopg2) and the insert itself (nopg).
+	if status, _ := h.deliver(delivery{topic: "orders/create", shop: "nopg.myshopify.com", eventID: "warm", body: []byte(orderBody)}); status != 200 {
+		t.Fatalf("warm-up delivery: %d", status)
+	}
+	h.pg.Cut()
+	for _, shop := range []string{"nopg.myshopify.com", "nopg2.myshopify.com"} {
+		status, body := h.deliver(delivery{topic: "orders/create", shop: shop, eventID: "down-" + shop, body: []byte(orderBody)})
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "retry") {
+			t.Fatalf("%s with Postgres down: %d %s, want 503", shop, status, body)
+		}
+	}
+	resp, err := http.Get(h.app.URL + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with Postgres down: %v %v", resp.StatusCode, err)
+	}
+	h.pg.Restore()
+	// Shopify's retry then succeeds, and exactly once.
+	eventually(t, 10*time.Second, "a retried delivery to be stored", func() bool {
+		status, _ := h.deliver(delivery{topic: "orders/create", shop: "nopg.myshopify.com", eventID: "down-nopg.myshopify.com", body: []byte(orderBody)})
+		return status == http.StatusOK
+	})
+	if n := h.count("SELECT count(*) FROM webhook_events WHERE event_id LIKE 'down-%'"); n != 1 {
+		t.Fatalf("%d rows after the outage, want 1", n)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"redis":"ok"`} {
+		resp, err := http.Get(h.app.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := readAll(resp)
+		if resp.StatusCode != 200 || !strings.Contains(b, want) {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	h.installShop("metrics.myshopify.com")
+	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m1", body: []byte(orderBody)})
+	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m1", body: []byte(orderBody)})
+	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m2", body: []byte(orderBody), hmac: "bad"})
+	resp, _ := http.Get(h.app.URL + "/metrics")
+	m := readAll(resp)
+	for _, want := range []string{
+		`parrain_http_requests_total{method="POST",route="/webhooks/shopify",status="200"}`,
+		`parrain_webhooks_received_total{platform="shopify",topic="orders/create"}`,
+		`parrain_webhooks_duplicate_total{platform="shopify",topic="orders/create"}`,
+		`parrain_webhooks_rejected_total{platform="shopify",reason="hmac"}`,
+		`parrain_http_request_duration_seconds_bucket{method="GET",route="/healthz"`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// An unmatched path must not become its own label.
+	http.Get(h.app.URL + "/no/such/path/12345")
+	resp, _ = http.Get(h.app.URL + "/metrics")
+	if m := readAll(resp); strings.Contains(m, "12345") || !strings.Contains(m, `route="unmatched"`) {
+		t.Error("raw paths leak into metric labels")
+	}
+}
+
+func queued(t *testing.T, h *harness) int {
+	t.Helper()
+	info, err := h.inspect.GetQueueInfo(jobs.QueueWebhooks)
+	if err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	return info.Size
+}
+
+var _ = asynq.ErrQueueNotFound
