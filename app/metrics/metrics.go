@@ -42,6 +42,14 @@ var (
 		Name: "parrain_webhooks_relayed_total", Help: "Stored webhook events enqueued by the relay.",
 	})
 
+	// WebhookInsertBatch observes how many deliveries shared one insert
+	// (one commit) in the group-commit stage.
+	WebhookInsertBatch = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parrain_webhook_insert_batch_size",
+		Help:    "Webhook events written per INSERT (and per commit).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+	})
+
 	// JobsRun counts job executions by task type and outcome.
 	JobsRun = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "parrain_jobs_run_total", Help: "Job executions by task type.",

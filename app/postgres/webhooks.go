@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/metrics"
 )
 
 // webhookRow maps the webhook_events table.
@@ -131,6 +132,7 @@ func (s *WebhookService) insertBatch(batch []*insertReq) {
 	}
 	sb.WriteString(" ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING id, shop_id, event_id")
 
+	metrics.WebhookInsertBatch.Observe(float64(len(batch)))
 	// The statement runs on its own deadline, not a caller's: one caller
 	// cancelling must not fail the others in the batch.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -24,6 +24,8 @@ import (
 	"github.com/parrain/parrain/app/stack"
 	"github.com/parrain/parrain/app/testenv"
 	"github.com/parrain/parrain/integrations/shopify"
+	"github.com/parrain/parrain/integrations/shopify/shopifysim"
+	"github.com/parrain/parrain/jobs"
 )
 
 // This package's tests own Redis database 1 (see testenv.RedisURL).
@@ -49,6 +51,11 @@ type harness struct {
 	wg       sync.WaitGroup
 	worker   bool
 	extraEnv map[string]string
+
+	simulate bool
+	dupRate  float64
+	sim      *shopifysim.Simulator
+	simSrv   *httptest.Server
 }
 
 type option func(*harness)
@@ -56,7 +63,24 @@ type option func(*harness)
 // withoutWorker leaves jobs in the queue so a test can count them.
 func withoutWorker() option { return func(h *harness) { h.worker = false } }
 
-func withEnv(k, v string) option { return func(h *harness) { h.extraEnv[k] = v } }
+// withSimulator plays Shopify with the in-repo simulator over real HTTP.
+func withSimulator() option { return func(h *harness) { h.simulate = true } }
+
+// withDuplicateRate makes the simulator deliver webhooks twice.
+func withDuplicateRate(r float64) option { return func(h *harness) { h.dupRate = r } }
+
+func simShop(name, currency, tz string) shopifysim.ShopInfo {
+	return shopifysim.ShopInfo{Name: name, Email: "owner@example.com", CurrencyCode: currency, IanaTimezone: tz, PlanDisplayName: "Basic"}
+}
+
+func simOrder(email string) shopifysim.OrderInput {
+	return shopifysim.OrderInput{Email: email}
+}
+
+// runRefreshJob runs the scheduled token refresh once, as the worker would.
+func (h *harness) runRefreshJob() error {
+	return h.stack.Mux().ProcessTask(context.Background(), jobs.NewRefreshTokensTask())
+}
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
@@ -101,6 +125,15 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		"DATABASE_URL": dsn.String(), "REDIS_URL": rurl.String(), "APP_URL": h.app.URL,
 		"SHOPIFY_API_KEY": apiKey, "SHOPIFY_API_SECRET": apiSecret, "ENCRYPTION_KEY": keySpec,
 		"WEBHOOK_RELAY_AFTER": "300ms", "WEBHOOK_MAX_BODY_BYTES": "65536", "SHUTDOWN_TIMEOUT": "5s",
+	}
+	if h.simulate {
+		h.sim = shopifysim.New(shopifysim.Config{
+			APIKey: apiKey, APISecret: apiSecret, AppURL: h.app.URL, AutoApprove: true, DuplicateRate: h.dupRate,
+			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		})
+		h.simSrv = httptest.NewServer(h.sim.Handler())
+		t.Cleanup(h.simSrv.Close)
+		env["SHOPIFY_API_ORIGIN"] = h.simSrv.URL
 	}
 	for k, v := range h.extraEnv {
 		env[k] = v

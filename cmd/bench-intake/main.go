@@ -34,15 +34,16 @@ func main() {
 	secret := flag.String("secret", os.Getenv("SHOPIFY_API_SECRET"), "Shopify API secret the app verifies with")
 	n := flag.Int("n", 20000, "webhooks to send")
 	c := flag.Int("c", 64, "concurrent senders")
+	rate := flag.Float64("rate", 0, "offered load in webhooks/s (0: as fast as the senders go)")
 	payloadPath := flag.String("payload", "integrations/shopify/shopifysim/fixtures/order.json", "order JSON to send")
 	flag.Parse()
-	if err := run(*appURL, *dsn, *secret, *payloadPath, *n, *c); err != nil {
+	if err := run(*appURL, *dsn, *secret, *payloadPath, *n, *c, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-intake:", err)
 		os.Exit(1)
 	}
 }
 
-func run(appURL, dsn, secret, payloadPath string, n, c int) error {
+func run(appURL, dsn, secret, payloadPath string, n, c int, rate float64) error {
 	ctx := context.Background()
 	payload, err := os.ReadFile(payloadPath)
 	if err != nil {
@@ -100,6 +101,11 @@ func run(appURL, dsn, secret, payloadPath string, n, c int) error {
 	var statuses sync.Map
 	start := time.Now()
 	lat, err := fanOut(n, c, func(i int) (time.Duration, error) {
+		if rate > 0 {
+			// Open loop: request i is due at start + i/rate, whatever
+			// the answers before it took.
+			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+		}
 		d, status, err := send(i)
 		v, _ := statuses.LoadOrStore(status, new(atomic.Int64))
 		v.(*atomic.Int64).Add(1)
@@ -112,19 +118,25 @@ func run(appURL, dsn, secret, payloadPath string, n, c int) error {
 	var after int64
 	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&after)
 
-	fmt.Printf("payload %d bytes, %d senders, %d webhooks\n", len(payload), c, n)
+	offered := "as fast as possible"
+	if rate > 0 {
+		offered = fmt.Sprintf("offered %.0f/s", rate)
+	}
+	fmt.Printf("payload %d bytes, %d senders, %d webhooks, %s\n", len(payload), c, n, offered)
 	fmt.Printf("intake:    %8.0f webhooks/s   p50 %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   max %6.2f ms\n",
 		float64(n)/elapsed.Seconds(), ms(pct(lat, 50)), ms(pct(lat, 90)), ms(pct(lat, 99)), ms(pct(lat, 100)))
 	statuses.Range(func(k, v any) bool { fmt.Printf("           HTTP %v: %d\n", k, v.(*atomic.Int64).Load()); return true })
 	fmt.Printf("           rows stored: %d of %d sent (+%d warm-up)\n", after-before-int64(warm), n, warm)
 
-	rate, ylat, err := yardstick(ctx, dsn, payload, n, c)
+	yrate, ylat, err := yardstick(ctx, dsn, payload, n, c)
 	if err != nil {
 		return fmt.Errorf("yardstick: %w", err)
 	}
 	fmt.Printf("yardstick: %8.0f inserts/s    p50 %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (single-row INSERT, autocommit, %d connections)\n",
-		rate, ms(pct(ylat, 50)), ms(pct(ylat, 90)), ms(pct(ylat, 99)), c)
-	fmt.Printf("intake / yardstick: %.2f\n", float64(n)/elapsed.Seconds()/rate)
+		yrate, ms(pct(ylat, 50)), ms(pct(ylat, 90)), ms(pct(ylat, 99)), c)
+	if rate == 0 {
+		fmt.Printf("intake / yardstick: %.2f (throughput ratio, both saturated)\n", float64(n)/elapsed.Seconds()/yrate)
+	}
 	return nil
 }
 
