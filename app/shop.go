@@ -35,13 +35,8 @@ type Shop struct {
 	Domain string
 	Status ShopStatus
 
-	// Facts about the store, recorded after install.
-	PlatformShopID int64
-	Name           string
-	Email          string
-	Currency       string
-	Timezone       string
-	Plan           string
+	// ShopDetails are facts about the store, recorded after install.
+	ShopDetails
 
 	InstalledAt   *time.Time
 	UninstalledAt *time.Time

@@ -41,7 +41,7 @@ func (shopRow) TableName() string { return "shops" }
 func (r *shopRow) toShop() *app.Shop {
 	s := &app.Shop{
 		ID: r.ID, Platform: app.Platform(r.Platform), Domain: r.Domain, Status: app.ShopStatus(r.Status),
-		Name: r.Name, Email: r.Email, Currency: r.Currency, Timezone: r.Timezone, Plan: r.Plan,
+		ShopDetails: app.ShopDetails{Name: r.Name, Email: r.Email, Currency: r.Currency, Timezone: r.Timezone, Plan: r.Plan},
 		InstalledAt: r.InstalledAt, UninstalledAt: r.UninstalledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.PlatformShopID != nil {

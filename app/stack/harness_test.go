@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,10 @@ type harness struct {
 	worker   bool
 	extraEnv map[string]string
 
+	// skew moves the clock of both the app and the simulator, so tests can
+	// jump to "55 minutes later" without sleeping.
+	skew atomic.Int64
+
 	simulate bool
 	dupRate  float64
 	sim      *shopifysim.Simulator
@@ -76,6 +81,11 @@ func simShop(name, currency, tz string) shopifysim.ShopInfo {
 func simOrder(email string) shopifysim.OrderInput {
 	return shopifysim.OrderInput{Email: email}
 }
+
+func (h *harness) now() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) }
+
+// advance moves both clocks forward by d.
+func (h *harness) advance(d time.Duration) { h.skew.Add(int64(d)) }
 
 // runRefreshJob runs the scheduled token refresh once, as the worker would.
 func (h *harness) runRefreshJob() error {
@@ -128,7 +138,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	}
 	if h.simulate {
 		h.sim = shopifysim.New(shopifysim.Config{
-			APIKey: apiKey, APISecret: apiSecret, AppURL: h.app.URL, AutoApprove: true, DuplicateRate: h.dupRate,
+			APIKey: apiKey, APISecret: apiSecret, AppURL: h.app.URL, AutoApprove: true, DuplicateRate: h.dupRate, Now: h.now,
 			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		})
 		h.simSrv = httptest.NewServer(h.sim.Handler())
@@ -152,6 +162,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		t.Fatal(err)
 	}
 	h.stack = s
+	s.Now = h.now
 	mu.Lock()
 	handler = s.HTTPHandler()
 	mu.Unlock()

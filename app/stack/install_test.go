@@ -193,7 +193,7 @@ func TestTokenRefreshAndRotation(t *testing.T) {
 
 	// 55 minutes later the token is within the 10-minute margin: several
 	// concurrent callers get one refreshed token, and one refresh happened.
-	h.stack.Now = func() time.Time { return time.Now().Add(55 * time.Minute) }
+	h.advance(55 * time.Minute)
 	var wg sync.WaitGroup
 	got := make([]string, 6)
 	for i := range got {
@@ -216,7 +216,6 @@ func TestTokenRefreshAndRotation(t *testing.T) {
 	}
 
 	// Rotation: once the new refresh token is used, the first one is dead.
-	h.stack.Now = time.Now
 	if _, err := h.stack.Tokens.Refresh(ctx, sh.ID, shop, true); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +224,7 @@ func TestTokenRefreshAndRotation(t *testing.T) {
 	}
 	// The scheduled job refreshes tokens close to expiry.
 	third, _ := h.stack.DB.Shops().Credentials(ctx, sh.ID)
-	h.stack.Now = func() time.Time { return time.Now().Add(58 * time.Minute) }
+	h.advance(58 * time.Minute)
 	if err := h.runRefreshJob(); err != nil {
 		t.Fatal(err)
 	}

@@ -71,11 +71,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 		RedisOpt: redisOpt,
 		Admin:    shopify.NewAdmin(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, cfg.ShopifyAPIVersion, origin),
 	}
-	s.Tokens = &shopify.Tokens{
-		Store:  db.Shops(),
-		Client: shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin),
-		Now:    s.now, Margin: 10 * time.Minute,
-	}
+	tc := shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin)
+	tc.Now = s.now // expiries are computed on the same clock that checks them
+	s.Tokens = &shopify.Tokens{Store: db.Shops(), Client: tc, Now: s.now, Margin: 10 * time.Minute}
 	s.dispatcher = jobs.NewDispatcher(s.Queue, 4, log)
 	return s, nil
 }
