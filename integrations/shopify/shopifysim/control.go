@@ -1,10 +1,13 @@
 package shopifysim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"html/template"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -32,14 +35,24 @@ func (s *Simulator) control(mux *http.ServeMux) {
 		writeJSON(w, map[string]any{"domain": in.Domain, "install_url": s.InstallURL(in.Domain)})
 	})
 	mux.HandleFunc("POST /_sim/shops/{shop}/orders", func(w http.ResponseWriter, r *http.Request) {
+		// JSON from scripts (curl -d sends a form content type, so the body
+		// decides), a form from the control page.
+		raw, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
 		var in OrderInput
-		if r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
-			in = OrderInput{Email: r.FormValue("email"), FirstName: r.FormValue("first_name"), Total: r.FormValue("total"), LandingSite: r.FormValue("landing_site")}
-			if c := strings.TrimSpace(r.FormValue("discount_code")); c != "" {
+		fromPage := false
+		if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' {
+			if err := json.Unmarshal(trimmed, &in); err != nil {
+				writeJSONError(w, 400, `{"error":"malformed JSON order"}`)
+				return
+			}
+		} else if f, err := url.ParseQuery(string(raw)); err == nil && len(raw) > 0 {
+			fromPage = true
+			in = OrderInput{Email: f.Get("email"), FirstName: f.Get("first_name"), Total: f.Get("total"), LandingSite: f.Get("landing_site")}
+			if c := strings.TrimSpace(f.Get("discount_code")); c != "" {
 				in.DiscountCodes = []string{c}
 			}
-		} else if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			writeJSONError(w, 400, `{"error":"malformed JSON order"}`)
+		} else if len(raw) > 0 {
+			writeJSONError(w, 400, `{"error":"malformed order"}`)
 			return
 		}
 		body, err := s.CreateOrder(r.PathValue("shop"), in)
@@ -47,7 +60,7 @@ func (s *Simulator) control(mux *http.ServeMux) {
 			writeJSONError(w, 404, `{"error":"unknown shop"}`)
 			return
 		}
-		if r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+		if fromPage {
 			http.Redirect(w, r, "/_sim/", http.StatusSeeOther)
 			return
 		}

@@ -294,4 +294,17 @@ func TestControlEndpointsRefuseBadInput(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("order for unknown shop: %d", resp.StatusCode)
 	}
+	// curl -d sends JSON with a form content type: the body decides.
+	resp, _ = http.Post(srv.URL+"/_sim/shops/"+demo+"/orders", "application/x-www-form-urlencoded", strings.NewReader(`{"email":"marie@example.com","discount_codes":["FRIEND-X"]}`))
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var order struct {
+		Email         string                  `json:"email"`
+		Name          string                  `json:"name"`
+		DiscountCodes []struct{ Code string } `json:"discount_codes"`
+		Customer      struct{ ID int64 }      `json:"customer"`
+	}
+	if err := json.Unmarshal(b, &order); err != nil || order.Email != "marie@example.com" || order.Name != "#1001" || len(order.DiscountCodes) != 1 || order.Customer.ID == 0 {
+		t.Fatalf("order placed by curl: %s", b)
+	}
 }
