@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,6 +53,8 @@ type harness struct {
 	wg       sync.WaitGroup
 	worker   bool
 	extraEnv map[string]string
+
+	logs lockedBuffer // everything the app logged
 
 	// skew moves the clock of both the app and the simulator, so tests can
 	// jump to "55 minutes later" without sleeping.
@@ -153,9 +156,9 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logOut := io.Discard
+	var logOut io.Writer = &h.logs
 	if os.Getenv("TEST_LOGS") != "" {
-		logOut = os.Stderr
+		logOut = io.MultiWriter(&h.logs, os.Stderr)
 	}
 	s, err := stack.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logOut, nil)))
 	if err != nil {
@@ -269,4 +272,36 @@ func readAll(resp *http.Response) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// assertLogsLack fails if any of the values (tokens, secrets, customer
+// emails) appears in what the app logged.
+func (h *harness) assertLogsLack(values ...string) {
+	h.t.Helper()
+	logs := h.logs.String()
+	if logs == "" {
+		h.t.Fatal("the app logged nothing; the check would prove nothing")
+	}
+	for _, v := range values {
+		if v != "" && strings.Contains(logs, v) {
+			h.t.Errorf("the logs contain %q", v)
+		}
+	}
 }

@@ -77,6 +77,7 @@ func TestInstallThroughOAuth(t *testing.T) {
 			t.Errorf("no %s subscription after install (have %v)", want, topics)
 		}
 	}
+	h.assertLogsLack(access, refresh, apiSecret)
 }
 
 func TestInstallRefusals(t *testing.T) {
@@ -318,6 +319,8 @@ func TestSimulatorDeliveriesAreStoredOnce(t *testing.T) {
 	if n := h.count("SELECT count(*) FROM webhook_events WHERE topic LIKE 'orders/%'"); n != 2 {
 		t.Fatalf("%d rows for 2 events delivered twice each", n)
 	}
+	access, refresh, _, _ := h.sim.Tokens(shop)
+	h.assertLogsLack("marie@example.com", access, refresh)
 }
 
 // simWebhookTopics asks the simulator's Admin API which subscriptions exist.
