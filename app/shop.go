@@ -100,6 +100,9 @@ type ShopService interface {
 	// unless it was (re)installed after at: an uninstall event that arrives
 	// late must not undo a newer install.
 	MarkUninstalled(ctx context.Context, shopID int64, at time.Time) error
+	// ShopsMissingDetails lists installed shops whose post-install sync
+	// never completed (no details recorded).
+	ShopsMissingDetails(ctx context.Context, limit int) ([]*Shop, error)
 	// ShopsNeedingRefresh lists installed shops whose access token expires
 	// before the given time.
 	ShopsNeedingRefresh(ctx context.Context, before time.Time, limit int) ([]int64, error)

@@ -239,6 +239,21 @@ func (s *ShopService) MarkUninstalled(ctx context.Context, shopID int64, at time
 	return unavailable(res.Error, fmt.Sprintf("mark shop %d uninstalled", shopID))
 }
 
+// ShopsMissingDetails implements app.ShopService.
+func (s *ShopService) ShopsMissingDetails(ctx context.Context, limit int) ([]*app.Shop, error) {
+	var rows []shopRow
+	err := s.db.gorm.WithContext(ctx).Where("status = ? AND name = ''", string(app.ShopInstalled)).
+		Order("id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, unavailable(err, "list shops missing details")
+	}
+	out := make([]*app.Shop, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toShop()
+	}
+	return out, nil
+}
+
 // ShopsNeedingRefresh implements app.ShopService.
 func (s *ShopService) ShopsNeedingRefresh(ctx context.Context, before time.Time, limit int) ([]int64, error) {
 	var ids []int64

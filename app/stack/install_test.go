@@ -18,6 +18,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/integrations/shopify"
+	"github.com/parrain/parrain/jobs"
 )
 
 func browser(t *testing.T) *http.Client {
@@ -365,4 +366,27 @@ func (h *harness) install(shop string) {
 	if body := readAll(resp); resp.StatusCode != 200 || !strings.Contains(body, "Parrain is installed") {
 		h.t.Fatalf("install %s: %d %.200s", shop, resp.StatusCode, body)
 	}
+}
+
+// An install that lands while Redis is down still succeeds; its sync job,
+// never queued, is queued again by the periodic resync.
+func TestInstallWithRedisDownIsSyncedLater(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "late-sync.myshopify.com"
+	h.sim.AddShop(shop, simShop("Late Sync", "GBP", "Europe/London"))
+	h.redis.Cut()
+	h.install(shop)
+	h.redis.Restore()
+	time.Sleep(300 * time.Millisecond)
+	sh, _ := h.stack.DB.Shops().ShopByDomain(context.Background(), app.PlatformShopify, shop)
+	if sh.Name != "" {
+		t.Fatal("synced although the job could not be queued?")
+	}
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewResyncShopsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the late sync", func() bool {
+		s, _ := h.stack.DB.Shops().ShopByID(context.Background(), sh.ID)
+		return s.Name == "Late Sync" && s.Currency == "GBP"
+	})
 }

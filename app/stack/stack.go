@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 	origin := shopify.Origin{Override: cfg.ShopifyAPIOrigin}
 	s := &Stack{
 		Config: cfg, Log: log, Now: time.Now, DB: db,
-		Webhooks: db.NewWebhookService(4, 64),
+		Webhooks: db.NewWebhookService(2, 64),
 		Redis:    redis.NewClient(ropt),
 		Queue:    asynq.NewClient(redisOpt),
 		RedisOpt: redisOpt,
@@ -117,6 +117,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
 	})
+	mux.Handle(jobs.TypeResyncShops, &jobs.ResyncShops{Shops: shops, Install: jobs.InstallQueue{Queue: s.Queue}})
 	mux.Handle(jobs.TypeRefreshTokens, &jobs.RefreshTokens{Shops: shops, Tokens: s.Tokens, Now: s.now, Ahead: s.Tokens.Margin})
 	return mux
 }
@@ -129,9 +130,11 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	sched := asynq.NewScheduler(s.RedisOpt, &asynq.SchedulerOpts{Logger: nil, LogLevel: asynq.WarnLevel})
-	if _, err := sched.Register(jobs.RefreshTokensCron, jobs.NewRefreshTokensTask()); err != nil {
-		srv.Shutdown()
-		return fmt.Errorf("register schedule: %w", err)
+	for cron, task := range map[string]*asynq.Task{jobs.RefreshTokensCron: jobs.NewRefreshTokensTask(), jobs.ResyncShopsCron: jobs.NewResyncShopsTask()} {
+		if _, err := sched.Register(cron, task); err != nil {
+			srv.Shutdown()
+			return fmt.Errorf("register schedule %s: %w", task.Type(), err)
+		}
 	}
 	if err := sched.Start(); err != nil {
 		srv.Shutdown()
