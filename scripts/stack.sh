@@ -462,6 +462,8 @@ up() {
 
   postgres_up
   redis_up
+  # dev.sh and bench-intake.sh talk to the app and the simulator with curl.
+  need_cmd curl curl
   write_env
 }
 
