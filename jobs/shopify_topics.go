@@ -10,19 +10,44 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/logging"
+	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/integrations/shopify"
 )
 
-// ShopifyTopics returns the handlers for Shopify's lifecycle and compliance
-// topics. Order topics are recorded (the event row is the record) until the
-// referral engine registers its own handlers for them.
-func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, now func() time.Time) map[string]TopicHandler {
-	recorded := func(context.Context, *app.Shop, *app.WebhookEvent) error { return nil }
+// OrderEvents feeds order events to the referral engine.
+type OrderEvents interface {
+	HandleOrderEvent(ctx context.Context, shop *app.Shop, ev referrals.OrderEvent) error
+}
+
+// ShopifyTopics returns the handlers for Shopify's order, lifecycle and
+// compliance topics.
+func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engine OrderEvents, now func() time.Time) map[string]TopicHandler {
+	orderTopic := func(paid bool) TopicHandler {
+		return func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
+			if shop.Status != app.ShopInstalled {
+				return nil // no token to call the store with; nothing to do
+			}
+			oe, err := shopify.ParseOrderEvent(ev.Payload, paid)
+			if err != nil {
+				return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+			}
+			return engine.HandleOrderEvent(ctx, shop, oe)
+		}
+	}
 	return map[string]TopicHandler{
-		shopify.TopicOrdersCreate:    recorded,
-		shopify.TopicOrdersPaid:      recorded,
-		shopify.TopicOrdersCancelled: recorded,
-		shopify.TopicRefundsCreate:   recorded,
+		shopify.TopicOrdersCreate:    orderTopic(false),
+		shopify.TopicOrdersPaid:      orderTopic(true),
+		shopify.TopicOrdersCancelled: orderTopic(false),
+		shopify.TopicRefundsCreate: func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
+			if shop.Status != app.ShopInstalled {
+				return nil
+			}
+			oe, err := shopify.ParseRefundEvent(ev.Payload)
+			if err != nil {
+				return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+			}
+			return engine.HandleOrderEvent(ctx, shop, oe)
+		},
 		shopify.TopicAppUninstalled: func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
 			// Shopify has already revoked the token; drop ours and keep the
 			// data until shop/redact (48 h later) or a reinstall.

@@ -19,7 +19,7 @@ func TestComplianceAndUninstallWebhooks(t *testing.T) {
 	sh := h.installShop(shop)
 	other := h.installShop("neighbour.myshopify.com")
 	order := func(id int64, customer int64, email string) []byte {
-		return []byte(fmt.Sprintf(`{"id":%d,"email":%q,"customer":{"id":%d,"email":%q,"phone":"555-625-1199"},"total_price":"42.00","shipping_address":{"address1":"1 Rue X"}}`, id, email, customer, email))
+		return []byte(fmt.Sprintf(`{"id":%d,"email":%q,"customer":{"id":%d,"email":%q,"phone":"555-625-1199"},"total_price":"42.00","currency":"USD","shipping_address":{"address1":"1 Rue X"}}`, id, email, customer, email))
 	}
 	mustDeliver := func(d delivery) {
 		t.Helper()
@@ -28,7 +28,7 @@ func TestComplianceAndUninstallWebhooks(t *testing.T) {
 		}
 	}
 	mustDeliver(delivery{topic: "orders/create", shop: shop, eventID: "o1", body: order(299938, 191167, "john@example.com")})
-	mustDeliver(delivery{topic: "orders/paid", shop: shop, eventID: "o2", body: order(280263, 191167, "john@example.com")})
+	mustDeliver(delivery{topic: "orders/create", shop: shop, eventID: "o2", body: order(280263, 191167, "john@example.com")})
 	mustDeliver(delivery{topic: "orders/create", shop: shop, eventID: "o3", body: order(111, 5, "ann@example.com")})
 	mustDeliver(delivery{topic: "orders/create", shop: "neighbour.myshopify.com", eventID: "o1", body: order(299938, 191167, "john@example.com")})
 	processed := func(n int) func() bool {

@@ -14,7 +14,9 @@ import (
 	"github.com/parrain/parrain/jobs"
 )
 
-const orderBody = `{"id":820982911946154508,"name":"#1001","email":"marie@example.com","customer":{"id":115310627314723954,"email":"marie@example.com"},"total_price":"199.00","currency":"USD","discount_codes":[]}`
+// orderBody is an unpaid order: it exercises intake and processing without
+// the referral engine calling the store.
+const orderBody = `{"id":820982911946154508,"name":"#1001","email":"marie@example.com","customer":{"id":115310627314723954,"email":"marie@example.com"},"total_price":"199.00","currency":"USD","financial_status":"pending","discount_codes":[]}`
 
 func TestIntakeRefusesBadDeliveriesAndWritesNothing(t *testing.T) {
 	h := newHarness(t, withoutWorker())
@@ -102,7 +104,7 @@ func TestRedisDownDuringDeliveryIsAcceptedAndEnqueuedLater(t *testing.T) {
 	h.installShop("noredis.myshopify.com")
 	h.redis.Cut()
 	for i := range 3 {
-		status, body := h.deliver(delivery{topic: "orders/paid", shop: "noredis.myshopify.com", eventID: fmt.Sprint("nr-", i), body: []byte(orderBody)})
+		status, body := h.deliver(delivery{topic: "orders/create", shop: "noredis.myshopify.com", eventID: fmt.Sprint("nr-", i), body: []byte(orderBody)})
 		if status != http.StatusOK {
 			t.Fatalf("with Redis down: %d %s, want 200 (the event is in Postgres)", status, body)
 		}

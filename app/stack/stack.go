@@ -6,6 +6,8 @@ package stack
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +21,7 @@ import (
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/postgres"
+	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/jobs"
 )
@@ -35,6 +38,10 @@ type Stack struct {
 	RedisOpt asynq.RedisConnOpt
 	Tokens   *shopify.Tokens
 	Admin    *shopify.Admin
+
+	// AfterStoreCall is a fault-injection hook for crash tests (see
+	// referrals.Engine.AfterStoreCall); nil in production.
+	AfterStoreCall func()
 
 	dispatcher *jobs.Dispatcher
 	closeOnce  sync.Once
@@ -110,16 +117,31 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	shops := s.DB.Shops()
 	mux := asynq.NewServeMux()
 	mux.Use(jobs.Instrument(s.Log))
+	engine := s.Engine()
+	rewards := jobs.RewardQueue{Queue: s.Queue}
 	mux.Handle(jobs.TypeProcessWebhook, &jobs.WebhookProcessor{
 		Webhooks: s.Webhooks, Shops: shops, Now: s.now,
-		Topics: jobs.ShopifyTopics(shops, s.DB.Compliance(), s.now),
+		Topics: jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now),
 	})
+	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
+	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now})
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
 	})
 	mux.Handle(jobs.TypeResyncShops, &jobs.ResyncShops{Shops: shops, Install: jobs.InstallQueue{Queue: s.Queue}})
 	mux.Handle(jobs.TypeRefreshTokens, &jobs.RefreshTokens{Shops: shops, Tokens: s.Tokens, Now: s.now, Ahead: s.Tokens.Margin})
 	return mux
+}
+
+// Engine returns the referral engine wired to Postgres, the Shopify store
+// and the reward queue.
+func (s *Stack) Engine() *referrals.Engine {
+	key := hmac.New(sha256.New, []byte(s.Config.ShopifyAPISecret))
+	key.Write([]byte("parrain reward codes v1"))
+	return &referrals.Engine{
+		Repo: s.DB.Referrals(), Store: &shopify.Store{Admin: s.Admin, Tokens: s.Tokens}, Shops: s.DB.Shops(),
+		Rewards: jobs.RewardQueue{Queue: s.Queue}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
+	}
 }
 
 // RunWorker processes jobs and runs the scheduler until ctx is done, then
@@ -130,7 +152,15 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	sched := asynq.NewScheduler(s.RedisOpt, &asynq.SchedulerOpts{Logger: nil, LogLevel: asynq.WarnLevel})
-	for cron, task := range map[string]*asynq.Task{jobs.RefreshTokensCron: jobs.NewRefreshTokensTask(), jobs.ResyncShopsCron: jobs.NewResyncShopsTask()} {
+	for _, e := range []struct {
+		cron string
+		task *asynq.Task
+	}{
+		{jobs.RefreshTokensCron, jobs.NewRefreshTokensTask()},
+		{jobs.ResyncShopsCron, jobs.NewResyncShopsTask()},
+		{jobs.ApproveReferralsCron, jobs.NewApproveReferralsTask()},
+	} {
+		cron, task := e.cron, e.task
 		if _, err := sched.Register(cron, task); err != nil {
 			srv.Shutdown()
 			return fmt.Errorf("register schedule %s: %w", task.Type(), err)

@@ -1,0 +1,536 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/lib/pq"
+	"gorm.io/gorm"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/referrals"
+)
+
+// ReferralRepo implements referrals.Repo. Every query is scoped by shop id
+// or by a row id that belongs to one shop.
+type ReferralRepo struct{ db *DB }
+
+var _ referrals.Repo = (*ReferralRepo)(nil)
+
+// Referrals returns the referral engine's storage.
+func (db *DB) Referrals() *ReferralRepo { return &ReferralRepo{db: db} }
+
+type programRow struct {
+	ID                    int64 `gorm:"primaryKey"`
+	ShopID                int64
+	Enabled               bool
+	Currency              string
+	FriendKind            string
+	FriendPercent         int
+	FriendAmountMinor     int64
+	FriendMinOrderMinor   int64
+	RewardKind            string
+	RewardPercent         int
+	RewardAmountMinor     int64
+	RewardExpiryDays      int
+	HoldingDays           int
+	NewCustomersOnly      bool
+	MinOrderMinor         int64
+	ExcludeTestOrders     bool
+	ExcludedSources       pq.StringArray `gorm:"type:text[]"`
+	CapPerAdvocate        int
+	CapWindowDays         int
+	VelocityPerIP         int `gorm:"column:velocity_per_ip"`
+	VelocityPerAdvocate   int
+	VelocityWindowMinutes int
+}
+
+func (programRow) TableName() string { return "programs" }
+
+func (r programRow) toProgram() app.Program {
+	return app.Program{
+		ID: r.ID, ShopID: r.ShopID, Enabled: r.Enabled, Currency: r.Currency, FriendKind: r.FriendKind, FriendPercent: r.FriendPercent,
+		FriendAmountMinor: r.FriendAmountMinor, FriendMinOrderMinor: r.FriendMinOrderMinor, RewardKind: r.RewardKind,
+		RewardPercent: r.RewardPercent, RewardAmountMinor: r.RewardAmountMinor, RewardExpiryDays: r.RewardExpiryDays,
+		HoldingDays: r.HoldingDays, NewCustomersOnly: r.NewCustomersOnly, MinOrderMinor: r.MinOrderMinor,
+		ExcludeTestOrders: r.ExcludeTestOrders, ExcludedSources: r.ExcludedSources, CapPerAdvocate: r.CapPerAdvocate,
+		CapWindowDays: r.CapWindowDays, VelocityPerIP: r.VelocityPerIP, VelocityPerAdvocate: r.VelocityPerAdvocate,
+		VelocityWindowMinutes: r.VelocityWindowMinutes,
+	}
+}
+
+func fromProgram(p app.Program) programRow {
+	return programRow{
+		ID: p.ID, ShopID: p.ShopID, Enabled: p.Enabled, Currency: p.Currency, FriendKind: p.FriendKind, FriendPercent: p.FriendPercent,
+		FriendAmountMinor: p.FriendAmountMinor, FriendMinOrderMinor: p.FriendMinOrderMinor, RewardKind: p.RewardKind,
+		RewardPercent: p.RewardPercent, RewardAmountMinor: p.RewardAmountMinor, RewardExpiryDays: p.RewardExpiryDays,
+		HoldingDays: p.HoldingDays, NewCustomersOnly: p.NewCustomersOnly, MinOrderMinor: p.MinOrderMinor,
+		ExcludeTestOrders: p.ExcludeTestOrders, ExcludedSources: pq.StringArray(p.ExcludedSources), CapPerAdvocate: p.CapPerAdvocate,
+		CapWindowDays: p.CapWindowDays, VelocityPerIP: p.VelocityPerIP, VelocityPerAdvocate: p.VelocityPerAdvocate,
+		VelocityWindowMinutes: p.VelocityWindowMinutes,
+	}
+}
+
+// Program returns the shop's program, creating the default one the first
+// time (in the shop's currency).
+func (r *ReferralRepo) Program(ctx context.Context, shop *app.Shop) (app.Program, error) {
+	var row programRow
+	err := r.db.gorm.WithContext(ctx).Where("shop_id = ?", shop.ID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		def := fromProgram(app.DefaultProgram(shop.ID, shop.Currency))
+		if err := r.db.gorm.WithContext(ctx).Exec(`INSERT INTO programs (shop_id, currency, reward_amount_minor) VALUES (?, ?, ?)
+			ON CONFLICT (shop_id) DO NOTHING`, def.ShopID, def.Currency, def.RewardAmountMinor).Error; err != nil {
+			return app.Program{}, unavailable(err, fmt.Sprintf("create program of shop %d", shop.ID))
+		}
+		err = r.db.gorm.WithContext(ctx).Where("shop_id = ?", shop.ID).Take(&row).Error
+	}
+	if err != nil {
+		return app.Program{}, unavailable(err, fmt.Sprintf("load program of shop %d", shop.ID))
+	}
+	return row.toProgram(), nil
+}
+
+// SaveProgram validates and stores a program.
+func (r *ReferralRepo) SaveProgram(ctx context.Context, p app.Program) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	row := fromProgram(p)
+	res := r.db.gorm.WithContext(ctx).Model(&programRow{}).Where("shop_id = ?", p.ShopID).
+		Select("*").Omit("id", "shop_id").Updates(&row)
+	if res.Error != nil {
+		return unavailable(res.Error, fmt.Sprintf("save program of shop %d", p.ShopID))
+	}
+	if res.RowsAffected == 0 {
+		return app.Errorf(app.ENOTFOUND, "no program for shop %d", p.ShopID)
+	}
+	return nil
+}
+
+type orderRow struct {
+	ID              int64 `gorm:"primaryKey"`
+	ShopID          int64
+	PlatformOrderID string
+	Name            string
+	CustomerID      string
+	EmailNorm       string
+	Currency        string
+	TotalMinor      int64
+	RefundedMinor   int64
+	RefundIDs       pq.StringArray `gorm:"column:refund_ids;type:text[]"`
+	Known           bool
+	Paid            bool
+	Cancelled       bool
+	Test            bool
+	BrowserIP       string
+	Facts           string `gorm:"type:jsonb"`
+	FirstName       string
+	PlacedAt        time.Time
+}
+
+func (orderRow) TableName() string { return "orders" }
+
+func (o orderRow) toRecord() (*referrals.OrderRecord, error) {
+	rec := &referrals.OrderRecord{ID: o.ID, ShopID: o.ShopID, FirstName: o.FirstName, Known: o.Known, Paid: o.Paid, Cancelled: o.Cancelled, RefundedMinor: o.RefundedMinor}
+	if o.Known {
+		if err := json.Unmarshal([]byte(o.Facts), &rec.Facts); err != nil {
+			return nil, fmt.Errorf("decode order %d: %w", o.ID, err)
+		}
+	}
+	return rec, nil
+}
+
+// MergeOrder implements referrals.Repo: one upsert whose merge rules make
+// the result independent of the order of events: facts from the order
+// events, paid and cancelled only ever become true, each refund id counted
+// once.
+func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referrals.OrderEvent) (*referrals.OrderRecord, error) {
+	o := ev.Order
+	facts, _ := json.Marshal(o)
+	refundIDs := pq.StringArray{}
+	if ev.RefundID != "" {
+		refundIDs = append(refundIDs, ev.RefundID)
+	}
+	placed := o.CreatedAt
+	if placed.IsZero() {
+		placed = r.db.now()
+	}
+	var row orderRow
+	err := r.db.gorm.WithContext(ctx).Raw(`
+		INSERT INTO orders AS o (shop_id, platform_order_id, name, customer_id, email_norm, currency, total_minor, refunded_minor,
+			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, placed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)
+		ON CONFLICT (shop_id, platform_order_id) DO UPDATE SET
+			name        = CASE WHEN EXCLUDED.known THEN EXCLUDED.name ELSE o.name END,
+			customer_id = CASE WHEN EXCLUDED.known THEN EXCLUDED.customer_id ELSE o.customer_id END,
+			email_norm  = CASE WHEN EXCLUDED.known THEN EXCLUDED.email_norm ELSE o.email_norm END,
+			currency    = CASE WHEN EXCLUDED.known THEN EXCLUDED.currency ELSE o.currency END,
+			total_minor = CASE WHEN EXCLUDED.known THEN EXCLUDED.total_minor ELSE o.total_minor END,
+			test        = CASE WHEN EXCLUDED.known THEN EXCLUDED.test ELSE o.test END,
+			browser_ip  = CASE WHEN EXCLUDED.known THEN EXCLUDED.browser_ip ELSE o.browser_ip END,
+			facts       = CASE WHEN EXCLUDED.known THEN EXCLUDED.facts ELSE o.facts END,
+			first_name  = CASE WHEN EXCLUDED.known THEN EXCLUDED.first_name ELSE o.first_name END,
+			placed_at   = CASE WHEN EXCLUDED.known THEN EXCLUDED.placed_at ELSE o.placed_at END,
+			known       = o.known OR EXCLUDED.known,
+			paid        = o.paid OR EXCLUDED.paid,
+			cancelled   = o.cancelled OR EXCLUDED.cancelled,
+			refunded_minor = o.refunded_minor + CASE WHEN cardinality(EXCLUDED.refund_ids) > 0 AND NOT (EXCLUDED.refund_ids <@ o.refund_ids)
+				THEN EXCLUDED.refunded_minor ELSE 0 END,
+			refund_ids  = ARRAY(SELECT DISTINCT unnest(o.refund_ids || EXCLUDED.refund_ids)),
+			updated_at  = now()
+		RETURNING *`,
+		shopID, o.PlatformID, o.Name, o.CustomerID, attribution.NormalizeEmail(o.Email), o.Total.Currency, o.Total.Minor, ev.RefundMinor,
+		refundIDs, ev.Known, ev.Paid, ev.Cancelled, o.Test, o.BrowserIP, string(facts), ev.FirstName, placed,
+	).Scan(&row).Error
+	if err != nil {
+		return nil, unavailable(err, fmt.Sprintf("merge order %s of shop %d", o.PlatformID, shopID))
+	}
+	return row.toRecord()
+}
+
+type advocateRow struct {
+	ID              int64 `gorm:"primaryKey"`
+	ShopID          int64
+	CustomerID      string
+	FirstName       string
+	Email           string
+	Code            string
+	FriendCode      string
+	FriendCodeState string
+	FriendCodeRef   string
+	FriendCodeError string
+	CreatedAt       time.Time
+}
+
+func (advocateRow) TableName() string { return "advocates" }
+
+func (a advocateRow) toAdvocate() *app.Advocate {
+	return &app.Advocate{ID: a.ID, ShopID: a.ShopID, CustomerID: a.CustomerID, FirstName: a.FirstName, Email: a.Email,
+		Code: a.Code, FriendCode: a.FriendCode, FriendCodeState: a.FriendCodeState, FriendCodeRef: a.FriendCodeRef, CreatedAt: a.CreatedAt}
+}
+
+// EnsureAdvocate implements referrals.Repo: the existing advocate of the
+// customer, or a new one. A code already taken by someone else is an
+// ECONFLICT so the caller draws another.
+func (r *ReferralRepo) EnsureAdvocate(ctx context.Context, a *app.Advocate) (*app.Advocate, error) {
+	var row advocateRow
+	err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", a.ShopID, a.CustomerID).Take(&row).Error
+	if err == nil {
+		return row.toAdvocate(), nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, unavailable(err, "load advocate")
+	}
+	err = r.db.gorm.WithContext(ctx).Raw(`INSERT INTO advocates (shop_id, customer_id, first_name, email, code, friend_code)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, customer_id) DO NOTHING RETURNING *`,
+		a.ShopID, a.CustomerID, a.FirstName, a.Email, a.Code, a.FriendCode).Scan(&row).Error
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return nil, app.Errorf(app.ECONFLICT, "referral code %s taken", a.Code)
+	}
+	if err != nil {
+		return nil, unavailable(err, "create advocate")
+	}
+	if row.ID == 0 { // a concurrent job created it first
+		if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", a.ShopID, a.CustomerID).Take(&row).Error; err != nil {
+			return nil, unavailable(err, "load advocate")
+		}
+	}
+	return row.toAdvocate(), nil
+}
+
+// SetFriendCode implements referrals.Repo.
+func (r *ReferralRepo) SetFriendCode(ctx context.Context, advocateID int64, state, ref, errMsg string) error {
+	err := r.db.gorm.WithContext(ctx).Exec("UPDATE advocates SET friend_code_state = ?, friend_code_ref = ?, friend_code_error = ? WHERE id = ?",
+		state, ref, errMsg, advocateID).Error
+	return unavailable(err, fmt.Sprintf("record friend code of advocate %d", advocateID))
+}
+
+// AdvocateByCode implements referrals.Repo: by referral code or friend code,
+// case-insensitively.
+func (r *ReferralRepo) AdvocateByCode(ctx context.Context, shopID int64, code string) (*app.Advocate, error) {
+	var row advocateRow
+	code = app.NormalizeCode(code)
+	err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND (code = ? OR friend_code = ?)", shopID, code, code).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENOTFOUND, "no advocate with code %s", code)
+	}
+	if err != nil {
+		return nil, unavailable(err, "find advocate by code")
+	}
+	return row.toAdvocate(), nil
+}
+
+// AdvocateByLinkCode finds an advocate by the code in a /r/ link, across
+// shops (codes are globally unique).
+func (r *ReferralRepo) AdvocateByLinkCode(ctx context.Context, code string) (*app.Advocate, error) {
+	var row advocateRow
+	err := r.db.gorm.WithContext(ctx).Where("code = ?", app.NormalizeCode(code)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENOTFOUND, "no advocate with code %s", code)
+	}
+	if err != nil {
+		return nil, unavailable(err, "find advocate by link code")
+	}
+	return row.toAdvocate(), nil
+}
+
+// AdvocateByID implements referrals.Repo.
+func (r *ReferralRepo) AdvocateByID(ctx context.Context, id int64) (*app.Advocate, error) {
+	var row advocateRow
+	err := r.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENOTFOUND, "no advocate %d", id)
+	}
+	if err != nil {
+		return nil, unavailable(err, "load advocate")
+	}
+	return row.toAdvocate(), nil
+}
+
+// AdvocateFacts implements referrals.Repo: the advocate's identity as their
+// own orders show it.
+func (r *ReferralRepo) AdvocateFacts(ctx context.Context, shopID int64, adv *app.Advocate) (attribution.Advocate, error) {
+	out := attribution.Advocate{ID: adv.ID, Code: adv.Code, CustomerID: adv.CustomerID, Emails: []string{adv.Email}}
+	var rows []orderRow
+	if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND customer_id = ? AND known", shopID, adv.CustomerID).
+		Order("placed_at DESC").Limit(50).Find(&rows).Error; err != nil {
+		return out, unavailable(err, "load advocate orders")
+	}
+	for _, row := range rows {
+		rec, err := row.toRecord()
+		if err != nil {
+			return out, err
+		}
+		f := rec.Facts
+		out.Emails = append(out.Emails, f.Email)
+		out.Phones = append(out.Phones, f.Phone)
+		out.Addresses = append(out.Addresses, f.ShippingAddress)
+		if f.BrowserIP != "" {
+			out.IPs = append(out.IPs, f.BrowserIP)
+		}
+	}
+	return out, nil
+}
+
+// History implements referrals.Repo.
+func (r *ReferralRepo) History(ctx context.Context, o *referrals.OrderRecord, adv *app.Advocate, p app.Program) (attribution.History, error) {
+	var h attribution.History
+	placed := o.Facts.CreatedAt
+	q := r.db.gorm.WithContext(ctx)
+	var prior int64
+	if err := q.Raw(`SELECT count(*) FROM orders WHERE shop_id = ? AND id <> ? AND known AND placed_at < ?
+		AND ((customer_id <> '' AND customer_id = ?) OR (email_norm <> '' AND email_norm = ?))`,
+		o.ShopID, o.ID, placed, o.Facts.CustomerID, attribution.NormalizeEmail(o.Facts.Email)).Scan(&prior).Error; err != nil {
+		return h, unavailable(err, "count prior orders")
+	}
+	h.FriendPriorOrders = int(prior)
+	var capCount, codeCount, ipCount int64
+	window := time.Duration(p.CapWindowDays) * 24 * time.Hour
+	vel := time.Duration(p.VelocityWindowMinutes) * time.Minute
+	if err := q.Raw(`SELECT count(*) FROM referrals WHERE advocate_id = ? AND order_id <> ? AND created_at > ?
+		AND state NOT IN ('rejected', 'reversed')`, adv.ID, o.ID, placed.Add(-window)).Scan(&capCount).Error; err != nil {
+		return h, unavailable(err, "count advocate referrals")
+	}
+	if err := q.Raw(`SELECT count(*) FROM referrals WHERE advocate_id = ? AND order_id <> ? AND created_at > ?`,
+		adv.ID, o.ID, r.db.now().Add(-vel)).Scan(&codeCount).Error; err != nil {
+		return h, unavailable(err, "count advocate velocity")
+	}
+	if o.Facts.BrowserIP != "" {
+		if err := q.Raw(`SELECT count(*) FROM referrals f JOIN orders o ON o.id = f.order_id
+			WHERE f.shop_id = ? AND o.browser_ip = ? AND f.order_id <> ? AND f.created_at > ?`,
+			o.ShopID, o.Facts.BrowserIP, o.ID, r.db.now().Add(-vel)).Scan(&ipCount).Error; err != nil {
+			return h, unavailable(err, "count IP velocity")
+		}
+	}
+	h.AdvocateReferrals, h.CodeReferrals, h.IPReferrals = int(capCount), int(codeCount), int(ipCount)
+	return h, nil
+}
+
+type referralRow struct {
+	ID           int64 `gorm:"primaryKey"`
+	ShopID       int64
+	AdvocateID   int64
+	OrderID      int64
+	EvidenceKind string
+	EvidenceCode string
+	Decision     string `gorm:"type:jsonb"`
+	State        string
+	Reason       string
+	HoldUntil    time.Time
+	Flagged      bool
+	CreatedAt    time.Time
+}
+
+func (referralRow) TableName() string { return "referrals" }
+
+func (f referralRow) toReferral() *app.Referral {
+	return &app.Referral{ID: f.ID, ShopID: f.ShopID, AdvocateID: f.AdvocateID, OrderID: f.OrderID, EvidenceKind: f.EvidenceKind,
+		EvidenceCode: f.EvidenceCode, Decision: []byte(f.Decision), State: f.State, Reason: f.Reason, HoldUntil: f.HoldUntil,
+		Flagged: f.Flagged, CreatedAt: f.CreatedAt}
+}
+
+// CreateReferral implements referrals.Repo: one referral per order.
+func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) error {
+	err := r.db.gorm.WithContext(ctx).Exec(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
+		VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
+		f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil).Error
+	return unavailable(err, fmt.Sprintf("create referral for order %d", f.OrderID))
+}
+
+// ReferralByOrder implements referrals.Repo.
+func (r *ReferralRepo) ReferralByOrder(ctx context.Context, orderID int64) (*app.Referral, error) {
+	var row referralRow
+	err := r.db.gorm.WithContext(ctx).Where("order_id = ?", orderID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENOTFOUND, "no referral for order %d", orderID)
+	}
+	if err != nil {
+		return nil, unavailable(err, "load referral")
+	}
+	return row.toReferral(), nil
+}
+
+// ReverseReferral implements referrals.Repo: a referral not yet rewarded is
+// reversed and its reward (if approved, not issued) revoked; a rewarded one
+// is flagged for support and its reward returned so the code can be
+// deactivated.
+func (r *ReferralRepo) ReverseReferral(ctx context.Context, referralID int64, reason string) (*app.Reward, error) {
+	var reward *app.Reward
+	err := r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var f referralRow
+		if err := tx.Raw("SELECT * FROM referrals WHERE id = ? FOR UPDATE", referralID).Scan(&f).Error; err != nil {
+			return err
+		}
+		switch f.State {
+		case app.ReferralReversed, app.ReferralRejected:
+			return nil
+		case app.ReferralRewarded:
+			if err := tx.Exec("UPDATE referrals SET flagged = true, reason = ?, updated_at = now() WHERE id = ?", reason+" after the reward was issued", referralID).Error; err != nil {
+				return err
+			}
+		default:
+			if err := tx.Exec("UPDATE referrals SET state = 'reversed', reason = ?, updated_at = now() WHERE id = ?", reason, referralID).Error; err != nil {
+				return err
+			}
+		}
+		var rw rewardRow
+		if err := tx.Raw("UPDATE rewards SET state = 'revoked' WHERE referral_id = ? RETURNING *", referralID).Scan(&rw).Error; err != nil {
+			return err
+		}
+		if rw.ID != 0 {
+			reward = rw.toReward()
+		}
+		return nil
+	})
+	return reward, unavailable(err, fmt.Sprintf("reverse referral %d", referralID))
+}
+
+// DueReferrals implements referrals.Repo.
+func (r *ReferralRepo) DueReferrals(ctx context.Context, now time.Time, limit int) ([]app.Referral, error) {
+	var rows []referralRow
+	err := r.db.gorm.WithContext(ctx).Where("state = ? AND hold_until <= ?", app.ReferralPending, now).Order("hold_until").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, unavailable(err, "list due referrals")
+	}
+	out := make([]app.Referral, len(rows))
+	for i, row := range rows {
+		out[i] = *row.toReferral()
+	}
+	return out, nil
+}
+
+type rewardRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	ShopID      int64
+	ReferralID  int64
+	AdvocateID  int64
+	Code        string
+	Kind        string
+	Percent     int
+	AmountMinor int64
+	Currency    string
+	ExpiresAt   *time.Time
+	State       string
+	StoreRef    string
+	Error       string
+}
+
+func (rewardRow) TableName() string { return "rewards" }
+
+func (w rewardRow) toReward() *app.Reward {
+	return &app.Reward{ID: w.ID, ShopID: w.ShopID, ReferralID: w.ReferralID, AdvocateID: w.AdvocateID, Code: w.Code, Kind: w.Kind,
+		Percent: w.Percent, AmountMinor: w.AmountMinor, Currency: w.Currency, ExpiresAt: w.ExpiresAt, State: w.State, StoreRef: w.StoreRef, Error: w.Error}
+}
+
+// ApproveReferral implements referrals.Repo: approval and the reward row in
+// one transaction; approving twice returns the existing reward.
+func (r *ReferralRepo) ApproveReferral(ctx context.Context, referralID int64, rw *app.Reward) (*app.Reward, error) {
+	var out rewardRow
+	err := r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE referrals SET state = 'approved', updated_at = now() WHERE id = ? AND state = 'pending'", referralID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
+			rw.ShopID, rw.ReferralID, rw.AdvocateID, rw.Code, rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, rw.ExpiresAt).Error; err != nil {
+			return err
+		}
+		return tx.Raw("SELECT * FROM rewards WHERE referral_id = ?", referralID).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, unavailable(err, fmt.Sprintf("approve referral %d", referralID))
+	}
+	return out.toReward(), nil
+}
+
+// Reward implements referrals.Repo.
+func (r *ReferralRepo) Reward(ctx context.Context, id int64) (*app.Reward, error) {
+	var row rewardRow
+	err := r.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENOTFOUND, "no reward %d", id)
+	}
+	if err != nil {
+		return nil, unavailable(err, "load reward")
+	}
+	return row.toReward(), nil
+}
+
+// MarkRewardIssued implements referrals.Repo.
+func (r *ReferralRepo) MarkRewardIssued(ctx context.Context, id int64, ref string, at time.Time) error {
+	err := r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rw rewardRow
+		if err := tx.Raw("UPDATE rewards SET state = 'issued', store_ref = ?, issued_at = ?, error = '' WHERE id = ? AND state = 'issuing' RETURNING *", ref, at, id).Scan(&rw).Error; err != nil {
+			return err
+		}
+		if rw.ID == 0 {
+			return nil
+		}
+		return tx.Exec("UPDATE referrals SET state = 'rewarded', updated_at = now() WHERE id = ? AND state = 'approved'", rw.ReferralID).Error
+	})
+	return unavailable(err, fmt.Sprintf("mark reward %d issued", id))
+}
+
+// MarkRewardFailed implements referrals.Repo.
+func (r *ReferralRepo) MarkRewardFailed(ctx context.Context, id int64, msg string) error {
+	if len(msg) > 1000 {
+		msg = msg[:1000]
+	}
+	err := r.db.gorm.WithContext(ctx).Exec("UPDATE rewards SET state = 'failed', error = ? WHERE id = ? AND state = 'issuing'", msg, id).Error
+	return unavailable(err, fmt.Sprintf("mark reward %d failed", id))
+}
+
+// IssuingRewards lists rewards still issuing since before the cutoff, for
+// the sweep that re-queues them.
+func (r *ReferralRepo) IssuingRewards(ctx context.Context, before time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	err := r.db.gorm.WithContext(ctx).Raw("SELECT id FROM rewards WHERE state = 'issuing' AND created_at < ? ORDER BY id LIMIT ?", before, limit).Scan(&ids).Error
+	return ids, unavailable(err, "list issuing rewards")
+}

@@ -1,0 +1,106 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Advocate is a customer who shares: their referral code (in links) and the
+// friend discount code that exists in the store for them.
+type Advocate struct {
+	ID              int64
+	ShopID          int64
+	CustomerID      string
+	FirstName       string
+	Email           string
+	Code            string
+	FriendCode      string
+	FriendCodeState string // pending, created, failed
+	FriendCodeRef   string
+	CreatedAt       time.Time
+}
+
+// Referral states.
+const (
+	ReferralPending     = "pending"
+	ReferralNeedsReview = "needs_review"
+	ReferralRejected    = "rejected"
+	ReferralApproved    = "approved"
+	ReferralRewarded    = "rewarded"
+	ReferralReversed    = "reversed"
+)
+
+// Referral links a friend's order to the advocate who referred it.
+type Referral struct {
+	ID           int64
+	ShopID       int64
+	AdvocateID   int64
+	OrderID      int64
+	EvidenceKind string
+	EvidenceCode string
+	Decision     []byte // JSON of attribution.Decision
+	State        string
+	Reason       string
+	HoldUntil    time.Time
+	Flagged      bool
+	CreatedAt    time.Time
+}
+
+// Reward states.
+const (
+	RewardIssuing = "issuing"
+	RewardIssued  = "issued"
+	RewardFailed  = "failed"
+	RewardRevoked = "revoked"
+)
+
+// Reward is the referrer's reward for one referral.
+type Reward struct {
+	ID          int64
+	ShopID      int64
+	ReferralID  int64
+	AdvocateID  int64
+	Code        string
+	Kind        string // OfferPercent or OfferFixed
+	Percent     int
+	AmountMinor int64
+	Currency    string
+	ExpiresAt   *time.Time
+	State       string
+	StoreRef    string
+	Error       string
+}
+
+// DiscountSpec is a discount code to create in the store.
+type DiscountSpec struct {
+	Code          string
+	Title         string
+	Kind          string // OfferPercent, OfferFixed or OfferFreeShipping
+	Percent       int
+	AmountMinor   int64
+	Currency      string
+	MinOrderMinor int64
+	// CustomerID restricts the code to one customer; "" means anyone.
+	CustomerID string
+	// UsageLimit is the total number of uses; 0 means unlimited.
+	UsageLimit      int
+	OncePerCustomer bool
+	StartsAt        time.Time
+	EndsAt          *time.Time
+}
+
+// StorePlatform is what the engine needs from a store platform. Shopify and
+// WooCommerce adapters implement it and pass the same conformance suite.
+// Every create is idempotent by code: creating a code that exists returns
+// the existing one's reference instead of a second code.
+type StorePlatform interface {
+	// CreateDiscount creates the code (or finds it) and returns the
+	// platform's reference to it.
+	CreateDiscount(ctx context.Context, shop *Shop, d DiscountSpec) (ref string, err error)
+	// DeactivateDiscount makes the code unusable; unknown codes are not an
+	// error.
+	DeactivateDiscount(ctx context.Context, shop *Shop, code string) error
+	// CustomerOrderCount returns how many orders the store knows for the
+	// customer.
+	CustomerOrderCount(ctx context.Context, shop *Shop, customerID string) (int, error)
+}

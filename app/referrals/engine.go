@@ -1,0 +1,364 @@
+// Package referrals is the referral engine's use cases: an order event
+// makes its buyer an advocate and may be attributed to another advocate; a
+// held referral is approved and rewarded; a refund or cancellation reverses
+// it. It speaks to storage and to the store platform through the small
+// interfaces below and knows nothing of HTTP, SQL or a platform SDK.
+//
+// Every use case is idempotent and independent of the order events arrive
+// in: the order's state is merged from all its events, and each event
+// re-derives what should exist from that merged state.
+package referrals
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/attribution"
+)
+
+// OrderEvent is one platform event about an order, already parsed.
+type OrderEvent struct {
+	Order     attribution.Order
+	FirstName string
+	// Known is false for a refund event: it carries no order facts.
+	Known     bool
+	Paid      bool
+	Cancelled bool
+	// RefundID and RefundMinor describe a refund event.
+	RefundID    string
+	RefundMinor int64
+}
+
+// OrderRecord is an order as merged from all its events.
+type OrderRecord struct {
+	ID            int64
+	ShopID        int64
+	Facts         attribution.Order
+	FirstName     string
+	Known         bool
+	Paid          bool
+	Cancelled     bool
+	RefundedMinor int64
+}
+
+// Net is what the customer finally paid.
+func (o OrderRecord) Net() app.Money {
+	return app.Money{Minor: o.Facts.Total.Minor - o.RefundedMinor, Currency: o.Facts.Total.Currency}
+}
+
+// Repo is the storage the engine needs.
+type Repo interface {
+	Program(ctx context.Context, shop *app.Shop) (app.Program, error)
+	MergeOrder(ctx context.Context, shopID int64, ev OrderEvent) (*OrderRecord, error)
+	EnsureAdvocate(ctx context.Context, a *app.Advocate) (*app.Advocate, error)
+	SetFriendCode(ctx context.Context, advocateID int64, state, ref, errMsg string) error
+	AdvocateByCode(ctx context.Context, shopID int64, code string) (*app.Advocate, error)
+	AdvocateByID(ctx context.Context, id int64) (*app.Advocate, error)
+	AdvocateFacts(ctx context.Context, shopID int64, adv *app.Advocate) (attribution.Advocate, error)
+	History(ctx context.Context, o *OrderRecord, adv *app.Advocate, p app.Program) (attribution.History, error)
+	CreateReferral(ctx context.Context, r *app.Referral) error
+	ReferralByOrder(ctx context.Context, orderID int64) (*app.Referral, error)
+	ReverseReferral(ctx context.Context, referralID int64, reason string) (*app.Reward, error)
+	DueReferrals(ctx context.Context, now time.Time, limit int) ([]app.Referral, error)
+	ApproveReferral(ctx context.Context, referralID int64, reward *app.Reward) (*app.Reward, error)
+	Reward(ctx context.Context, id int64) (*app.Reward, error)
+	MarkRewardIssued(ctx context.Context, id int64, ref string, at time.Time) error
+	MarkRewardFailed(ctx context.Context, id int64, msg string) error
+}
+
+// RewardQueue enqueues the issuing of a reward.
+type RewardQueue interface {
+	EnqueueReward(ctx context.Context, rewardID int64) error
+}
+
+// Engine runs the use cases.
+type Engine struct {
+	Repo  Repo
+	Store app.StorePlatform
+	Shops interface {
+		ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	}
+	Rewards RewardQueue
+	Now     func() time.Time
+	// CodeKey derives reward codes from referral ids.
+	CodeKey []byte
+	// AfterStoreCall, when set, runs right after a reward was created in
+	// the store and before it is recorded: tests use it to kill the worker
+	// at the worst moment.
+	AfterStoreCall func()
+}
+
+// HandleOrderEvent merges the event into the order and derives what follows.
+func (e *Engine) HandleOrderEvent(ctx context.Context, shop *app.Shop, ev OrderEvent) error {
+	o, err := e.Repo.MergeOrder(ctx, shop.ID, ev)
+	if err != nil {
+		return fmt.Errorf("merge order %s: %w", ev.Order.PlatformID, err)
+	}
+	return e.Reconcile(ctx, shop, o)
+}
+
+// Reconcile makes the referral state follow the order's merged state. It
+// runs after every event about the order; each step checks what exists
+// before acting, so running it again changes nothing.
+func (e *Engine) Reconcile(ctx context.Context, shop *app.Shop, o *OrderRecord) error {
+	if !o.Known || !o.Paid {
+		return nil
+	}
+	p, err := e.Repo.Program(ctx, shop)
+	if err != nil {
+		return err
+	}
+	if p.Enabled && o.Facts.CustomerID != "" {
+		if _, err := e.EnsureAdvocate(ctx, shop, p, o); err != nil {
+			return err
+		}
+	}
+	ref, err := e.Repo.ReferralByOrder(ctx, o.ID)
+	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+		return err
+	}
+	if ref == nil && p.Enabled {
+		if ref, err = e.attribute(ctx, shop, p, o); err != nil {
+			return err
+		}
+	}
+	if ref != nil {
+		return e.reverseIfNeeded(ctx, shop, p, o, ref)
+	}
+	return nil
+}
+
+// EnsureAdvocate makes the order's customer an advocate (once) with a friend
+// discount in the store. The row is written first with its codes, then the
+// discount is created, idempotent by code: a crash in between leaves a
+// pending row that the next event completes without a second discount.
+func (e *Engine) EnsureAdvocate(ctx context.Context, shop *app.Shop, p app.Program, o *OrderRecord) (*app.Advocate, error) {
+	var adv *app.Advocate
+	var err error
+	for range 5 { // retry the rare code collision
+		code, cerr := app.NewReferralCode(o.FirstName)
+		if cerr != nil {
+			return nil, cerr
+		}
+		adv, err = e.Repo.EnsureAdvocate(ctx, &app.Advocate{
+			ShopID: shop.ID, CustomerID: o.Facts.CustomerID, FirstName: o.FirstName, Email: o.Facts.Email,
+			Code: code, FriendCode: "FRIEND-" + code,
+		})
+		if app.ErrorCode(err) != app.ECONFLICT {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ensure advocate for customer %s: %w", o.Facts.CustomerID, err)
+	}
+	if adv.FriendCodeState == "created" {
+		return adv, nil
+	}
+	spec := app.DiscountSpec{
+		Code: adv.FriendCode, Title: "Parrain: friend of " + adv.Code, Kind: p.FriendKind, Percent: p.FriendPercent,
+		AmountMinor: p.FriendAmountMinor, Currency: p.Currency, MinOrderMinor: p.FriendMinOrderMinor,
+		OncePerCustomer: true, StartsAt: e.Now().Add(-time.Minute),
+	}
+	storeRef, err := e.Store.CreateDiscount(ctx, shop, spec)
+	if err != nil {
+		if app.ErrorCode(err) == app.EINVALID {
+			_ = e.Repo.SetFriendCode(ctx, adv.ID, "failed", "", err.Error())
+		}
+		return nil, fmt.Errorf("create friend code %s: %w", adv.FriendCode, err)
+	}
+	if err := e.Repo.SetFriendCode(ctx, adv.ID, "created", storeRef, ""); err != nil {
+		return nil, err
+	}
+	adv.FriendCodeState, adv.FriendCodeRef = "created", storeRef
+	return adv, nil
+}
+
+// attribute finds the advocate behind the order, applies the rules and
+// records the referral. Orders with no evidence that resolves are simply not
+// referred.
+func (e *Engine) attribute(ctx context.Context, shop *app.Shop, p app.Program, o *OrderRecord) (*app.Referral, error) {
+	var adv *app.Advocate
+	var ev attribution.Evidence
+	for _, cand := range attribution.Evidences(o.Facts) {
+		a, err := e.Repo.AdvocateByCode(ctx, shop.ID, cand.Code)
+		if app.ErrorCode(err) == app.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		adv, ev = a, cand
+		break
+	}
+	if adv == nil {
+		return nil, nil
+	}
+	facts, err := e.Repo.AdvocateFacts(ctx, shop.ID, adv)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := e.Repo.History(ctx, o, adv, p)
+	if err != nil {
+		return nil, err
+	}
+	if p.NewCustomersOnly && o.Facts.CustomerID != "" && e.Store != nil {
+		n, err := e.Store.CustomerOrderCount(ctx, shop, o.Facts.CustomerID)
+		if err != nil {
+			return nil, fmt.Errorf("count orders of customer %s: %w", o.Facts.CustomerID, err)
+		}
+		// The store's count includes this order.
+		hist.FriendPriorOrders = max(hist.FriendPriorOrders, n-1)
+	}
+	d := attribution.Evaluate(o.Facts, ev, facts, Rules(p), hist)
+	decision, _ := json.Marshal(d)
+	r := &app.Referral{
+		ShopID: shop.ID, AdvocateID: adv.ID, OrderID: o.ID, EvidenceKind: string(ev.Kind), EvidenceCode: ev.Code,
+		Decision: decision, State: string(d.State), Reason: d.Reason, HoldUntil: o.Facts.CreatedAt.Add(p.Hold()),
+	}
+	if err := e.Repo.CreateReferral(ctx, r); err != nil {
+		return nil, err
+	}
+	return e.Repo.ReferralByOrder(ctx, o.ID)
+}
+
+// Rules converts a program into the attribution rules.
+func Rules(p app.Program) attribution.Rules {
+	r := attribution.Rules{
+		NewCustomersOnly: p.NewCustomersOnly, ExcludeTest: p.ExcludeTestOrders, ExcludedSources: p.ExcludedSources,
+		CapPerAdvocate: p.CapPerAdvocate, CapWindow: time.Duration(p.CapWindowDays) * 24 * time.Hour,
+		VelocityPerIP: p.VelocityPerIP, VelocityPerCode: p.VelocityPerAdvocate,
+		VelocityWindow: time.Duration(p.VelocityWindowMinutes) * time.Minute,
+	}
+	if p.MinOrderMinor > 0 {
+		r.MinOrder = app.Money{Minor: p.MinOrderMinor, Currency: p.Currency}
+	}
+	return r
+}
+
+// reverseIfNeeded reverses the referral when the order was cancelled, fully
+// refunded, or refunded under the program minimum. A rewarded referral is
+// flagged for support and its reward code deactivated.
+func (e *Engine) reverseIfNeeded(ctx context.Context, shop *app.Shop, p app.Program, o *OrderRecord, r *app.Referral) error {
+	reason := ""
+	net := o.Net()
+	switch {
+	case o.Cancelled:
+		reason = "order cancelled"
+	case o.RefundedMinor > 0 && net.Minor <= 0:
+		reason = "order fully refunded"
+	case o.RefundedMinor > 0 && p.MinOrderMinor > 0 && net.Minor < p.MinOrderMinor:
+		reason = fmt.Sprintf("partial refund took the order to %s, under the minimum %s", net, app.Money{Minor: p.MinOrderMinor, Currency: p.Currency})
+	}
+	if reason == "" || r.State == app.ReferralReversed || r.State == app.ReferralRejected {
+		return nil
+	}
+	reward, err := e.Repo.ReverseReferral(ctx, r.ID, reason)
+	if err != nil {
+		return err
+	}
+	if reward != nil && reward.Code != "" {
+		// Safe to repeat: deactivating an inactive or unknown code is a no-op.
+		if err := e.Store.DeactivateDiscount(ctx, shop, reward.Code); err != nil {
+			return fmt.Errorf("deactivate reward %s: %w", reward.Code, err)
+		}
+	}
+	return nil
+}
+
+// RewardCode derives the reward code of a referral: stable across retries,
+// unguessable without the key.
+func RewardCode(key []byte, shopID, referralID int64) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(strconv.FormatInt(shopID, 10) + ":" + strconv.FormatInt(referralID, 10)))
+	s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))
+	return "THANKS-" + strings.NewReplacer("0", "Q", "1", "W", "O", "X", "I", "Y").Replace(s[:10])
+}
+
+// ApproveDue approves referrals whose holding period is over and queues
+// their rewards. It returns how many it approved. Approval and the reward
+// row are one transaction, so a crash leaves either both or neither.
+func (e *Engine) ApproveDue(ctx context.Context, limit int) (int, error) {
+	due, err := e.Repo.DueReferrals(ctx, e.Now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range due {
+		shop, err := e.Shops.ShopByID(ctx, r.ShopID)
+		if err != nil {
+			return n, err
+		}
+		p, err := e.Repo.Program(ctx, shop)
+		if err != nil {
+			return n, err
+		}
+		rw := &app.Reward{
+			ShopID: r.ShopID, ReferralID: r.ID, AdvocateID: r.AdvocateID, Code: RewardCode(e.CodeKey, r.ShopID, r.ID),
+			Kind: p.RewardKind, Percent: p.RewardPercent, AmountMinor: p.RewardAmountMinor, Currency: p.Currency, State: app.RewardIssuing,
+		}
+		if p.RewardExpiryDays > 0 {
+			exp := e.Now().Add(time.Duration(p.RewardExpiryDays) * 24 * time.Hour)
+			rw.ExpiresAt = &exp
+		}
+		rw, err = e.Repo.ApproveReferral(ctx, r.ID, rw)
+		if err != nil {
+			return n, err
+		}
+		n++
+		if err := e.Rewards.EnqueueReward(ctx, rw.ID); err != nil {
+			// The reward row waits in issuing; the next ApproveDue run
+			// does not see it (approved), so the reward sweep re-queues it.
+			return n, fmt.Errorf("queue reward %d: %w", rw.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// IssueReward creates the reward code in the store, restricted to the
+// advocate, single use, and records it. Safe to retry at any point: the
+// code is fixed in the reward row, and CreateDiscount finds an existing code
+// instead of creating a second one, so a crash between the store call and
+// the commit ends with exactly one code.
+func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
+	rw, err := e.Repo.Reward(ctx, rewardID)
+	if err != nil {
+		return err
+	}
+	if rw.State != app.RewardIssuing {
+		return nil
+	}
+	shop, err := e.Shops.ShopByID(ctx, rw.ShopID)
+	if err != nil {
+		return err
+	}
+	adv, err := e.Repo.AdvocateByID(ctx, rw.AdvocateID)
+	if err != nil {
+		return err
+	}
+	spec := app.DiscountSpec{
+		Code: rw.Code, Title: "Parrain: thank you, " + adv.Code, Kind: rw.Kind, Percent: rw.Percent,
+		AmountMinor: rw.AmountMinor, Currency: rw.Currency, CustomerID: adv.CustomerID, UsageLimit: 1,
+		OncePerCustomer: true, StartsAt: e.Now().Add(-time.Minute), EndsAt: rw.ExpiresAt,
+	}
+	ref, err := e.Store.CreateDiscount(ctx, shop, spec)
+	if err != nil {
+		if app.ErrorCode(err) == app.EINVALID {
+			// The store refused the code itself: retrying will not help;
+			// support sees the store's message.
+			return e.Repo.MarkRewardFailed(ctx, rw.ID, err.Error())
+		}
+		return fmt.Errorf("create reward %s: %w", rw.Code, err)
+	}
+	if e.AfterStoreCall != nil {
+		e.AfterStoreCall()
+	}
+	return e.Repo.MarkRewardIssued(ctx, rw.ID, ref, e.Now())
+}

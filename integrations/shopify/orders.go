@@ -1,0 +1,146 @@
+package shopify
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/referrals"
+)
+
+// order is the part of the REST Order resource (webhook payload) the engine
+// reads (shopify.md §3). Money fields are strings; ids are numbers.
+type order struct {
+	ID              int64   `json:"id"`
+	Name            string  `json:"name"`
+	Email           string  `json:"email"`
+	ContactEmail    string  `json:"contact_email"`
+	Phone           *string `json:"phone"`
+	Currency        string  `json:"currency"`
+	TotalPrice      string  `json:"total_price"`
+	FinancialStatus string  `json:"financial_status"`
+	CancelledAt     *string `json:"cancelled_at"`
+	CreatedAt       string  `json:"created_at"`
+	Test            bool    `json:"test"`
+	SourceName      string  `json:"source_name"`
+	BrowserIP       *string `json:"browser_ip"`
+	LandingSite     *string `json:"landing_site"`
+	DiscountCodes   []struct {
+		Code string `json:"code"`
+	} `json:"discount_codes"`
+	NoteAttributes []struct {
+		Name  string `json:"name"`
+		Value any    `json:"value"`
+	} `json:"note_attributes"`
+	Customer *struct {
+		ID        int64   `json:"id"`
+		FirstName *string `json:"first_name"`
+		Phone     *string `json:"phone"`
+	} `json:"customer"`
+	ShippingAddress *struct {
+		Address1 *string `json:"address1"`
+		Address2 *string `json:"address2"`
+		City     *string `json:"city"`
+		Zip      *string `json:"zip"`
+		Country  *string `json:"country_code"`
+	} `json:"shipping_address"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// ParseOrderEvent turns an orders/* webhook body into the engine's event.
+// paidTopic is true for orders/paid, whose body may still say "pending" in
+// edge cases; the topic itself is the proof of payment.
+func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, error) {
+	var o order
+	if err := json.Unmarshal(payload, &o); err != nil {
+		return referrals.OrderEvent{}, app.Wrap(app.EINVALID, err, "malformed order payload")
+	}
+	if o.ID == 0 {
+		return referrals.OrderEvent{}, app.Errorf(app.EINVALID, "order payload without id")
+	}
+	total, err := app.ParseMoney(o.TotalPrice, o.Currency)
+	if err != nil {
+		return referrals.OrderEvent{}, fmt.Errorf("order %d total: %w", o.ID, err)
+	}
+	created, _ := time.Parse(time.RFC3339, o.CreatedAt)
+	email := o.Email
+	if email == "" {
+		email = o.ContactEmail
+	}
+	f := attribution.Order{
+		PlatformID: strconv.FormatInt(o.ID, 10), Name: o.Name, Email: email, Phone: str(o.Phone), BrowserIP: str(o.BrowserIP),
+		Total: total, Test: o.Test, SourceName: o.SourceName, LandingSite: str(o.LandingSite), CreatedAt: created.UTC(),
+		CartAttributes: map[string]string{},
+	}
+	first := ""
+	if o.Customer != nil && o.Customer.ID != 0 {
+		f.CustomerID = strconv.FormatInt(o.Customer.ID, 10)
+		first = str(o.Customer.FirstName)
+		if f.Phone == "" {
+			f.Phone = str(o.Customer.Phone)
+		}
+	}
+	if a := o.ShippingAddress; a != nil {
+		f.ShippingAddress = attribution.Address{Line1: str(a.Address1), Line2: str(a.Address2), City: str(a.City), Zip: str(a.Zip), Country: str(a.Country)}
+	}
+	for _, d := range o.DiscountCodes {
+		f.DiscountCodes = append(f.DiscountCodes, d.Code)
+	}
+	for _, n := range o.NoteAttributes {
+		if s, ok := n.Value.(string); ok {
+			f.CartAttributes[n.Name] = s
+		}
+	}
+	paid := paidTopic
+	switch o.FinancialStatus {
+	case "paid", "partially_refunded", "refunded", "partially_paid":
+		paid = true
+	}
+	return referrals.OrderEvent{Order: f, FirstName: first, Known: true, Paid: paid, Cancelled: o.CancelledAt != nil}, nil
+}
+
+// ParseRefundEvent turns a refunds/create body (Refund resource) into the
+// engine's event: the refunded amount is the sum of successful refund
+// transactions, in the shop currency.
+func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
+	var r struct {
+		ID           int64 `json:"id"`
+		OrderID      int64 `json:"order_id"`
+		Transactions []struct {
+			Kind     string `json:"kind"`
+			Status   string `json:"status"`
+			Amount   string `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"transactions"`
+	}
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return referrals.OrderEvent{}, app.Wrap(app.EINVALID, err, "malformed refund payload")
+	}
+	if r.ID == 0 || r.OrderID == 0 {
+		return referrals.OrderEvent{}, app.Errorf(app.EINVALID, "refund payload without id or order_id")
+	}
+	var sum int64
+	for _, t := range r.Transactions {
+		if t.Kind != "refund" || (t.Status != "success" && t.Status != "") {
+			continue
+		}
+		m, err := app.ParseMoney(t.Amount, t.Currency)
+		if err != nil {
+			return referrals.OrderEvent{}, fmt.Errorf("refund %d amount: %w", r.ID, err)
+		}
+		sum += m.Minor
+	}
+	return referrals.OrderEvent{
+		Order:    attribution.Order{PlatformID: strconv.FormatInt(r.OrderID, 10)},
+		RefundID: strconv.FormatInt(r.ID, 10), RefundMinor: sum,
+	}, nil
+}

@@ -1,0 +1,182 @@
+package shopify
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/parrain/parrain/app"
+)
+
+// Store implements app.StorePlatform for Shopify through the Admin GraphQL
+// API (discountCodeBasicCreate: REST price rules are legacy for public apps,
+// shopify.md §0, §4).
+type Store struct {
+	Admin  *Admin
+	Tokens interface {
+		AccessToken(ctx context.Context, shopID int64, shop string) (string, error)
+	}
+}
+
+var _ app.StorePlatform = (*Store)(nil)
+
+const discountByCode = `query ParrainDiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id codeDiscount { ... on DiscountCodeBasic { status asyncUsageCount } } }
+}`
+
+const discountCreate = `mutation ParrainDiscountCreate($d: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $d) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}`
+
+const discountDeactivate = `mutation ParrainDiscountDeactivate($id: ID!) {
+  discountCodeDeactivate(id: $id) { codeDiscountNode { id } userErrors { field code message } }
+}`
+
+type codeNode struct {
+	CodeDiscountNodeByCode *struct {
+		ID string `json:"id"`
+	} `json:"codeDiscountNodeByCode"`
+}
+
+func (s *Store) token(ctx context.Context, shop *app.Shop) (string, error) {
+	return s.Tokens.AccessToken(ctx, shop.ID, shop.Domain)
+}
+
+func (s *Store) lookup(shop *app.Shop, token, code string) (string, error) {
+	var out codeNode
+	if err := s.Admin.query(shop.Domain, token, discountByCode, map[string]any{"code": code}, &out); err != nil {
+		return "", fmt.Errorf("look up discount %s: %w", code, err)
+	}
+	if out.CodeDiscountNodeByCode == nil {
+		return "", nil
+	}
+	return out.CodeDiscountNodeByCode.ID, nil
+}
+
+// CreateDiscount implements app.StorePlatform. It looks the code up first
+// and creates it only when absent, so a retry after a crash (the code was
+// created, the caller never recorded it) finds the code instead of failing
+// or doubling; a TAKEN race is resolved by a second lookup.
+func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.DiscountSpec) (string, error) {
+	token, err := s.token(ctx, shop)
+	if err != nil {
+		return "", err
+	}
+	if id, err := s.lookup(shop, token, d.Code); err != nil || id != "" {
+		return id, err
+	}
+	input, err := discountInput(d)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		DiscountCodeBasicCreate struct {
+			CodeDiscountNode *struct {
+				ID string `json:"id"`
+			} `json:"codeDiscountNode"`
+			UserErrors []userError `json:"userErrors"`
+		} `json:"discountCodeBasicCreate"`
+	}
+	if err := s.Admin.query(shop.Domain, token, discountCreate, map[string]any{"d": input}, &out); err != nil {
+		return "", fmt.Errorf("create discount %s: %w", d.Code, err)
+	}
+	res := out.DiscountCodeBasicCreate
+	for _, ue := range res.UserErrors {
+		if ue.Code == "TAKEN" {
+			if id, err := s.lookup(shop, token, d.Code); err != nil || id != "" {
+				return id, err
+			}
+		}
+	}
+	if err := userErrorsErr("discountCodeBasicCreate "+d.Code, res.UserErrors); err != nil {
+		return "", err
+	}
+	if res.CodeDiscountNode == nil {
+		return "", fmt.Errorf("create discount %s: no node in the answer", d.Code)
+	}
+	return res.CodeDiscountNode.ID, nil
+}
+
+// discountInput builds DiscountCodeBasicInput (shopify.md §4): context
+// replaces the deprecated customerSelection since 2026-01.
+func discountInput(d app.DiscountSpec) (map[string]any, error) {
+	in := map[string]any{
+		"title": d.Title, "code": d.Code, "startsAt": d.StartsAt.UTC().Format(time.RFC3339),
+		"appliesOncePerCustomer": d.OncePerCustomer,
+		"combinesWith":           map[string]any{"orderDiscounts": false, "productDiscounts": true, "shippingDiscounts": true},
+	}
+	if d.EndsAt != nil {
+		in["endsAt"] = d.EndsAt.UTC().Format(time.RFC3339)
+	}
+	if d.UsageLimit > 0 {
+		in["usageLimit"] = d.UsageLimit
+	}
+	if d.CustomerID != "" {
+		in["context"] = map[string]any{"customers": map[string]any{"add": []string{"gid://shopify/Customer/" + d.CustomerID}}}
+	} else {
+		in["context"] = map[string]any{"all": "ALL"}
+	}
+	switch d.Kind {
+	case app.OfferPercent:
+		// Shopify takes a fraction: 0.1 for 10 %.
+		in["customerGets"] = map[string]any{"value": map[string]any{"percentage": float64(d.Percent) / 100}, "items": map[string]any{"all": true}}
+	case app.OfferFixed:
+		amount := app.Money{Minor: d.AmountMinor, Currency: d.Currency}.Decimal()
+		in["customerGets"] = map[string]any{"value": map[string]any{"discountAmount": map[string]any{"amount": amount, "appliesOnEachItem": false}}, "items": map[string]any{"all": true}}
+	default:
+		return nil, app.Errorf(app.EINVALID, "Shopify offer kind %q is not supported yet", d.Kind)
+	}
+	if d.MinOrderMinor > 0 {
+		in["minimumRequirement"] = map[string]any{"subtotal": map[string]any{"greaterThanOrEqualToSubtotal": app.Money{Minor: d.MinOrderMinor, Currency: d.Currency}.Decimal()}}
+	}
+	return in, nil
+}
+
+// DeactivateDiscount implements app.StorePlatform.
+func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code string) error {
+	token, err := s.token(ctx, shop)
+	if err != nil {
+		return err
+	}
+	id, err := s.lookup(shop, token, code)
+	if err != nil || id == "" {
+		return err
+	}
+	var out struct {
+		DiscountCodeDeactivate struct {
+			UserErrors []userError `json:"userErrors"`
+		} `json:"discountCodeDeactivate"`
+	}
+	if err := s.Admin.query(shop.Domain, token, discountDeactivate, map[string]any{"id": id}, &out); err != nil {
+		return fmt.Errorf("deactivate discount %s: %w", code, err)
+	}
+	return userErrorsErr("discountCodeDeactivate "+code, out.DiscountCodeDeactivate.UserErrors)
+}
+
+const customerOrders = `query ParrainCustomerOrders($id: ID!) { customer(id: $id) { id numberOfOrders } }`
+
+// CustomerOrderCount implements app.StorePlatform (numberOfOrders replaced
+// orders_count, shopify.md §3).
+func (s *Store) CustomerOrderCount(ctx context.Context, shop *app.Shop, customerID string) (int, error) {
+	token, err := s.token(ctx, shop)
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		Customer *struct {
+			NumberOfOrders string `json:"numberOfOrders"`
+		} `json:"customer"`
+	}
+	if err := s.Admin.query(shop.Domain, token, customerOrders, map[string]any{"id": "gid://shopify/Customer/" + customerID}, &out); err != nil {
+		return 0, fmt.Errorf("count orders of customer %s: %w", customerID, err)
+	}
+	if out.Customer == nil {
+		return 0, nil
+	}
+	n, _ := strconv.Atoi(out.Customer.NumberOfOrders)
+	return n, nil
+}

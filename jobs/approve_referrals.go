@@ -1,0 +1,62 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parrain/parrain/app/logging"
+)
+
+// TypeApproveReferrals approves referrals whose holding period is over and
+// queues their rewards; it also re-queues rewards left issuing (their job
+// was lost with Redis, or its retries ran out on throttling).
+const TypeApproveReferrals = "referrals:approve-due"
+
+// ApproveReferralsCron is its schedule.
+const ApproveReferralsCron = "@every 1m"
+
+// NewApproveReferralsTask returns the periodic job.
+func NewApproveReferralsTask() *asynq.Task {
+	return asynq.NewTask(TypeApproveReferrals, nil, asynq.Queue(QueueMaintenance), asynq.MaxRetry(0), asynq.Unique(50*time.Second))
+}
+
+// DueApprover approves due referrals; referrals.Engine implements it.
+type DueApprover interface {
+	ApproveDue(ctx context.Context, limit int) (int, error)
+}
+
+// StuckRewards lists rewards still issuing since before a time.
+type StuckRewards interface {
+	IssuingRewards(ctx context.Context, before time.Time, limit int) ([]int64, error)
+}
+
+// ApproveReferrals handles TypeApproveReferrals.
+type ApproveReferrals struct {
+	Engine  DueApprover
+	Stuck   StuckRewards
+	Rewards RewardQueue
+	Now     func() time.Time
+}
+
+// ProcessTask implements asynq.Handler.
+func (h *ApproveReferrals) ProcessTask(ctx context.Context, _ *asynq.Task) error {
+	n, err := h.Engine.ApproveDue(ctx, 500)
+	if n > 0 {
+		logging.From(ctx).Info("referrals approved", "count", n)
+	}
+	if err != nil {
+		return err
+	}
+	ids, err := h.Stuck.IssuingRewards(ctx, h.Now().Add(-10*time.Minute), 500)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := h.Rewards.EnqueueReward(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
