@@ -11,6 +11,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/logging"
 	"github.com/parrain/parrain/app/metrics"
 	"github.com/parrain/parrain/integrations/shopify"
@@ -52,6 +53,11 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	var re *shopify.RetryError
 	if errors.As(err, &re) && re.Delay > 0 {
 		return re.Delay
+	}
+	if app.ErrorCode(err) == app.EUNAVAILABLE {
+		// A dependency is down or a precondition is not met yet (shop not
+		// synced): come back soon, a few seconds more each time.
+		return time.Duration(5*min(n+1, 12)) * time.Second
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }

@@ -51,6 +51,8 @@ type Server struct {
 	Notifier EventNotifier
 	Install  InstallJobs
 	Ready    map[string]Checker
+	Links    ReferralLinks
+	Limiter  Limiter
 
 	AppURL         string
 	ShopifyKey     string
@@ -88,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/auth/shopify/callback", s.shopifyCallback)
 	r.GET("/api/shopify/session", s.shopifySession)
 	r.POST("/webhooks/shopify", s.shopifyWebhook)
+	r.GET("/r/:code", s.referralLink)
 	return r
 }
 

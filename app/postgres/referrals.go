@@ -82,6 +82,12 @@ func (r *ReferralRepo) Program(ctx context.Context, shop *app.Shop) (app.Program
 	var row programRow
 	err := r.db.gorm.WithContext(ctx).Where("shop_id = ?", shop.ID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
+		if shop.Currency == "" {
+			// The post-install sync has not recorded the shop currency
+			// yet; a program in the wrong currency would misjudge every
+			// minimum. The caller retries.
+			return app.Program{}, app.Errorf(app.EUNAVAILABLE, "shop %d details not synced yet", shop.ID)
+		}
 		def := fromProgram(app.DefaultProgram(shop.ID, shop.Currency))
 		if err := r.db.gorm.WithContext(ctx).Exec(`INSERT INTO programs (shop_id, currency, reward_amount_minor) VALUES (?, ?, ?)
 			ON CONFLICT (shop_id) DO NOTHING`, def.ShopID, def.Currency, def.RewardAmountMinor).Error; err != nil {
@@ -533,4 +539,11 @@ func (r *ReferralRepo) IssuingRewards(ctx context.Context, before time.Time, lim
 	var ids []int64
 	err := r.db.gorm.WithContext(ctx).Raw("SELECT id FROM rewards WHERE state = 'issuing' AND created_at < ? ORDER BY id LIMIT ?", before, limit).Scan(&ids).Error
 	return ids, unavailable(err, "list issuing rewards")
+}
+
+// RecordClick stores a click on a referral link.
+func (r *ReferralRepo) RecordClick(ctx context.Context, shopID, advocateID int64, channel, ipHash, userAgent string) error {
+	err := r.db.gorm.WithContext(ctx).Exec("INSERT INTO clicks (shop_id, advocate_id, channel, ip_hash, user_agent) VALUES (?, ?, ?, ?, ?)",
+		shopID, advocateID, channel, ipHash, userAgent).Error
+	return unavailable(err, "record click")
 }

@@ -72,12 +72,16 @@ func TestInstallThroughOAuth(t *testing.T) {
 		s, _ := h.stack.DB.Shops().ShopByID(context.Background(), sh.ID)
 		return s.Name == "OAuth Demo" && s.Currency == "EUR" && s.Timezone == "Europe/Paris"
 	})
-	topics := h.simWebhookTopics(shop, creds.AccessToken)
-	for _, want := range shopify.SubscribedTopics {
-		if !topics[shopify.TopicEnum(want)] {
-			t.Errorf("no %s subscription after install (have %v)", want, topics)
+	// Details are recorded before the subscriptions are created.
+	eventually(t, 15*time.Second, "every webhook subscription", func() bool {
+		topics := h.simWebhookTopics(shop, creds.AccessToken)
+		for _, want := range shopify.SubscribedTopics {
+			if !topics[shopify.TopicEnum(want)] {
+				return false
+			}
 		}
-	}
+		return len(topics) == len(shopify.SubscribedTopics)
+	})
 	h.assertLogsLack(access, refresh, apiSecret)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/postgres"
+	"github.com/parrain/parrain/app/ratelimit"
 	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/jobs"
@@ -92,6 +93,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 	srv := &httpapi.Server{
 		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher,
 		Install: jobs.InstallQueue{Queue: s.Queue},
+		Links:   s.DB.Referrals(),
+		Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now},
 		Ready: map[string]httpapi.Checker{
 			"postgres": s.DB.Ping,
 			"redis":    func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() },

@@ -219,6 +219,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/oauth/access_token", s.accessToken)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.graphql)
 	s.control(mux)
+	s.storefrontRoutes(mux)
 	return mux
 }
 

@@ -139,6 +139,8 @@ type OrderInput struct {
 	NoteAttributes map[string]string `json:"note_attributes"`
 	LandingSite    string            `json:"landing_site"`
 	BrowserIP      string            `json:"browser_ip"`
+	Address1       string            `json:"address1"`
+	Zip            string            `json:"zip"`
 	Test           bool              `json:"test"`
 }
 
@@ -185,8 +187,17 @@ func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
 	if in.Total == "" {
 		in.Total = "120.00"
 	}
+	// Different shoppers get different IPs and addresses, as in life; the
+	// fixture's single address would make every friend look like a
+	// self-referral.
 	if in.BrowserIP == "" {
-		in.BrowserIP = "203.0.113.7"
+		in.BrowserIP = fmt.Sprintf("198.51.100.%d", in.CustomerID%250+1)
+	}
+	if in.Address1 == "" {
+		in.Address1 = fmt.Sprintf("%d Referral Street", in.CustomerID%997+1)
+	}
+	if in.Zip == "" {
+		in.Zip = fmt.Sprintf("%05d", in.CustomerID%99999)
 	}
 	now := s.cfg.Now().UTC().Format(time.RFC3339)
 	o["id"] = id
@@ -215,6 +226,12 @@ func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
 		notes = append(notes, map[string]any{"name": k, "value": v})
 	}
 	o["note_attributes"] = notes
+	for _, k := range []string{"shipping_address", "billing_address"} {
+		if a, ok := o[k].(map[string]any); ok {
+			a["address1"], a["zip"], a["first_name"], a["last_name"] = in.Address1, in.Zip, in.FirstName, in.LastName
+			a["name"], a["phone"] = in.FirstName+" "+in.LastName, nilIfEmpty(in.Phone)
+		}
+	}
 	if cd, ok := o["client_details"].(map[string]any); ok {
 		cd["browser_ip"] = in.BrowserIP
 	}

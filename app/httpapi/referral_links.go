@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/logging"
+)
+
+// ReferralLinks is what the /r/{code} redirect needs from storage.
+type ReferralLinks interface {
+	AdvocateByLinkCode(ctx context.Context, code string) (*app.Advocate, error)
+	Program(ctx context.Context, shop *app.Shop) (app.Program, error)
+	RecordClick(ctx context.Context, shopID, advocateID int64, channel, ipHash, userAgent string) error
+}
+
+// Limiter counts hits per key.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) bool
+}
+
+var (
+	codeShape    = regexp.MustCompile(`^[A-Za-z0-9-]{3,40}$`)
+	channelShape = regexp.MustCompile(`^[a-z]{1,20}$`)
+)
+
+// ClicksPerMinute bounds clicks per IP: enough for a household sharing a
+// connection, too few to enumerate codes.
+const ClicksPerMinute = 30
+
+// referralLink records a click and sends the friend to the store with the
+// friend discount applied and the ref kept for attribution. It never shows
+// an error page: a friend who clicked a stale link still lands in a store.
+func (s *Server) referralLink(c *gin.Context) {
+	ctx := c.Request.Context()
+	ip := c.ClientIP()
+	if s.Limiter != nil && !s.Limiter.Allow(ctx, "r:"+s.hashIP(ip), ClicksPerMinute, time.Minute) {
+		c.Header("Retry-After", "60")
+		c.String(http.StatusTooManyRequests, "Too many requests; try again in a minute.")
+		return
+	}
+	code := c.Param("code")
+	var adv *app.Advocate
+	var err error
+	if codeShape.MatchString(code) {
+		adv, err = s.Links.AdvocateByLinkCode(ctx, code)
+	}
+	if adv == nil {
+		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			logging.From(ctx).Warn("referral link lookup failed", "error", err.Error())
+		}
+		c.Header("Content-Type", "text/html; charset=utf-8")
+		c.String(http.StatusNotFound, `<!doctype html><meta charset="utf-8"><title>Link expired</title><p style="font:16px system-ui;margin:3rem">This referral link is no longer active. You can still visit the store.</p>`)
+		return
+	}
+	shop, err := s.Shops.ShopByID(ctx, adv.ShopID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	home := s.ShopifyOrigin.BrowserURL(shop.Domain, "/", url.Values{})
+	prog, err := s.Links.Program(ctx, shop)
+	if err != nil || shop.Status != app.ShopInstalled || !prog.Enabled || adv.FriendCodeState != "created" {
+		c.Redirect(http.StatusFound, home)
+		return
+	}
+	ch := strings.ToLower(c.Query("ch"))
+	if !channelShape.MatchString(ch) {
+		ch = ""
+	}
+	if err := s.Links.RecordClick(ctx, shop.ID, adv.ID, ch, s.hashIP(ip), coarseAgent(c.Request.UserAgent())); err != nil {
+		// The friend still gets to the store; the click is lost, logged.
+		logging.From(ctx).Warn("record click", "error", err.Error())
+	}
+	// Shopify applies the code to the session, then redirects to a path on
+	// the same store (shopify.md §4 "Shareable link"); the ref rides along
+	// for the storefront script and landing_site.
+	q := url.Values{"redirect": {"/?ref=" + adv.Code}}
+	c.Redirect(http.StatusFound, s.ShopifyOrigin.BrowserURL(shop.Domain, "/discount/"+url.PathEscape(adv.FriendCode), q))
+}
+
+// hashIP keeps clicks countable per visitor without storing addresses.
+func (s *Server) hashIP(ip string) string {
+	m := hmac.New(sha256.New, []byte(s.ShopifySecret))
+	m.Write([]byte("click-ip:" + ip))
+	return hex.EncodeToString(m.Sum(nil))[:16]
+}
+
+// coarseAgent keeps only the device class and browser family.
+func coarseAgent(ua string) string {
+	l := strings.ToLower(ua)
+	device := "desktop"
+	switch {
+	case strings.Contains(l, "mobi") || strings.Contains(l, "iphone") || strings.Contains(l, "android"):
+		device = "mobile"
+	case strings.Contains(l, "ipad") || strings.Contains(l, "tablet"):
+		device = "tablet"
+	case strings.Contains(l, "bot") || strings.Contains(l, "crawl") || strings.Contains(l, "spider"):
+		device = "bot"
+	}
+	browser := "other"
+	for _, b := range []string{"edg", "chrome", "firefox", "safari"} {
+		if strings.Contains(l, b) {
+			browser = b
+			break
+		}
+	}
+	return device + "/" + browser
+}

@@ -1,0 +1,143 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/integrations/shopify/shopifysim"
+	"github.com/parrain/parrain/jobs"
+)
+
+// installAndSync installs shop through OAuth and waits for its details.
+func (h *harness) installAndSync(shop, currency string) *app.Shop {
+	h.t.Helper()
+	h.sim.AddShop(shop, simShop("Referral Shop", currency, "Europe/Paris"))
+	h.install(shop)
+	var sh *app.Shop
+	eventually(h.t, 15*time.Second, "shop synced", func() bool {
+		sh, _ = h.stack.DB.Shops().ShopByDomain(context.Background(), app.PlatformShopify, shop)
+		return sh != nil && sh.Currency == currency
+	})
+	return sh
+}
+
+func (h *harness) order(shop string, in shopifysim.OrderInput) int64 {
+	h.t.Helper()
+	body, err := h.sim.CreateOrder(shop, in)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var o struct{ ID int64 }
+	json.Unmarshal(body, &o)
+	return o.ID
+}
+
+type advocateView struct {
+	ID                            int64
+	Code, FriendCode, FriendState string
+}
+
+func (h *harness) advocate(email string) *advocateView {
+	var a advocateView
+	err := h.direct.QueryRow(`SELECT id, code, friend_code, friend_code_state FROM advocates WHERE email = $1`, email).
+		Scan(&a.ID, &a.Code, &a.FriendCode, &a.FriendState)
+	if err != nil {
+		return nil
+	}
+	return &a
+}
+
+func (h *harness) referral(orderID int64) (state, evidence, reason string) {
+	h.direct.QueryRow(`SELECT f.state, f.evidence_kind || ':' || f.evidence_code, f.reason FROM referrals f JOIN orders o ON o.id = f.order_id
+		WHERE o.platform_order_id = $1`, strconv.FormatInt(orderID, 10)).Scan(&state, &evidence, &reason)
+	return
+}
+
+func TestReferralLoopEndToEnd(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "loop.myshopify.com"
+	h.installAndSync(shop, "EUR")
+
+	// Customer A's paid order makes A an advocate with a friend code in the store.
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	var a *advocateView
+	eventually(t, 15*time.Second, "A to be an advocate with a friend code", func() bool {
+		a = h.advocate("marie@example.com")
+		return a != nil && a.FriendState == "created"
+	})
+	if !strings.HasPrefix(a.Code, "MARIE-") || a.FriendCode != "FRIEND-"+a.Code {
+		t.Fatalf("advocate codes: %+v", a)
+	}
+	found := false
+	for _, d := range h.sim.Discounts(shop) {
+		found = found || d.Code == a.FriendCode
+	}
+	if !found {
+		t.Fatalf("friend code %s not in the store", a.FriendCode)
+	}
+
+	// A click on A's link redirects to the store with the code applied.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(h.app.URL + "/r/" + a.Code + "?ch=whatsapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.Contains(loc, "/discount/"+a.FriendCode) || !strings.Contains(loc, "ref%3D"+a.Code) {
+		t.Fatalf("/r/ answered %d → %s", resp.StatusCode, loc)
+	}
+	if n := h.count("SELECT count(*) FROM clicks WHERE advocate_id = $1 AND channel = 'whatsapp'", a.ID); n != 1 {
+		t.Fatalf("%d clicks recorded", n)
+	}
+
+	// Friend B orders with the code: a pending referral with its evidence.
+	b := h.order(shop, shopifysim.OrderInput{Email: "bob@example.com", FirstName: "Bob", Total: "80.00",
+		DiscountCodes: []string{a.FriendCode}, LandingSite: "/?ref=" + a.Code})
+	eventually(t, 15*time.Second, "B's referral", func() bool { s, _, _ := h.referral(b); return s != "" })
+	if state, evidence, reason := h.referral(b); state != "pending" || evidence != "discount_code:"+a.FriendCode {
+		t.Fatalf("B's referral: %s %s %s", state, evidence, reason)
+	}
+
+	// Friend C too; C's order is then refunded in full during the hold.
+	c := h.order(shop, shopifysim.OrderInput{Email: "carol@example.com", FirstName: "Carol", Total: "60.00", DiscountCodes: []string{a.FriendCode}})
+	eventually(t, 15*time.Second, "C's referral", func() bool { s, _, _ := h.referral(c); return s == "pending" })
+	if _, err := h.sim.Refund(shop, c, "60.00"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "C's referral reversed", func() bool { s, _, _ := h.referral(c); return s == "reversed" })
+
+	// Past the 14-day hold, B's referral is approved and A rewarded.
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "B's referral rewarded", func() bool { s, _, _ := h.referral(b); return s == "rewarded" })
+	if s, _, _ := h.referral(c); s != "reversed" {
+		t.Fatalf("C's referral became %s", s)
+	}
+	var rewards []shopifysim.Discount
+	for _, d := range h.sim.Discounts(shop) {
+		if strings.HasPrefix(d.Code, "THANKS-") {
+			rewards = append(rewards, d)
+		}
+	}
+	if len(rewards) != 1 {
+		t.Fatalf("%d reward codes in the store, want 1 (B only)", len(rewards))
+	}
+	in, _ := json.Marshal(rewards[0].Input)
+	var customerID string
+	h.direct.QueryRow("SELECT customer_id FROM advocates WHERE id = $1", a.ID).Scan(&customerID)
+	if !strings.Contains(string(in), `"gid://shopify/Customer/`+customerID+`"`) || !strings.Contains(string(in), `"usageLimit":1`) {
+		t.Fatalf("reward not restricted to A and single use: %s", in)
+	}
+	if n := h.count("SELECT count(*) FROM rewards WHERE state = 'issued'"); n != 1 {
+		t.Fatalf("%d issued rewards", n)
+	}
+}
