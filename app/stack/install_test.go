@@ -301,8 +301,7 @@ func TestManagedInstallByTokenExchange(t *testing.T) {
 func TestSimulatorDeliveriesAreStoredOnce(t *testing.T) {
 	h := newHarness(t, withSimulator(), withDuplicateRate(1))
 	const shop = "deliveries.myshopify.com"
-	h.sim.AddShop(shop, simShop("Deliveries", "USD", "UTC"))
-	h.install(shop)
+	h.installAndSync(shop, "USD")
 	if _, err := h.sim.CreateOrder(shop, simOrder("marie@example.com")); err != nil {
 		t.Fatal(err)
 	}
