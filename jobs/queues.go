@@ -54,6 +54,11 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.As(err, &re) && re.Delay > 0 {
 		return re.Delay
 	}
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		// The worker running it died: resume at once; handlers are
+		// idempotent, which is what makes this safe.
+		return time.Second
+	}
 	if app.ErrorCode(err) == app.EUNAVAILABLE {
 		// A dependency is down or a precondition is not met yet (shop not
 		// synced): come back soon, a few seconds more each time.

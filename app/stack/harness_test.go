@@ -41,20 +41,22 @@ const (
 // harness is a whole Parrain over real HTTP, with Postgres and Redis behind
 // proxies the test can cut.
 type harness struct {
-	t        *testing.T
-	stack    *stack.Stack
-	app      *httptest.Server
-	pg       *testenv.Proxy
-	redis    *testenv.Proxy
-	rdb      *redis.Client // direct, not through the proxy
-	direct   *sql.DB       // direct, not through the proxy
-	inspect  *asynq.Inspector
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	worker   bool
-	extraEnv map[string]string
+	t         *testing.T
+	stack     *stack.Stack
+	app       *httptest.Server
+	pg        *testenv.Proxy
+	redis     *testenv.Proxy
+	rdb       *redis.Client // direct, not through the proxy
+	direct    *sql.DB       // direct, not through the proxy
+	directDSN string
+	inspect   *asynq.Inspector
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	worker    bool
+	extraEnv  map[string]string
 
 	logs lockedBuffer // everything the app logged
+	env  map[string]string
 
 	// skew moves the clock of both the app and the simulator, so tests can
 	// jump to "55 minutes later" without sleeping.
@@ -108,6 +110,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	}
 	t.Cleanup(func() { db.Close() })
 	h.direct = db
+	h.directDSN = direct
 	dsn, _ := url.Parse(direct)
 	h.pg = testenv.NewProxy(t, dsn.Host)
 	dsn.Host = h.pg.Addr()
@@ -165,6 +168,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		t.Fatal(err)
 	}
 	h.stack = s
+	h.env = env
 	s.Now = h.now
 	mu.Lock()
 	handler = s.HTTPHandler()
@@ -185,6 +189,22 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		s.Close()
 	})
 	return h
+}
+
+// runWorker starts an in-process worker and returns its stop function.
+func (h *harness) runWorker() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := h.stack.RunWorker(ctx); err != nil {
+			h.t.Errorf("worker: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	h.t.Cleanup(stop)
+	return stop
 }
 
 func (h *harness) startWorker(ctx context.Context) {
@@ -305,3 +325,5 @@ func (h *harness) assertLogsLack(values ...string) {
 		}
 	}
 }
+
+func redisZ(score float64, member string) redis.Z { return redis.Z{Score: score, Member: member} }

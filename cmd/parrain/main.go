@@ -77,6 +77,12 @@ func run(args []string) error {
 		return err
 	}
 	defer s.Close()
+	if os.Getenv("PARRAIN_FAULT") == "exit-after-reward-store-call" {
+		// Test-only fault injection: die the worst way, after the store
+		// created the reward and before the database knows (crash test in
+		// app/stack). Never set in production.
+		s.AfterStoreCall = func() { os.Exit(3) }
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	if cmd == "serve" || cmd == "all" {
