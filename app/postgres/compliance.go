@@ -14,9 +14,10 @@ import (
 )
 
 // ComplianceService implements app.ComplianceService over everything Parrain
-// stores about a shop's customers. Today that is the stored webhook payloads
-// (orders carry names, emails, phones, addresses, IPs); each table that gains
-// customer data must be added here, and the compliance tests check it.
+// stores about a shop's customers: the stored webhook payloads, the engine's
+// orders (facts carry names, emails, phones, addresses, IPs) and advocates
+// (name, email). Each table that gains customer data must be added here, and
+// the compliance tests check it.
 type ComplianceService struct{ db *DB }
 
 var _ app.ComplianceService = (*ComplianceService)(nil)
@@ -73,9 +74,16 @@ func (s *ComplianceService) ExportCustomer(ctx context.Context, shopID, requestI
 	for i, r := range rows {
 		items[i] = item{Topic: r.Topic, ReceivedAt: r.ReceivedAt.UTC(), Payload: json.RawMessage(r.Payload)}
 	}
+	var advocate []map[string]any
+	if c.ID != 0 {
+		if err := s.db.gorm.WithContext(ctx).Raw("SELECT code, friend_code, first_name, email, created_at FROM advocates WHERE shop_id = ? AND customer_id = ?",
+			shopID, strconv.FormatInt(c.ID, 10)).Scan(&advocate).Error; err != nil {
+			return 0, unavailable(err, "gather advocate data")
+		}
+	}
 	doc, err := json.Marshal(map[string]any{
 		"generated_at": at.UTC(), "customer": map[string]any{"id": c.ID, "email": c.Email, "phone": c.Phone},
-		"orders_requested": c.OrderIDs, "webhook_events": items,
+		"orders_requested": c.OrderIDs, "webhook_events": items, "advocate": advocate,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("encode export: %w", err)
@@ -113,6 +121,30 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 		n = res.RowsAffected
 		q := tx.Exec("DELETE FROM data_exports WHERE shop_id = ? AND customer_id = ?", shopID, c.ID)
 		n += q.RowsAffected
+		if q.Error != nil {
+			return q.Error
+		}
+		// Orders keep what the books need (ids, totals, states); the
+		// person goes.
+		cid := ""
+		if c.ID != 0 {
+			cid = strconv.FormatInt(c.ID, 10)
+		}
+		orderIDs := make([]string, len(c.OrderIDs))
+		for i, id := range c.OrderIDs {
+			orderIDs[i] = strconv.FormatInt(id, 10)
+		}
+		email := strings.ToLower(strings.TrimSpace(c.Email))
+		q = tx.Exec(`UPDATE orders SET email_norm = '', first_name = '', browser_ip = '',
+			facts = jsonb_build_object('PlatformID', facts -> 'PlatformID', 'Total', facts -> 'Total', 'CreatedAt', facts -> 'CreatedAt', 'redacted', true)
+			WHERE shop_id = ? AND ((? <> '' AND customer_id = ?) OR platform_order_id IN (?) OR (? <> '' AND lower(facts ->> 'Email') = ?))`,
+			shopID, cid, cid, append(orderIDs, ""), email, email)
+		n += q.RowsAffected
+		if q.Error != nil {
+			return q.Error
+		}
+		q = tx.Exec("UPDATE advocates SET email = '', first_name = '' WHERE shop_id = ? AND ? <> '' AND customer_id = ?", shopID, cid, cid)
+		n += q.RowsAffected
 		return q.Error
 	})
 	if err != nil {
@@ -127,6 +159,12 @@ func (s *ComplianceService) RedactShop(ctx context.Context, shopID int64, at tim
 		for _, q := range []string{
 			"DELETE FROM data_exports WHERE shop_id = ?",
 			"DELETE FROM webhook_events WHERE shop_id = ?",
+			"DELETE FROM rewards WHERE shop_id = ?",
+			"DELETE FROM referrals WHERE shop_id = ?",
+			"DELETE FROM clicks WHERE shop_id = ?",
+			"DELETE FROM advocates WHERE shop_id = ?",
+			"DELETE FROM orders WHERE shop_id = ?",
+			"DELETE FROM programs WHERE shop_id = ?",
 		} {
 			if err := tx.Exec(q, shopID).Error; err != nil {
 				return err

@@ -48,6 +48,10 @@ func TestComplianceAndUninstallWebhooks(t *testing.T) {
 		t.Fatalf("export should hold John's two orders and nothing of Ann's: %s", export)
 	}
 
+	if n := h.count("SELECT count(*) FROM orders WHERE shop_id = $1 AND facts::text ILIKE '%john@example.com%'", sh.ID); n != 2 {
+		t.Fatalf("the engine should hold John's 2 orders before redaction, has %d", n)
+	}
+
 	// customers/redact → John's personal data is gone from this shop only.
 	mustDeliver(delivery{topic: "customers/redact", shop: shop, eventID: "c2", body: []byte(
 		`{"shop_id":954889,"shop_domain":"privacy.myshopify.com","customer":{"id":191167,"email":"john@example.com","phone":"555-625-1199"},"orders_to_redact":[299938,280263]}`)})
@@ -59,6 +63,9 @@ func TestComplianceAndUninstallWebhooks(t *testing.T) {
 	}
 	if n := h.count("SELECT count(*) FROM data_exports WHERE shop_id = $1", sh.ID); n != 0 {
 		t.Fatal("John's export survived redaction")
+	}
+	if n := h.count("SELECT count(*) FROM orders WHERE shop_id = $1 AND (facts::text ILIKE '%john@example.com%' OR facts::text LIKE '%1 Rue X%' AND facts::text NOT LIKE '%ann@%')", sh.ID); n != 0 {
+		t.Fatalf("John's data survived in %d engine orders", n)
 	}
 	if n := h.count("SELECT count(*) FROM webhook_events WHERE shop_id = $1 AND payload::text LIKE '%john@example.com%'", other.ID); n != 1 {
 		t.Fatal("redaction reached another shop")
@@ -86,6 +93,9 @@ func TestComplianceAndUninstallWebhooks(t *testing.T) {
 	})
 	if n := h.count("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID); n != 0 {
 		t.Fatalf("%d events left after shop/redact", n)
+	}
+	if n := h.count("SELECT count(*) FROM orders WHERE shop_id = $1", sh.ID); n != 0 {
+		t.Fatalf("%d engine orders left after shop/redact", n)
 	}
 	if n := h.count("SELECT count(*) FROM webhook_events WHERE shop_id = $1", other.ID); n != 1 {
 		t.Fatal("shop/redact erased another shop's data")
