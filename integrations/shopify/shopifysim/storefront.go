@@ -57,23 +57,34 @@ func (s *Simulator) storefront(w http.ResponseWriter, r *http.Request) {
 	_ = storefrontPage.Execute(w, map[string]any{"Shop": domain, "Landing": "/"})
 }
 
-// Refund sends refunds/create for an order the simulator placed, built from
-// Shopify's sample refund (fixtures/refund.json) with one successful refund
-// transaction of amount (a decimal string in the order currency).
+// Refund sends refunds/create for an order the simulator placed (see
+// RefundBody).
 func (s *Simulator) Refund(domain string, orderID int64, amount string) (string, error) {
-	raw, err := fixtures.ReadFile("fixtures/refund.json")
+	body, err := s.RefundBody(domain, orderID, amount)
 	if err != nil {
 		return "", err
 	}
+	return s.SendWebhook(context.Background(), domain, "refunds/create", body)
+}
+
+// RefundBody builds a refunds/create body for an order the simulator
+// placed, from Shopify's sample refund (fixtures/refund.json) with one
+// successful refund transaction of amount (a decimal string in the order
+// currency).
+func (s *Simulator) RefundBody(domain string, orderID int64, amount string) ([]byte, error) {
+	raw, err := fixtures.ReadFile("fixtures/refund.json")
+	if err != nil {
+		return nil, err
+	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return "", err
+		return nil, err
 	}
 	s.mu.Lock()
 	sh := s.shops[domain]
 	if sh == nil {
 		s.mu.Unlock()
-		return "", fmt.Errorf("unknown shop %s", domain)
+		return nil, fmt.Errorf("unknown shop %s", domain)
 	}
 	currency := sh.info.CurrencyCode
 	for _, o := range sh.orders {
@@ -89,8 +100,7 @@ func (s *Simulator) Refund(domain string, orderID int64, amount string) (string,
 	m["transactions"] = []any{map[string]any{"id": id + 1, "order_id": orderID, "kind": "refund", "status": "success",
 		"amount": amount, "currency": currency, "gateway": "bogus"}}
 	m["refund_line_items"] = []any{}
-	body, _ := json.Marshal(m)
-	return s.SendWebhook(context.Background(), domain, "refunds/create", body)
+	return json.Marshal(m)
 }
 
 func (s *Simulator) storefrontRoutes(mux *http.ServeMux) {
