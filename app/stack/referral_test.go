@@ -141,3 +141,35 @@ func TestReferralLoopEndToEnd(t *testing.T) {
 		t.Fatalf("%d issued rewards", n)
 	}
 }
+
+// Throttling (THROTTLED) and a 5xx while issuing a reward are retried with
+// Shopify's delay; the reward ends issued, once.
+func TestRewardIssuingSurvivesThrottlingAndOutages(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "throttled.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	var a *advocateView
+	eventually(t, 15*time.Second, "advocate", func() bool { a = h.advocate("marie@example.com"); return a != nil && a.FriendState == "created" })
+	b := h.order(shop, shopifysim.OrderInput{Email: "bob@example.com", FirstName: "Bob", Total: "80.00", DiscountCodes: []string{a.FriendCode}})
+	eventually(t, 15*time.Second, "pending referral", func() bool { s, _, _ := h.referral(b); return s == "pending" })
+
+	h.sim.ThrottleNext(shop, 2)
+	h.sim.FailNext(shop, 1)
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the reward issued despite throttling", func() bool {
+		return h.count("SELECT count(*) FROM rewards WHERE state = 'issued'") == 1
+	})
+	n := 0
+	for _, d := range h.sim.Discounts(shop) {
+		if strings.HasPrefix(d.Code, "THANKS-") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d reward codes", n)
+	}
+}

@@ -50,6 +50,10 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 		}}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if sh.throttle > 0 {
+		sh.throttle--
+		sh.bucket = 0
+	}
 	if cost > sh.bucket {
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"errors":     []any{map[string]any{"message": "Throttled", "extensions": map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}},

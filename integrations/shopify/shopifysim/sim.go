@@ -134,6 +134,7 @@ type shop struct {
 	bucket     float64
 	bucketAt   time.Time
 	failNext   int
+	throttle   int
 	nextOrder  int
 }
 
@@ -305,6 +306,16 @@ func (s *Simulator) FailNext(domain string, n int) {
 	defer s.mu.Unlock()
 	if sh := s.shops[domain]; sh != nil {
 		sh.failNext = n
+	}
+}
+
+// ThrottleNext makes the next n Admin GraphQL calls of the shop answer
+// THROTTLED, as a drained cost bucket does.
+func (s *Simulator) ThrottleNext(domain string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sh := s.shops[domain]; sh != nil {
+		sh.throttle = n
 	}
 }
 
