@@ -35,7 +35,9 @@ type Config struct {
 
 	WebhookMaxBody    int64
 	WorkerConcurrency int
-	ShutdownTimeout   time.Duration
+	// ClicksPerMinute bounds /r/{code} hits per IP and minute.
+	ClicksPerMinute int
+	ShutdownTimeout time.Duration
 	// RelayAfter is how long a stored webhook event may wait unenqueued
 	// before the relay enqueues it (its direct enqueue failed or the process
 	// died in between).
@@ -63,6 +65,7 @@ func Load(getenv Getenv) (*Config, error) {
 		ShopifyAPIVersion: r.str("SHOPIFY_API_VERSION", "2026-07"),
 		WebhookMaxBody:    int64(r.integer("WEBHOOK_MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
 		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 10, 1, 1000),
+		ClicksPerMinute:   r.integer("CLICKS_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
 	}

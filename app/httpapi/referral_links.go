@@ -34,17 +34,13 @@ var (
 	channelShape = regexp.MustCompile(`^[a-z]{1,20}$`)
 )
 
-// ClicksPerMinute bounds clicks per IP: enough for a household sharing a
-// connection, too few to enumerate codes.
-const ClicksPerMinute = 30
-
 // referralLink records a click and sends the friend to the store with the
 // friend discount applied and the ref kept for attribution. It never shows
 // an error page: a friend who clicked a stale link still lands in a store.
 func (s *Server) referralLink(c *gin.Context) {
 	ctx := c.Request.Context()
 	ip := c.ClientIP()
-	if s.Limiter != nil && !s.Limiter.Allow(ctx, "r:"+s.hashIP(ip), ClicksPerMinute, time.Minute) {
+	if s.Limiter != nil && !s.Limiter.Allow(ctx, "r:"+s.hashIP(ip), s.ClicksPerMinute, time.Minute) {
 		c.Header("Retry-After", "60")
 		c.String(http.StatusTooManyRequests, "Too many requests; try again in a minute.")
 		return

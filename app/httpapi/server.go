@@ -52,7 +52,11 @@ type Server struct {
 	Install  InstallJobs
 	Ready    map[string]Checker
 	Links    ReferralLinks
+	Programs Programs
 	Limiter  Limiter
+	// ClicksPerMinute bounds /r/{code} per IP: enough for a household
+	// behind one address, too few to enumerate codes.
+	ClicksPerMinute int
 
 	AppURL         string
 	ShopifyKey     string
@@ -91,6 +95,10 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/api/shopify/session", s.shopifySession)
 	r.POST("/webhooks/shopify", s.shopifyWebhook)
 	r.GET("/r/:code", s.referralLink)
+
+	admin := r.Group("/api/admin", s.requireShopifySession)
+	admin.GET("/program", s.getProgram)
+	admin.PUT("/program", s.putProgram)
 	return r
 }
 

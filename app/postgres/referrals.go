@@ -65,6 +65,9 @@ func (r programRow) toProgram() app.Program {
 }
 
 func fromProgram(p app.Program) programRow {
+	if p.ExcludedSources == nil {
+		p.ExcludedSources = []string{} // the column is NOT NULL
+	}
 	return programRow{
 		ID: p.ID, ShopID: p.ShopID, Enabled: p.Enabled, Currency: p.Currency, FriendKind: p.FriendKind, FriendPercent: p.FriendPercent,
 		FriendAmountMinor: p.FriendAmountMinor, FriendMinOrderMinor: p.FriendMinOrderMinor, RewardKind: p.RewardKind,

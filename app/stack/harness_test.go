@@ -41,7 +41,7 @@ const (
 // harness is a whole Parrain over real HTTP, with Postgres and Redis behind
 // proxies the test can cut.
 type harness struct {
-	t         *testing.T
+	t         testing.TB
 	stack     *stack.Stack
 	app       *httptest.Server
 	pg        *testenv.Proxy
@@ -64,6 +64,7 @@ type harness struct {
 
 	simulate bool
 	dupRate  float64
+	bucket   float64
 	sim      *shopifysim.Simulator
 	simSrv   *httptest.Server
 }
@@ -73,8 +74,14 @@ type option func(*harness)
 // withoutWorker leaves jobs in the queue so a test can count them.
 func withoutWorker() option { return func(h *harness) { h.worker = false } }
 
+func withEnv(k, v string) option { return func(h *harness) { h.extraEnv[k] = v } }
+
 // withSimulator plays Shopify with the in-repo simulator over real HTTP.
 func withSimulator() option { return func(h *harness) { h.simulate = true } }
+
+// withUnlimitedAPI gives the simulated shop a cost bucket no benchmark can
+// drain, so it measures Parrain rather than Shopify's rate limit.
+func withUnlimitedAPI() option { return func(h *harness) { h.bucket = 1e12 } }
 
 // withDuplicateRate makes the simulator deliver webhooks twice.
 func withDuplicateRate(r float64) option { return func(h *harness) { h.dupRate = r } }
@@ -97,7 +104,7 @@ func (h *harness) runRefreshJob() error {
 	return h.stack.Mux().ProcessTask(context.Background(), jobs.NewRefreshTokensTask())
 }
 
-func newHarness(t *testing.T, opts ...option) *harness {
+func newHarness(t testing.TB, opts ...option) *harness {
 	t.Helper()
 	h := &harness{t: t, worker: true, extraEnv: map[string]string{}}
 	for _, o := range opts {
@@ -145,6 +152,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	if h.simulate {
 		h.sim = shopifysim.New(shopifysim.Config{
 			APIKey: apiKey, APISecret: apiSecret, AppURL: h.app.URL, AutoApprove: true, DuplicateRate: h.dupRate, Now: h.now,
+			GraphQLBucket: h.bucket, GraphQLRestore: h.bucket,
 			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		})
 		h.simSrv = httptest.NewServer(h.sim.Handler())
@@ -274,7 +282,7 @@ func (h *harness) count(query string, args ...any) int {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {

@@ -21,7 +21,7 @@ import (
 	"github.com/parrain/parrain/jobs"
 )
 
-func browser(t *testing.T) *http.Client {
+func browser(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
 }

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -171,5 +172,58 @@ func TestRewardIssuingSurvivesThrottlingAndOutages(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d reward codes", n)
+	}
+}
+
+func TestProgramAPI(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "settings.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.sim.AddShop("other-settings.myshopify.com", simShop("Other", "USD", "UTC"))
+	call := func(method, token, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, h.app.URL+"/api/admin/program", strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		json.Unmarshal([]byte(readAll(resp)), &out)
+		return resp.StatusCode, out
+	}
+	tok := h.sim.SessionToken(shop, 1, time.Minute)
+	status, p := call("GET", tok, "")
+	if status != 200 || p["holding_days"] != float64(14) || p["currency"] != "EUR" || p["friend_percent"] != float64(10) {
+		t.Fatalf("defaults: %d %v", status, p)
+	}
+	for _, bad := range []struct{ body, msg string }{
+		{`{"friend_percent": 150}`, "between 1 and 100"},
+		{`{"holding_days": -1}`, "holding period"},
+		{`{"reward_kind": "cash"}`, "reward kind"},
+		{`{"currency": "USD"}`, "cannot be changed"},
+		{`{"holding_dayz": 3}`, "unknown field"},
+		{`{"holding_days": "3"}`, "invalid program JSON"},
+		{`not json`, "invalid program JSON"},
+	} {
+		status, out := call("PUT", tok, bad.body)
+		if status != 400 || !strings.Contains(fmt.Sprint(out["error"]), bad.msg) {
+			t.Errorf("PUT %s: %d %v, want 400 %q", bad.body, status, out, bad.msg)
+		}
+	}
+	status, p = call("PUT", tok, `{"holding_days": 0, "min_order_minor": 5000, "excluded_sources": ["pos"]}`)
+	if status != 200 || p["holding_days"] != float64(0) || p["min_order_minor"] != float64(5000) || p["friend_percent"] != float64(10) {
+		t.Fatalf("update: %d %v", status, p)
+	}
+	if n := h.count("SELECT count(*) FROM programs WHERE holding_days = 0 AND min_order_minor = 5000 AND excluded_sources = '{pos}'"); n != 1 {
+		t.Fatal("update not stored")
+	}
+	// No token, a forged one, or a shop that has not installed: refused.
+	if status, _ := call("GET", "", ""); status != 401 {
+		t.Fatalf("no token: %d", status)
+	}
+	if status, _ := call("GET", h.sim.SessionToken("other-settings.myshopify.com", 1, time.Minute), ""); status != 403 {
+		t.Fatalf("token of a shop without Parrain: %d", status)
 	}
 }

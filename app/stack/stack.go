@@ -92,20 +92,22 @@ func (s *Stack) now() time.Time { return s.Now() }
 func (s *Stack) HTTPHandler() http.Handler {
 	srv := &httpapi.Server{
 		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher,
-		Install: jobs.InstallQueue{Queue: s.Queue},
-		Links:   s.DB.Referrals(),
-		Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now},
+		Install:  jobs.InstallQueue{Queue: s.Queue},
+		Links:    s.DB.Referrals(),
+		Programs: s.DB.Referrals(),
+		Limiter:  &ratelimit.Limiter{Redis: s.Redis, Now: s.now},
 		Ready: map[string]httpapi.Checker{
 			"postgres": s.DB.Ping,
 			"redis":    func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() },
 		},
-		AppURL:         s.Config.AppURL.String(),
-		ShopifyKey:     s.Config.ShopifyAPIKey,
-		ShopifySecret:  s.Config.ShopifyAPISecret,
-		ShopifyScopes:  s.Config.ShopifyScopes,
-		ShopifyOrigin:  shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
-		ShopifyTokens:  s.Tokens.Client,
-		WebhookMaxBody: s.Config.WebhookMaxBody,
+		AppURL:          s.Config.AppURL.String(),
+		ShopifyKey:      s.Config.ShopifyAPIKey,
+		ShopifySecret:   s.Config.ShopifyAPISecret,
+		ShopifyScopes:   s.Config.ShopifyScopes,
+		ShopifyOrigin:   shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
+		ShopifyTokens:   s.Tokens.Client,
+		WebhookMaxBody:  s.Config.WebhookMaxBody,
+		ClicksPerMinute: s.Config.ClicksPerMinute,
 	}
 	return srv.Handler()
 }

@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/integrations/shopify"
+)
+
+// Programs reads and saves a shop's program.
+type Programs interface {
+	Program(ctx context.Context, shop *app.Shop) (app.Program, error)
+	SaveProgram(ctx context.Context, p app.Program) error
+}
+
+const shopKey = "parrain.shop"
+
+// requireShopifySession authenticates an embedded-admin call by its App
+// Bridge session token. The shop in the token is the only shop the request
+// can touch: handlers read it from the context, never from the request.
+func (s *Server) requireShopifySession(c *gin.Context) {
+	raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		fail(c, app.Errorf(app.EUNAUTHORIZED, "missing session token (Authorization: Bearer …)"))
+		return
+	}
+	domain, _, err := shopify.VerifySessionToken(raw, s.ShopifyKey, s.ShopifySecret, true, s.Now())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+	if err != nil || shop.Status != app.ShopInstalled {
+		fail(c, app.Errorf(app.EFORBIDDEN, "shop is not installed"))
+		return
+	}
+	c.Set(shopKey, shop)
+	c.Next()
+}
+
+func shopFrom(c *gin.Context) *app.Shop { return c.MustGet(shopKey).(*app.Shop) }
+
+// programJSON is the program as the API shows and takes it.
+type programJSON struct {
+	Enabled               *bool    `json:"enabled"`
+	Currency              string   `json:"currency"`
+	FriendKind            *string  `json:"friend_kind"`
+	FriendPercent         *int     `json:"friend_percent"`
+	FriendAmountMinor     *int64   `json:"friend_amount_minor"`
+	FriendMinOrderMinor   *int64   `json:"friend_min_order_minor"`
+	RewardKind            *string  `json:"reward_kind"`
+	RewardPercent         *int     `json:"reward_percent"`
+	RewardAmountMinor     *int64   `json:"reward_amount_minor"`
+	RewardExpiryDays      *int     `json:"reward_expiry_days"`
+	HoldingDays           *int     `json:"holding_days"`
+	NewCustomersOnly      *bool    `json:"new_customers_only"`
+	MinOrderMinor         *int64   `json:"min_order_minor"`
+	ExcludeTestOrders     *bool    `json:"exclude_test_orders"`
+	ExcludedSources       []string `json:"excluded_sources"`
+	CapPerAdvocate        *int     `json:"cap_per_advocate"`
+	CapWindowDays         *int     `json:"cap_window_days"`
+	VelocityPerIP         *int     `json:"velocity_per_ip"`
+	VelocityPerAdvocate   *int     `json:"velocity_per_advocate"`
+	VelocityWindowMinutes *int     `json:"velocity_window_minutes"`
+}
+
+func toJSON(p app.Program) programJSON {
+	return programJSON{
+		Enabled: &p.Enabled, Currency: p.Currency, FriendKind: &p.FriendKind, FriendPercent: &p.FriendPercent,
+		FriendAmountMinor: &p.FriendAmountMinor, FriendMinOrderMinor: &p.FriendMinOrderMinor, RewardKind: &p.RewardKind,
+		RewardPercent: &p.RewardPercent, RewardAmountMinor: &p.RewardAmountMinor, RewardExpiryDays: &p.RewardExpiryDays,
+		HoldingDays: &p.HoldingDays, NewCustomersOnly: &p.NewCustomersOnly, MinOrderMinor: &p.MinOrderMinor,
+		ExcludeTestOrders: &p.ExcludeTestOrders, ExcludedSources: append([]string{}, p.ExcludedSources...),
+		CapPerAdvocate: &p.CapPerAdvocate, CapWindowDays: &p.CapWindowDays, VelocityPerIP: &p.VelocityPerIP,
+		VelocityPerAdvocate: &p.VelocityPerAdvocate, VelocityWindowMinutes: &p.VelocityWindowMinutes,
+	}
+}
+
+// apply copies the fields the caller sent; absent fields keep their value.
+func (j programJSON) apply(p *app.Program) {
+	set := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set64 := func(dst *int64, v *int64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setB := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setS := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setB(&p.Enabled, j.Enabled)
+	setS(&p.FriendKind, j.FriendKind)
+	set(&p.FriendPercent, j.FriendPercent)
+	set64(&p.FriendAmountMinor, j.FriendAmountMinor)
+	set64(&p.FriendMinOrderMinor, j.FriendMinOrderMinor)
+	setS(&p.RewardKind, j.RewardKind)
+	set(&p.RewardPercent, j.RewardPercent)
+	set64(&p.RewardAmountMinor, j.RewardAmountMinor)
+	set(&p.RewardExpiryDays, j.RewardExpiryDays)
+	set(&p.HoldingDays, j.HoldingDays)
+	setB(&p.NewCustomersOnly, j.NewCustomersOnly)
+	set64(&p.MinOrderMinor, j.MinOrderMinor)
+	setB(&p.ExcludeTestOrders, j.ExcludeTestOrders)
+	if j.ExcludedSources != nil {
+		p.ExcludedSources = j.ExcludedSources
+	}
+	set(&p.CapPerAdvocate, j.CapPerAdvocate)
+	set(&p.CapWindowDays, j.CapWindowDays)
+	set(&p.VelocityPerIP, j.VelocityPerIP)
+	set(&p.VelocityPerAdvocate, j.VelocityPerAdvocate)
+	set(&p.VelocityWindowMinutes, j.VelocityWindowMinutes)
+}
+
+func (s *Server) getProgram(c *gin.Context) {
+	p, err := s.Programs.Program(c.Request.Context(), shopFrom(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toJSON(p))
+}
+
+// putProgram changes the program. The currency is the shop's and cannot be
+// set: every amount is in it.
+func (s *Server) putProgram(c *gin.Context) {
+	var in programJSON
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		fail(c, app.Wrap(app.EINVALID, err, "invalid program JSON: "+err.Error()))
+		return
+	}
+	p, err := s.Programs.Program(c.Request.Context(), shopFrom(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if in.Currency != "" && in.Currency != p.Currency {
+		fail(c, app.Errorf(app.EINVALID, "currency is the shop's (%s) and cannot be changed", p.Currency))
+		return
+	}
+	in.apply(&p)
+	if err := s.Programs.SaveProgram(c.Request.Context(), p); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toJSON(p))
+}

@@ -1,0 +1,96 @@
+package stack_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/referrals"
+)
+
+const benchAdvocates = 100_000
+
+// seedAdvocates writes n advocates with friend codes straight into the
+// database (one statement), as if n customers had ordered before.
+func seedAdvocates(b *testing.B, h *harness, shopID int64, n int) {
+	b.Helper()
+	start := time.Now()
+	_, err := h.direct.Exec(`INSERT INTO advocates (shop_id, customer_id, first_name, email, code, friend_code, friend_code_state)
+		SELECT $1, 'seed' || g, 'Adv', 'adv' || g || '@example.com', 'ADV-' || g, 'FRIEND-ADV-' || g, 'created'
+		FROM generate_series(1, $2::int) g`, shopID, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d advocates in %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// BenchmarkAttribution measures the engine on a friend's paid order with
+// 100k advocates in the database: merge, the friend becoming an advocate
+// (friend code created in the simulator over HTTP), evidence lookup, the
+// store's order count (over HTTP), every rule, the referral row.
+func BenchmarkAttribution(b *testing.B) {
+	h := newHarness(b, withSimulator(), withoutWorker(), withUnlimitedAPI())
+	stop := h.runWorker()
+	sh := h.installAndSync("bench.myshopify.com", "EUR")
+	stop()
+	seedAdvocates(b, h, sh.ID, benchAdvocates)
+	engine := h.stack.Engine()
+	ctx := context.Background()
+	total, _ := app.ParseMoney("80.00", "EUR")
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		code := "FRIEND-ADV-" + strconv.Itoa(rand.IntN(benchAdvocates)+1)
+		ev := referrals.OrderEvent{Known: true, Paid: true, FirstName: "Friend", Order: attribution.Order{
+			PlatformID: fmt.Sprint("bench-", i, "-", time.Now().UnixNano()), CustomerID: fmt.Sprint("friend-", i, "-", start.UnixNano()),
+			Email: fmt.Sprintf("friend%d@example.com", i), Total: total, DiscountCodes: []string{code},
+			BrowserIP: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), CreatedAt: time.Now(),
+		}}
+		if err := engine.HandleOrderEvent(ctx, sh, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "orders/s")
+	if n := h.count("SELECT count(*) FROM referrals"); n != b.N {
+		b.Fatalf("%d referrals for %d orders", n, b.N)
+	}
+}
+
+// BenchmarkReferralRedirect measures GET /r/{code} over real HTTP with 100k
+// advocates: lookup, click row, redirect. It reports p50/p99 latency.
+func BenchmarkReferralRedirect(b *testing.B) {
+	h := newHarness(b, withSimulator(), withoutWorker(), withEnv("CLICKS_PER_MINUTE_PER_IP", "1000000"))
+	stop := h.runWorker()
+	sh := h.installAndSync("redirect.myshopify.com", "EUR")
+	stop()
+	seedAdvocates(b, h, sh.ID, benchAdvocates)
+	if _, err := h.stack.DB.Referrals().Program(context.Background(), sh); err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		resp, err := client.Get(h.app.URL + "/r/ADV-" + strconv.Itoa(rand.IntN(benchAdvocates)+1) + "?ch=email")
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
