@@ -56,6 +56,8 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_customer ON orders (shop_id, customer_id) WHERE customer_id <> '';
 CREATE INDEX orders_email ON orders (shop_id, email_norm) WHERE email_norm <> '';
+-- The velocity rule counts recent referred orders from one browser IP.
+CREATE INDEX orders_ip ON orders (shop_id, browser_ip) WHERE browser_ip <> '';
 
 CREATE TABLE advocates (
     id                   bigserial PRIMARY KEY,

@@ -34,6 +34,17 @@ else
   installed="INSTALL FAILED: see .local/parrain.log"
 fi
 
+# Demo program: no holding period, so a referral is rewarded within a minute
+# (the approval job runs every minute). Set through the admin API, with a
+# session token the simulator mints as Shopify's admin would.
+if [ "$installed" = "installed through OAuth" ]; then
+  for _ in $(seq 1 50); do  # the program needs the shop's currency, recorded by the sync job
+    token=$(curl -fsS "$SHOPIFY_API_ORIGIN/_sim/session-token?shop=$DEMO_SHOP")
+    curl -fsS -o /dev/null -X PUT "$APP_URL/api/admin/program" -H "Authorization: Bearer $token" -d '{"holding_days":0}' 2>/dev/null && break
+    sleep 0.2
+  done
+fi
+
 cat <<MSG
 
   Parrain is running.
@@ -42,7 +53,10 @@ cat <<MSG
     Demo shop       $DEMO_SHOP — $installed
     Logs            .local/parrain.log, .local/shopify-sim.log
     Database        $DATABASE_URL
-  Place an order:   curl -X POST $SHOPIFY_API_ORIGIN/_sim/shops/$DEMO_SHOP/orders -d '{"email":"marie@example.com"}'
+  Try the loop:     1. on $SHOPIFY_API_ORIGIN/_sim/ place an order as Marie: she becomes an advocate,
+                       her friend code appears under "Discount codes" with her referral link;
+                    2. open the link, buy as a friend on the simulated storefront;
+                    3. within a minute (demo holding period 0) Marie's THANKS- reward code appears.
   Ctrl-C stops everything.
 
 MSG

@@ -351,8 +351,8 @@ func (r *ReferralRepo) History(ctx context.Context, o *referrals.OrderRecord, ad
 		return h, unavailable(err, "count advocate velocity")
 	}
 	if o.Facts.BrowserIP != "" {
-		if err := q.Raw(`SELECT count(*) FROM referrals f JOIN orders o ON o.id = f.order_id
-			WHERE f.shop_id = ? AND o.browser_ip = ? AND f.order_id <> ? AND f.created_at > ?`,
+		if err := q.Raw(`SELECT count(*) FROM orders o JOIN referrals f ON f.order_id = o.id
+			WHERE o.shop_id = ? AND o.browser_ip = ? AND o.id <> ? AND f.created_at > ?`,
 			o.ShopID, o.Facts.BrowserIP, o.ID, r.db.now().Add(-vel)).Scan(&ipCount).Error; err != nil {
 			return h, unavailable(err, "count IP velocity")
 		}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // control serves /_sim/: what a person (or a script) uses to drive the
@@ -24,6 +25,16 @@ func (s *Simulator) control(mux *http.ServeMux) {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte(s.InstallURL(r.URL.Query().Get("shop"))))
+	})
+	// An App Bridge session token for scripts that call the app's admin API
+	// as the merchant would from the embedded admin.
+	mux.HandleFunc("GET /_sim/session-token", func(w http.ResponseWriter, r *http.Request) {
+		if !s.known(r.URL.Query().Get("shop")) {
+			writeJSONError(w, 404, `{"error":"unknown shop"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte(s.SessionToken(r.URL.Query().Get("shop"), 1, 5*time.Minute)))
 	})
 	mux.HandleFunc("POST /_sim/shops", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Domain, Name, Currency, Timezone string }
@@ -172,7 +183,16 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-var simPage = template.Must(template.New("sim").Funcs(template.FuncMap{"itoa": strconv.Itoa}).Parse(`<!doctype html>
+var simPage = template.Must(template.New("sim").Funcs(template.FuncMap{
+	"itoa": strconv.Itoa,
+	// The advocate's link code is the friend code without its prefix.
+	"referral": func(code string) string {
+		if rest, ok := strings.CutPrefix(code, "FRIEND-"); ok {
+			return rest
+		}
+		return ""
+	},
+}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Shopify simulator</title>
 <style>body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#202223}
 section{border:1px solid #e1e3e5;border-radius:12px;padding:1rem 1.25rem;margin:1rem 0}
@@ -186,7 +206,8 @@ input{padding:.3rem;margin:.15rem}button{background:#008060;color:#fff;border:0;
 <input name="email" placeholder="customer email" value="marie@example.com"> <input name="first_name" placeholder="first name" value="Marie">
 <input name="total" placeholder="total" value="120.00" size="7"> <input name="discount_code" placeholder="discount code">
 <input name="landing_site" placeholder="landing site, e.g. /?ref=CODE"> <button>Place order</button></form>
-<h3>Discount codes</h3>{{if .Discounts}}<table><tr><th>code</th><th>title</th><th>status</th></tr>{{range .Discounts}}<tr><td>{{.Code}}</td><td>{{.Title}}</td><td>{{.Status}}</td></tr>{{end}}</table>{{else}}<p>none yet</p>{{end}}
+<h3>Discount codes</h3>{{if .Discounts}}<table><tr><th>code</th><th>title</th><th>status</th><th>share</th></tr>{{range .Discounts}}<tr><td>{{.Code}}</td><td>{{.Title}}</td><td>{{.Status}}</td>
+<td>{{with referral .Code}}<a href="{{$.AppURL}}/r/{{.}}">{{$.AppURL}}/r/{{.}}</a> (open it to buy as a friend){{end}}</td></tr>{{end}}</table>{{else}}<p>none yet</p>{{end}}
 <h3>Recent webhook deliveries</h3>{{if .Deliveries}}<table><tr><th>at</th><th>topic</th><th>attempt</th><th>status</th><th>event id</th></tr>
 {{range .Deliveries}}<tr><td>{{.At.Format "15:04:05"}}</td><td>{{.Topic}}</td><td>{{.Attempt}}</td><td {{if or (lt .Status 200) (ge .Status 300)}}class="bad"{{end}}>{{if .Err}}{{.Err}}{{else}}{{itoa .Status}}{{end}}</td><td><code>{{.EventID}}</code></td></tr>{{end}}</table>{{else}}<p>none yet</p>{{end}}
 </section>{{end}}</body></html>`))
