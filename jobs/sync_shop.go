@@ -46,7 +46,12 @@ type AccessTokens interface {
 
 // SyncShop handles TypeSyncShop. Safe to retry: both steps are upserts.
 type SyncShop struct {
-	Shops      app.ShopService
+	Shops app.ShopService
+	// Programs creates the shop's default program once its currency is
+	// known.
+	Programs interface {
+		Program(ctx context.Context, shop *app.Shop) (app.Program, error)
+	}
 	Admin      ShopifyAdmin
 	Tokens     AccessTokens
 	WebhookURL string
@@ -75,6 +80,12 @@ func (h *SyncShop) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	if err := h.Shops.SetDetails(ctx, shop.ID, d); err != nil {
 		return err
+	}
+	shop.ShopDetails = d
+	if h.Programs != nil {
+		if _, err := h.Programs.Program(ctx, shop); err != nil {
+			return err
+		}
 	}
 	created, err := h.Admin.EnsureWebhooks(ctx, shop.Domain, token, h.WebhookURL, shopify.SubscribedTopics)
 	if err != nil {

@@ -131,7 +131,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now})
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
-		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
+		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, Programs: s.DB.Referrals(), WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
 	})
 	mux.Handle(jobs.TypeResyncShops, &jobs.ResyncShops{Shops: shops, Install: jobs.InstallQueue{Queue: s.Queue}})
 	mux.Handle(jobs.TypeRefreshTokens, &jobs.RefreshTokens{Shops: shops, Tokens: s.Tokens, Now: s.now, Ahead: s.Tokens.Margin})

@@ -32,13 +32,23 @@ const discountCreate = `mutation ParrainDiscountCreate($d: DiscountCodeBasicInpu
   }
 }`
 
+const freeShippingCreate = `mutation ParrainFreeShippingCreate($d: DiscountCodeFreeShippingInput!) {
+  discountCodeFreeShippingCreate(freeShippingCodeDiscount: $d) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}`
+
 const discountDeactivate = `mutation ParrainDiscountDeactivate($id: ID!) {
   discountCodeDeactivate(id: $id) { codeDiscountNode { id } userErrors { field code message } }
 }`
 
 type codeNode struct {
 	CodeDiscountNodeByCode *struct {
-		ID string `json:"id"`
+		ID           string `json:"id"`
+		CodeDiscount struct {
+			AsyncUsageCount int `json:"asyncUsageCount"`
+		} `json:"codeDiscount"`
 	} `json:"codeDiscountNodeByCode"`
 }
 
@@ -47,14 +57,19 @@ func (s *Store) token(ctx context.Context, shop *app.Shop) (string, error) {
 }
 
 func (s *Store) lookup(shop *app.Shop, token, code string) (string, error) {
+	id, _, err := s.lookupUsage(shop, token, code)
+	return id, err
+}
+
+func (s *Store) lookupUsage(shop *app.Shop, token, code string) (id string, used int, err error) {
 	var out codeNode
 	if err := s.Admin.query(shop.Domain, token, discountByCode, map[string]any{"code": code}, &out); err != nil {
-		return "", fmt.Errorf("look up discount %s: %w", code, err)
+		return "", 0, fmt.Errorf("look up discount %s: %w", code, err)
 	}
 	if out.CodeDiscountNodeByCode == nil {
-		return "", nil
+		return "", 0, nil
 	}
-	return out.CodeDiscountNodeByCode.ID, nil
+	return out.CodeDiscountNodeByCode.ID, out.CodeDiscountNodeByCode.CodeDiscount.AsyncUsageCount, nil
 }
 
 // CreateDiscount implements app.StorePlatform. It looks the code up first
@@ -73,18 +88,27 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 	if err != nil {
 		return "", err
 	}
-	var out struct {
-		DiscountCodeBasicCreate struct {
-			CodeDiscountNode *struct {
-				ID string `json:"id"`
-			} `json:"codeDiscountNode"`
-			UserErrors []userError `json:"userErrors"`
-		} `json:"discountCodeBasicCreate"`
+	type created struct {
+		CodeDiscountNode *struct {
+			ID string `json:"id"`
+		} `json:"codeDiscountNode"`
+		UserErrors []userError `json:"userErrors"`
 	}
-	if err := s.Admin.query(shop.Domain, token, discountCreate, map[string]any{"d": input}, &out); err != nil {
+	var out struct {
+		Basic        created `json:"discountCodeBasicCreate"`
+		FreeShipping created `json:"discountCodeFreeShippingCreate"`
+	}
+	mutation, op := discountCreate, "discountCodeBasicCreate"
+	if d.Kind == app.OfferFreeShipping {
+		mutation, op = freeShippingCreate, "discountCodeFreeShippingCreate"
+	}
+	if err := s.Admin.query(shop.Domain, token, mutation, map[string]any{"d": input}, &out); err != nil {
 		return "", fmt.Errorf("create discount %s: %w", d.Code, err)
 	}
-	res := out.DiscountCodeBasicCreate
+	res := out.Basic
+	if d.Kind == app.OfferFreeShipping {
+		res = out.FreeShipping
+	}
 	for _, ue := range res.UserErrors {
 		if ue.Code == "TAKEN" {
 			if id, err := s.lookup(shop, token, d.Code); err != nil || id != "" {
@@ -92,7 +116,7 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 			}
 		}
 	}
-	if err := userErrorsErr("discountCodeBasicCreate "+d.Code, res.UserErrors); err != nil {
+	if err := userErrorsErr(op+" "+d.Code, res.UserErrors); err != nil {
 		return "", err
 	}
 	if res.CodeDiscountNode == nil {
@@ -121,6 +145,9 @@ func discountInput(d app.DiscountSpec) (map[string]any, error) {
 		in["context"] = map[string]any{"all": "ALL"}
 	}
 	switch d.Kind {
+	case app.OfferFreeShipping:
+		// DiscountCodeFreeShippingInput: no customerGets, a destination.
+		in["destination"] = map[string]any{"all": true}
 	case app.OfferPercent:
 		// Shopify takes a fraction: 0.1 for 10 %.
 		in["customerGets"] = map[string]any{"value": map[string]any{"percentage": float64(d.Percent) / 100}, "items": map[string]any{"all": true}}
@@ -136,14 +163,15 @@ func discountInput(d app.DiscountSpec) (map[string]any, error) {
 	return in, nil
 }
 
-// DeactivateDiscount implements app.StorePlatform.
+// DeactivateDiscount implements app.StorePlatform. A code already used is
+// left alone: the money is spent, and support sees the flagged referral.
 func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code string) error {
 	token, err := s.token(ctx, shop)
 	if err != nil {
 		return err
 	}
-	id, err := s.lookup(shop, token, code)
-	if err != nil || id == "" {
+	id, used, err := s.lookupUsage(shop, token, code)
+	if err != nil || id == "" || used > 0 {
 		return err
 	}
 	var out struct {

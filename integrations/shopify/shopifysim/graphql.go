@@ -80,7 +80,9 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	case "webhookSubscriptionCreate":
 		data = s.createSubscription(sh, req.Variables)
 	case "discountCodeBasicCreate":
-		data = s.createDiscount(sh, req.Variables)
+		data = s.createDiscount(sh, req.Variables, op)
+	case "discountCodeFreeShippingCreate":
+		data = s.createDiscount(sh, req.Variables, op)
 	case "codeDiscountNodeByCode":
 		code, _ := req.Variables["code"].(string)
 		var node any
@@ -127,7 +129,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 // connections 2 + first/10, objects 1: Shopify's calculated-cost rules in
 // miniature).
 func operation(q string) (string, float64) {
-	for _, op := range []string{"webhookSubscriptionCreate", "discountCodeBasicCreate", "discountCodeDeactivate", "codeDiscountNodeByCode", "webhookSubscriptions"} {
+	for _, op := range []string{"webhookSubscriptionCreate", "discountCodeBasicCreate", "discountCodeFreeShippingCreate", "discountCodeDeactivate", "codeDiscountNodeByCode", "webhookSubscriptions"} {
 		if strings.Contains(q, op) {
 			switch op {
 			case "codeDiscountNodeByCode":
@@ -218,8 +220,11 @@ func discountNode(d *Discount) map[string]any {
 // createDiscount is discountCodeBasicCreate: code, title and context (or the
 // deprecated customerSelection) are required; codes are unique per shop,
 // case-insensitively; failures come back as userErrors with HTTP 200.
-func (s *Simulator) createDiscount(sh *shop, vars map[string]any) any {
+func (s *Simulator) createDiscount(sh *shop, vars map[string]any, op string) any {
 	in, _ := vars["basicCodeDiscount"].(map[string]any)
+	if in == nil {
+		in, _ = vars["freeShippingCodeDiscount"].(map[string]any)
+	}
 	if in == nil {
 		in, _ = vars["d"].(map[string]any)
 	}
@@ -227,7 +232,7 @@ func (s *Simulator) createDiscount(sh *shop, vars map[string]any) any {
 		if ues == nil {
 			ues = []any{}
 		}
-		return map[string]any{"discountCodeBasicCreate": map[string]any{"codeDiscountNode": node, "userErrors": ues}}
+		return map[string]any{op: map[string]any{"codeDiscountNode": node, "userErrors": ues}}
 	}
 	code, _ := in["code"].(string)
 	title, _ := in["title"].(string)
