@@ -1,0 +1,53 @@
+package ratelimit
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// This package's tests own Redis database 2.
+func testRedis(t *testing.T) *redis.Client {
+	base := os.Getenv("TEST_REDIS_URL")
+	if base == "" {
+		base = "redis://127.0.0.1:6379/0"
+	}
+	u, _ := url.Parse(base)
+	c := redis.NewClient(&redis.Options{Addr: u.Host, DB: 2})
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatalf("redis (make test starts it): %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestAllowCountsPerKeyAndWindow(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := &Limiter{Redis: testRedis(t), Now: func() time.Time { return now }}
+	ctx := context.Background()
+	for i := 1; i <= 4; i++ {
+		if got := l.Allow(ctx, "a", 3, time.Minute); got != (i <= 3) {
+			t.Fatalf("hit %d allowed=%v", i, got)
+		}
+	}
+	if !l.Allow(ctx, "b", 3, time.Minute) {
+		t.Fatal("another key shares the count")
+	}
+	now = now.Add(time.Minute)
+	if !l.Allow(ctx, "a", 3, time.Minute) {
+		t.Fatal("a new window must start from zero")
+	}
+}
+
+func TestAllowFailsOpenWithoutRedis(t *testing.T) {
+	l := &Limiter{Redis: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), Now: time.Now}
+	for range 5 {
+		if !l.Allow(context.Background(), "x", 1, time.Minute) {
+			t.Fatal("refused while Redis is unreachable; the limiter must fail open")
+		}
+	}
+}
