@@ -81,41 +81,28 @@ func toJSON(p app.Program) programJSON {
 	}
 }
 
+// set copies v into dst when the caller sent it.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
 // apply copies the fields the caller sent; absent fields keep their value.
 func (j programJSON) apply(p *app.Program) {
-	set := func(dst *int, v *int) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set64 := func(dst *int64, v *int64) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setB := func(dst *bool, v *bool) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setS := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setB(&p.Enabled, j.Enabled)
-	setS(&p.FriendKind, j.FriendKind)
+	set(&p.Enabled, j.Enabled)
+	set(&p.FriendKind, j.FriendKind)
 	set(&p.FriendPercent, j.FriendPercent)
-	set64(&p.FriendAmountMinor, j.FriendAmountMinor)
-	set64(&p.FriendMinOrderMinor, j.FriendMinOrderMinor)
-	setS(&p.RewardKind, j.RewardKind)
+	set(&p.FriendAmountMinor, j.FriendAmountMinor)
+	set(&p.FriendMinOrderMinor, j.FriendMinOrderMinor)
+	set(&p.RewardKind, j.RewardKind)
 	set(&p.RewardPercent, j.RewardPercent)
-	set64(&p.RewardAmountMinor, j.RewardAmountMinor)
+	set(&p.RewardAmountMinor, j.RewardAmountMinor)
 	set(&p.RewardExpiryDays, j.RewardExpiryDays)
 	set(&p.HoldingDays, j.HoldingDays)
-	setB(&p.NewCustomersOnly, j.NewCustomersOnly)
-	set64(&p.MinOrderMinor, j.MinOrderMinor)
-	setB(&p.ExcludeTestOrders, j.ExcludeTestOrders)
+	set(&p.NewCustomersOnly, j.NewCustomersOnly)
+	set(&p.MinOrderMinor, j.MinOrderMinor)
+	set(&p.ExcludeTestOrders, j.ExcludeTestOrders)
 	if j.ExcludedSources != nil {
 		p.ExcludedSources = j.ExcludedSources
 	}
