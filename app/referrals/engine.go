@@ -360,5 +360,17 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	if e.AfterStoreCall != nil {
 		e.AfterStoreCall()
 	}
-	return e.Repo.MarkRewardIssued(ctx, rw.ID, ref, e.Now())
+	if err := e.Repo.MarkRewardIssued(ctx, rw.ID, ref, e.Now()); err != nil {
+		return err
+	}
+	// A refund may have reversed the referral while the code was being
+	// created: the reversal found no code to deactivate then, so do it now.
+	after, err := e.Repo.Reward(ctx, rw.ID)
+	if err != nil {
+		return err
+	}
+	if after.State == app.RewardRevoked {
+		return e.Store.DeactivateDiscount(ctx, shop, rw.Code)
+	}
+	return nil
 }
