@@ -478,13 +478,22 @@ func (w rewardRow) toReward() *app.Reward {
 }
 
 // ApproveReferral implements referrals.Repo: approval and the reward row in
-// one transaction; approving twice returns the existing reward.
+// one transaction; approving twice returns the existing reward. A referral
+// that left pending meanwhile (reversed by a refund) gets no reward: nil.
 func (r *ReferralRepo) ApproveReferral(ctx context.Context, referralID int64, rw *app.Reward) (*app.Reward, error) {
 	var out rewardRow
+	skip := false
 	err := r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec("UPDATE referrals SET state = 'approved', updated_at = now() WHERE id = ? AND state = 'pending'", referralID)
-		if res.Error != nil {
-			return res.Error
+		var state string
+		if err := tx.Raw("SELECT state FROM referrals WHERE id = ? FOR UPDATE", referralID).Scan(&state).Error; err != nil {
+			return err
+		}
+		if state != app.ReferralPending && state != app.ReferralApproved {
+			skip = true
+			return nil
+		}
+		if err := tx.Exec("UPDATE referrals SET state = 'approved', updated_at = now() WHERE id = ? AND state = 'pending'", referralID).Error; err != nil {
+			return err
 		}
 		if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
@@ -495,6 +504,9 @@ func (r *ReferralRepo) ApproveReferral(ctx context.Context, referralID int64, rw
 	})
 	if err != nil {
 		return nil, unavailable(err, fmt.Sprintf("approve referral %d", referralID))
+	}
+	if skip {
+		return nil, nil
 	}
 	return out.toReward(), nil
 }

@@ -312,6 +312,9 @@ func (e *Engine) ApproveDue(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		if rw == nil {
+			continue // reversed since it was listed
+		}
 		n++
 		if err := e.Rewards.EnqueueReward(ctx, rw.ID); err != nil {
 			// The reward row waits in issuing; the next ApproveDue run
