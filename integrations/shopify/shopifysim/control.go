@@ -160,9 +160,7 @@ func (s *Simulator) known(domain string) bool {
 // fixtureFor fills a fixture's shop fields with this shop's and lets mut
 // adjust the rest.
 func (s *Simulator) fixtureFor(domain, name string, mut func(map[string]any)) []byte {
-	raw, _ := fixtures.ReadFile("fixtures/" + name)
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
+	m, _ := fixtureMap(name) // embedded at build time: cannot fail at run time
 	s.mu.Lock()
 	info := s.shops[domain].info
 	s.mu.Unlock()

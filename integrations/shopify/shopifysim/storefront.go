@@ -29,23 +29,17 @@ input{padding:.4rem;margin:.2rem 0;width:100%}</style></head>
 // path (shopify.md §4). Here the landing is a one-form storefront that places
 // the order with the code and the landing path as landing_site.
 func (s *Simulator) discount(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	sh, domain := s.shopOf(r)
-	s.mu.Unlock()
-	if sh == nil {
-		http.Error(w, "unknown shop", http.StatusNotFound)
-		return
-	}
 	landing := r.URL.Query().Get("redirect")
 	if !strings.HasPrefix(landing, "/") || strings.HasPrefix(landing, "//") {
 		landing = "/" // Shopify only redirects to a path on the same store
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = storefrontPage.Execute(w, map[string]any{"Shop": domain, "Code": r.PathValue("code"), "Landing": landing})
+	s.renderStore(w, r, r.PathValue("code"), landing)
 }
 
 // storefront is the store's home page.
-func (s *Simulator) storefront(w http.ResponseWriter, r *http.Request) {
+func (s *Simulator) storefront(w http.ResponseWriter, r *http.Request) { s.renderStore(w, r, "", "/") }
+
+func (s *Simulator) renderStore(w http.ResponseWriter, r *http.Request, code, landing string) {
 	s.mu.Lock()
 	sh, domain := s.shopOf(r)
 	s.mu.Unlock()
@@ -54,7 +48,7 @@ func (s *Simulator) storefront(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = storefrontPage.Execute(w, map[string]any{"Shop": domain, "Landing": "/"})
+	_ = storefrontPage.Execute(w, map[string]any{"Shop": domain, "Code": code, "Landing": landing})
 }
 
 // Refund sends refunds/create for an order the simulator placed (see
@@ -72,12 +66,8 @@ func (s *Simulator) Refund(domain string, orderID int64, amount string) (string,
 // successful refund transaction of amount (a decimal string in the order
 // currency).
 func (s *Simulator) RefundBody(domain string, orderID int64, amount string) ([]byte, error) {
-	raw, err := fixtures.ReadFile("fixtures/refund.json")
+	m, err := fixtureMap("refund.json")
 	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -151,12 +151,8 @@ type OrderInput struct {
 // (fixtures/order.json) with fresh ids, the given customer and evidence,
 // stores it, and fires orders/create then orders/paid.
 func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
-	raw, err := fixtures.ReadFile("fixtures/order.json")
+	o, err := fixtureMap("order.json")
 	if err != nil {
-		return nil, err
-	}
-	var o map[string]any
-	if err := json.Unmarshal(raw, &o); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -263,6 +259,19 @@ func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
 		}
 	}
 	return body, nil
+}
+
+// fixtureMap decodes one of Shopify's sample payloads for editing.
+func fixtureMap(name string) (map[string]any, error) {
+	raw, err := fixtures.ReadFile("fixtures/" + name)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("fixture %s: %w", name, err)
+	}
+	return m, nil
 }
 
 // customerID derives a stable customer id from the email, so the same
