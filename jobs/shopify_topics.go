@@ -17,6 +17,7 @@ import (
 // OrderEvents feeds order events to the referral engine.
 type OrderEvents interface {
 	HandleOrderEvent(ctx context.Context, shop *app.Shop, ev referrals.OrderEvent) error
+	RecordOrderEvent(ctx context.Context, shop *app.Shop, ev referrals.OrderEvent) error
 }
 
 // ShopifyTopics returns the handlers for Shopify's order, lifecycle and
@@ -24,12 +25,12 @@ type OrderEvents interface {
 func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engine OrderEvents, now func() time.Time) map[string]TopicHandler {
 	orderTopic := func(paid bool) TopicHandler {
 		return func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
-			if shop.Status != app.ShopInstalled {
-				return nil // no token to call the store with; nothing to do
-			}
 			oe, err := shopify.ParseOrderEvent(ev.Payload, paid)
 			if err != nil {
 				return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+			}
+			if shop.Status != app.ShopInstalled {
+				return engine.RecordOrderEvent(ctx, shop, oe) // no token: record only
 			}
 			return engine.HandleOrderEvent(ctx, shop, oe)
 		}
@@ -39,12 +40,12 @@ func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engi
 		shopify.TopicOrdersPaid:      orderTopic(true),
 		shopify.TopicOrdersCancelled: orderTopic(false),
 		shopify.TopicRefundsCreate: func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
-			if shop.Status != app.ShopInstalled {
-				return nil
-			}
 			oe, err := shopify.ParseRefundEvent(ev.Payload)
 			if err != nil {
 				return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+			}
+			if shop.Status != app.ShopInstalled {
+				return engine.RecordOrderEvent(ctx, shop, oe)
 			}
 			return engine.HandleOrderEvent(ctx, shop, oe)
 		},

@@ -35,6 +35,8 @@ type Config struct {
 
 	WebhookMaxBody    int64
 	WorkerConcurrency int
+	// TrustedProxies are load balancers whose X-Forwarded-For is believed.
+	TrustedProxies []string
 	// ClicksPerMinute bounds /r/{code} hits per IP and minute.
 	ClicksPerMinute int
 	ShutdownTimeout time.Duration
@@ -70,6 +72,11 @@ func Load(getenv Getenv) (*Config, error) {
 		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
 	}
 	c.AppURL = r.url("APP_URL", "http://127.0.0.1:8080", true)
+	if v := r.str("TRUSTED_PROXIES", ""); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			c.TrustedProxies = append(c.TrustedProxies, strings.TrimSpace(p))
+		}
+	}
 	c.ShopifyAPIOrigin = r.url("SHOPIFY_API_ORIGIN", "", false)
 	if spec := r.required("ENCRYPTION_KEY"); r.err == nil {
 		k, err := secretbox.Parse(spec)

@@ -35,6 +35,10 @@ func (s *Server) requireShopifySession(c *gin.Context) {
 		return
 	}
 	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+		fail(c, err) // an outage is a 503, not a 403
+		return
+	}
 	if err != nil || shop.Status != app.ShopInstalled {
 		fail(c, app.Errorf(app.EFORBIDDEN, "shop is not installed"))
 		return

@@ -58,12 +58,14 @@ type Server struct {
 	// behind one address, too few to enumerate codes.
 	ClicksPerMinute int
 
-	AppURL         string
-	ShopifyKey     string
-	ShopifySecret  string
-	ShopifyScopes  string
-	ShopifyOrigin  shopify.Origin
-	ShopifyTokens  ShopifyTokens
+	AppURL        string
+	ShopifyKey    string
+	ShopifySecret string
+	ShopifyScopes string
+	ShopifyOrigin shopify.Origin
+	ShopifyTokens ShopifyTokens
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed.
+	TrustedProxies []string
 	WebhookMaxBody int64
 
 	shopCache *shopCache
@@ -79,6 +81,9 @@ func (s *Server) Handler() http.Handler {
 	s.shopCache = newShopCache(30*time.Second, s.Now)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// Trust no proxy headers by default: a client-sent X-Forwarded-For
+	// would otherwise defeat the per-IP rate limit on /r/{code}.
+	_ = r.SetTrustedProxies(s.TrustedProxies)
 	r.Use(s.recovery(), s.metrics(), s.requestLog(), s.errors())
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { c.Error(app.Errorf(app.ENOTFOUND, "no such endpoint")) })

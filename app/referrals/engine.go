@@ -105,6 +105,16 @@ func (e *Engine) HandleOrderEvent(ctx context.Context, shop *app.Shop, ev OrderE
 	return e.Reconcile(ctx, shop, o)
 }
 
+// RecordOrderEvent merges the event without calling the store: for shops
+// whose token is gone (uninstalled), so a refund is still counted and a
+// later reconcile (after reinstall) sees it.
+func (e *Engine) RecordOrderEvent(ctx context.Context, shop *app.Shop, ev OrderEvent) error {
+	if _, err := e.Repo.MergeOrder(ctx, shop.ID, ev); err != nil {
+		return fmt.Errorf("merge order %s: %w", ev.Order.PlatformID, err)
+	}
+	return nil
+}
+
 // Reconcile makes the referral state follow the order's merged state. It
 // runs after every event about the order; each step checks what exists
 // before acting, so running it again changes nothing.
@@ -116,10 +126,12 @@ func (e *Engine) Reconcile(ctx context.Context, shop *app.Shop, o *OrderRecord) 
 	if err != nil {
 		return err
 	}
+	var advErr error
 	if p.Enabled && o.Facts.CustomerID != "" {
-		if _, err := e.EnsureAdvocate(ctx, shop, p, o); err != nil {
-			return err
-		}
+		// The buyer's own friend code failing must not keep this order
+		// from being attributed to whoever referred it: go on, and return
+		// the error at the end so the job retries the advocate part.
+		_, advErr = e.EnsureAdvocate(ctx, shop, p, o)
 	}
 	ref, err := e.Repo.ReferralByOrder(ctx, o.ID)
 	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
@@ -131,9 +143,11 @@ func (e *Engine) Reconcile(ctx context.Context, shop *app.Shop, o *OrderRecord) 
 		}
 	}
 	if ref != nil {
-		return e.reverseIfNeeded(ctx, shop, p, o, ref)
+		if err := e.reverseIfNeeded(ctx, shop, p, o, ref); err != nil {
+			return err
+		}
 	}
-	return nil
+	return advErr
 }
 
 // EnsureAdvocate makes the order's customer an advocate (once) with a friend
@@ -160,6 +174,10 @@ func (e *Engine) EnsureAdvocate(ctx context.Context, shop *app.Shop, p app.Progr
 		return nil, fmt.Errorf("ensure advocate for customer %s: %w", o.Facts.CustomerID, err)
 	}
 	if adv.FriendCodeState == "created" {
+		return adv, nil
+	}
+	if adv.FriendCodeState == "failed" {
+		// The store refused this code for good; support sees the error.
 		return adv, nil
 	}
 	spec := app.DiscountSpec{
@@ -335,12 +353,17 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	if err != nil {
 		return err
 	}
-	if rw.State != app.RewardIssuing {
+	if rw.State != app.RewardIssuing && rw.State != app.RewardRevoked {
 		return nil
 	}
 	shop, err := e.Shops.ShopByID(ctx, rw.ShopID)
 	if err != nil {
 		return err
+	}
+	if rw.State == app.RewardRevoked {
+		// Reversed while (or after) the code was being created: make sure
+		// no live code is left. Idempotent: unknown or used codes are left.
+		return e.Store.DeactivateDiscount(ctx, shop, rw.Code)
 	}
 	adv, err := e.Repo.AdvocateByID(ctx, rw.AdvocateID)
 	if err != nil {

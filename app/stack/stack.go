@@ -108,6 +108,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		ShopifyTokens:   s.Tokens.Client,
 		WebhookMaxBody:  s.Config.WebhookMaxBody,
 		ClicksPerMinute: s.Config.ClicksPerMinute,
+		TrustedProxies:  s.Config.TrustedProxies,
 	}
 	return srv.Handler()
 }
