@@ -1,261 +1,731 @@
 package shopifysim
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// graphql answers the Admin GraphQL operations the app uses. There is no
-// GraphQL parser: an operation is recognised by its root field, and answered
-// in the real response shape, with the cost extension on every response.
+// maxQueryCost is Shopify's single-query cost limit, separate from the
+// bucket (shopify.md §5).
+const maxQueryCost = 1000
+
+// mutationCost is the requested cost of a mutation field: Shopify charges
+// mutations 10 points.
+const mutationCost = 10
+
+// apiVersionPattern accepts Shopify's version handles: YYYY-MM or unstable.
+var apiVersionPattern = regexp.MustCompile(`^(\d{4}-\d{2}|unstable)$`)
+
+// invalidToken is the Admin API's answer for a missing, unknown, expired or
+// revoked access token.
+const invalidToken = `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}` + "\n"
+
+// graphql is POST /admin/api/{version}/graphql.json. The order of checks is
+// Shopify's: shop (404), access token (401), then the request itself;
+// GraphQL-level problems (parse, validation, throttling, access) are HTTP
+// 200 with "errors", and every executed or throttled query carries
+// extensions.cost.
 func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Query     string         `json:"query"`
-		Variables map[string]any `json:"variables"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || req.Query == "" {
-		writeJSONError(w, 400, `{"errors":{"query":"Required parameter missing or invalid"}}`)
+	version := r.PathValue("version")
+	if version != "" && !apiVersionPattern.MatchString(version) {
+		notFound(w)
 		return
 	}
+	if version == "" {
+		version = APIVersion
+	}
+	w.Header().Set("X-Shopify-API-Version", version)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	sh, _ := s.shopOf(r)
+	sh, _ := s.lookupShop(r)
 	if sh == nil {
-		writeJSONError(w, 404, `{"errors":"Not Found"}`)
+		s.mu.Unlock()
+		notFound(w)
 		return
 	}
-	exp, ok := sh.access[r.Header.Get("X-Shopify-Access-Token")]
-	if !ok || (!exp.IsZero() && s.cfg.Now().After(exp)) {
-		writeJSONError(w, 401, `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`)
+	tok := s.validAccess(sh, r.Header.Get("X-Shopify-Access-Token"))
+	if tok == nil {
+		s.mu.Unlock()
+		writeRaw(w, http.StatusUnauthorized, invalidToken)
 		return
 	}
 	if sh.failNext > 0 {
 		sh.failNext--
-		writeJSONError(w, 503, `{"errors":"Service Unavailable"}`)
+		s.mu.Unlock()
+		writeRaw(w, http.StatusServiceUnavailable, `{"errors":"Service Unavailable"}`+"\n")
 		return
 	}
-	op, cost := operation(req.Query)
-	// Leaky bucket (shopify.md §5): restore since the last call, then
-	// charge the requested cost or refuse with THROTTLED.
-	now := s.cfg.Now()
-	sh.bucket = min(s.cfg.GraphQLBucket, sh.bucket+now.Sub(sh.bucketAt).Seconds()*s.cfg.GraphQLRestore)
-	sh.bucketAt = now
-	ext := func(actual float64) map[string]any {
-		return map[string]any{"cost": map[string]any{
-			"requestedQueryCost": cost, "actualQueryCost": actual,
-			"throttleStatus": map[string]any{"maximumAvailable": s.cfg.GraphQLBucket, "currentlyAvailable": sh.bucket, "restoreRate": s.cfg.GraphQLRestore},
-		}}
+	s.mu.Unlock()
+
+	var req struct {
+		Query         string         `json:"query"`
+		Variables     map[string]any `json:"variables"`
+		OperationName string         `json:"operationName"`
 	}
-	w.Header().Set("Content-Type", "application/json")
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err == nil {
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/graphql") {
+			req.Query = string(raw)
+		} else {
+			err = json.Unmarshal(raw, &req)
+		}
+	}
+	if err != nil || strings.TrimSpace(req.Query) == "" {
+		writeRaw(w, http.StatusBadRequest, `{"errors":{"query":"Required parameter missing or invalid"}}`+"\n")
+		return
+	}
+	doc, perr := parseGraphQL(req.Query)
+	if perr != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []*gqlError{perr}})
+		return
+	}
+	op, gerr := doc.operation(req.OperationName)
+	if gerr == nil && op.typ == "subscription" {
+		gerr = &gqlError{Message: "Subscriptions are not supported by the Admin API", Locations: loc(doc.src, op.pos)}
+	}
+	var vars map[string]any
+	if gerr == nil {
+		vars, gerr = op.variables(doc.src, req.Variables)
+	}
+	if gerr != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []*gqlError{gerr}})
+		return
+	}
+	rootType := "QueryRoot"
+	if op.typ == "mutation" {
+		rootType = "Mutation"
+	}
+	declared := map[string]bool{}
+	for _, v := range op.vars {
+		declared[v.name] = true
+	}
+	if errs := doc.validate(rootType, op.sel, nil, declared, map[string]bool{}); len(errs) > 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": errs})
+		return
+	}
+	fields := doc.rootFields(rootType, op.sel, vars)
+	requested := 0
+	for _, f := range fields {
+		requested += fieldCost(rootType, f, resolveArgs(f.args, vars))
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Leaky bucket per shop (shopify.md §5): restore since the last call,
+	// then refuse a query that costs more than what is available.
+	now := s.cfg.Now()
+	if elapsed := now.Sub(sh.bucketAt).Seconds(); elapsed > 0 {
+		sh.bucket = min(s.cfg.GraphQLBucket, sh.bucket+elapsed*s.cfg.GraphQLRestore)
+	}
+	sh.bucketAt = now
 	if sh.throttle > 0 {
 		sh.throttle--
 		sh.bucket = 0
 	}
-	if cost > sh.bucket {
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"errors":     []any{map[string]any{"message": "Throttled", "extensions": map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}},
-			"extensions": ext(0),
-		})
-		return
-	}
-	sh.bucket -= cost
-	var data any
-	var err error
-	switch op {
-	case "shop":
-		data = map[string]any{"shop": map[string]any{
-			"id": fmt.Sprintf("gid://shopify/Shop/%d", sh.info.ID), "name": sh.info.Name, "email": sh.info.Email,
-			"currencyCode": sh.info.CurrencyCode, "ianaTimezone": sh.info.IanaTimezone, "myshopifyDomain": sh.domain,
-			"plan": map[string]any{"displayName": sh.info.PlanDisplayName, "partnerDevelopment": false, "shopifyPlus": false},
+	cost := func(actual any) map[string]any {
+		return map[string]any{"cost": map[string]any{
+			"requestedQueryCost": requested, "actualQueryCost": actual,
+			"throttleStatus": map[string]any{
+				"maximumAvailable": s.cfg.GraphQLBucket, "currentlyAvailable": math.Floor(sh.bucket), "restoreRate": s.cfg.GraphQLRestore,
+			},
 		}}
-	case "webhookSubscriptions":
-		nodes := []any{}
-		for _, sub := range sh.subs {
-			nodes = append(nodes, subNode(sub))
-		}
-		data = map[string]any{"webhookSubscriptions": map[string]any{"nodes": nodes}}
-	case "webhookSubscriptionCreate":
-		data = s.createSubscription(sh, req.Variables)
-	case "discountCodeBasicCreate":
-		data = s.createDiscount(sh, req.Variables, op)
-	case "discountCodeFreeShippingCreate":
-		data = s.createDiscount(sh, req.Variables, op)
-	case "codeDiscountNodeByCode":
-		code, _ := req.Variables["code"].(string)
-		var node any
-		for _, d := range sh.discounts {
-			if strings.EqualFold(d.Code, code) {
-				node = discountNode(d)
-			}
-		}
-		data = map[string]any{"codeDiscountNodeByCode": node}
-	case "discountCodeDeactivate":
-		id, _ := req.Variables["id"].(string)
-		var node any
-		ues := []any{}
-		for _, d := range sh.discounts {
-			if d.ID == id {
-				d.Status = "EXPIRED"
-				node = discountNode(d)
-			}
-		}
-		if node == nil {
-			ues = append(ues, userError([]string{"id"}, "INVALID", "Discount does not exist"))
-		}
-		data = map[string]any{"discountCodeDeactivate": map[string]any{"codeDiscountNode": node, "userErrors": ues}}
-	case "customer":
-		id, _ := req.Variables["id"].(string)
-		n := 0
-		for _, o := range sh.orders {
-			if c, ok := o["customer"].(map[string]any); ok && fmt.Sprintf("gid://shopify/Customer/%v", c["id"]) == id {
-				n++
-			}
-		}
-		data = map[string]any{"customer": map[string]any{"id": id, "numberOfOrders": strconv.Itoa(n)}}
-	default:
-		err = fmt.Errorf("Field '%s' doesn't exist on type 'QueryRoot'", firstField(req.Query))
 	}
-	if err != nil {
-		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{"message": err.Error()}}, "extensions": ext(cost)})
+	if requested > maxQueryCost {
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []*gqlError{{
+			Message:    fmt.Sprintf("Query cost is %d, which exceeds the single query max cost limit (%d).", requested, maxQueryCost),
+			Extensions: map[string]any{"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": maxQueryCost},
+		}}, "extensions": cost(nil)})
 		return
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"data": data, "extensions": ext(cost)})
+	if float64(requested) > sh.bucket {
+		// Exactly what go-shopify's graphql.go keys on: an error whose
+		// extensions.code is THROTTLED, HTTP 200, and the throttle status
+		// from which it computes the wait.
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []*gqlError{{
+			Message:    "Throttled",
+			Extensions: map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"},
+		}}, "extensions": cost(nil)})
+		return
+	}
+	sh.bucket -= float64(requested)
+	data := newObject()
+	var errs []*gqlError
+	actual := 0
+	for _, f := range fields {
+		if f.name == "__typename" {
+			data.set(f.key(), rootType)
+			continue
+		}
+		args := resolveArgs(f.args, vars)
+		if need := requiredScope[f.name]; s.cfg.EnforceScopes && !hasScope(tok.scopes, need) {
+			errs = append(errs, &gqlError{
+				Message:   fmt.Sprintf("Access denied for %s field. Required access: `%s` access scope.", f.name, need),
+				Locations: loc(doc.src, f.pos), Path: []any{f.key()},
+				Extensions: map[string]any{"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes",
+					"requiredAccess": "`" + need + "` access scope."},
+			})
+			data.set(f.key(), nil)
+			continue
+		}
+		val, spent, ferr := s.resolveRoot(sh, f.name, args)
+		actual += spent
+		if ferr != nil {
+			ferr.Locations, ferr.Path = loc(doc.src, f.pos), []any{f.key()}
+			errs = append(errs, ferr)
+			data.set(f.key(), nil)
+			continue
+		}
+		data.set(f.key(), doc.project(val, f.sub, vars))
+	}
+	// Shopify charges the requested cost up front and refunds the
+	// difference once the actual cost is known.
+	sh.bucket = min(s.cfg.GraphQLBucket, sh.bucket+float64(requested-actual))
+	resp := map[string]any{"data": data, "extensions": cost(actual)}
+	if len(errs) > 0 {
+		resp["errors"] = errs
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
-// operation names the root field of the query and its cost (mutations 10,
-// connections 2 + first/10, objects 1: Shopify's calculated-cost rules in
-// miniature).
-func operation(q string) (string, float64) {
-	for _, op := range []string{"webhookSubscriptionCreate", "discountCodeBasicCreate", "discountCodeFreeShippingCreate", "discountCodeDeactivate", "codeDiscountNodeByCode", "webhookSubscriptions"} {
-		if strings.Contains(q, op) {
-			switch op {
-			case "codeDiscountNodeByCode":
-				return op, 2
-			case "webhookSubscriptions":
-				return op, 12
-			}
-			return op, 10
+// requiredScope is the access scope each root field needs; write_X covers
+// read_X.
+var requiredScope = map[string]string{
+	"codeDiscountNodeByCode": "read_discounts", "discountCodeBasicCreate": "write_discounts",
+	"discountCodeFreeShippingCreate": "write_discounts", "discountCodeDeactivate": "write_discounts",
+	"discountCodeActivate": "write_discounts", "customer": "read_customers",
+}
+
+func hasScope(granted, need string) bool {
+	if need == "" {
+		return true
+	}
+	alt := need
+	if r, ok := strings.CutPrefix(need, "read_"); ok {
+		alt = "write_" + r
+	}
+	for sc := range strings.SplitSeq(granted, ",") {
+		if sc = strings.TrimSpace(sc); sc == need || sc == alt {
+			return true
 		}
 	}
-	if strings.Contains(q, "customer(") {
-		return "customer", 1
-	}
-	if strings.Contains(q, "shop {") || strings.Contains(q, "shop{") {
-		return "shop", 1
-	}
-	return "", 1
+	return false
 }
 
-func firstField(q string) string {
-	q = strings.TrimSpace(q)
-	if i := strings.IndexByte(q, '{'); i >= 0 {
-		q = strings.TrimSpace(q[i+1:])
+// fieldCost is the requested cost of a root field, Shopify's calculated
+// cost in miniature: an object 1, a connection 2 plus one per requested
+// node, a mutation 10.
+func fieldCost(rootType string, f gqlSelection, args map[string]any) int {
+	switch {
+	case f.name == "__typename":
+		return 0
+	case rootType == "Mutation":
+		return mutationCost
+	case f.name == "webhookSubscriptions":
+		return 2 + pageSize(args)
 	}
-	f := strings.FieldsFunc(q, func(r rune) bool { return r == ' ' || r == '(' || r == '{' || r == '\n' })
-	if len(f) == 0 {
-		return ""
-	}
-	return f[0]
+	return 1
 }
 
-func userError(field []string, code, msg string) map[string]any {
-	return map[string]any{"field": field, "code": code, "message": msg}
-}
-
-func subNode(sub subscription) map[string]any {
-	return map[string]any{"id": sub.id, "topic": sub.topic, "uri": sub.url,
-		"endpoint": map[string]any{"__typename": "WebhookHttpEndpoint", "callbackUrl": sub.url}}
-}
-
-// topicName maps the GraphQL enum ORDERS_CREATE to the delivery topic
-// orders/create (the first underscore separates resource and event).
-func topicName(enum string) string {
-	l := strings.ToLower(enum)
-	if i := strings.IndexByte(l, '_'); i >= 0 {
-		return l[:i] + "/" + l[i+1:]
+// pageSize reads first/last, capped at Shopify's 250.
+func pageSize(args map[string]any) int {
+	n, _ := args["first"].(float64)
+	if l, ok := args["last"].(float64); ok && n == 0 {
+		n = l
 	}
-	return l
+	return int(min(max(n, 0), 250))
 }
 
-func (s *Simulator) createSubscription(sh *shop, vars map[string]any) any {
-	topic, _ := vars["topic"].(string)
-	sub, _ := vars["webhookSubscription"].(map[string]any)
-	if sub == nil {
-		sub, _ = vars["sub"].(map[string]any)
+// resolveRoot executes one root field and returns its value (maps with a
+// __typename), its actual cost and a field error. Callers hold s.mu.
+func (s *Simulator) resolveRoot(sh *shop, name string, args map[string]any) (any, int, *gqlError) {
+	switch name {
+	case "shop":
+		return s.shopObject(sh), 1, nil
+	case "webhookSubscriptions":
+		return s.listSubscriptions(sh, args)
+	case "webhookSubscriptionCreate":
+		v, err := s.createSubscription(sh, args)
+		return v, mutationCost, err
+	case "webhookSubscriptionDelete":
+		return s.deleteSubscription(sh, args), mutationCost, nil
+	case "discountCodeBasicCreate":
+		v, err := s.createDiscount(sh, "DiscountCodeBasic", "basicCodeDiscount", args)
+		return v, mutationCost, err
+	case "discountCodeFreeShippingCreate":
+		v, err := s.createDiscount(sh, "DiscountCodeFreeShipping", "freeShippingCodeDiscount", args)
+		return v, mutationCost, err
+	case "discountCodeDeactivate":
+		return s.setDiscountActive(sh, args, false), mutationCost, nil
+	case "discountCodeActivate":
+		return s.setDiscountActive(sh, args, true), mutationCost, nil
+	case "codeDiscountNodeByCode":
+		code, _ := args["code"].(string)
+		if d := sh.discountByCode(code); d != nil {
+			return s.discountNode(sh, d), 1, nil
+		}
+		return nil, 1, nil
+	case "customer":
+		return s.customerObject(sh, args)
 	}
-	addr, _ := sub["callbackUrl"].(string)
-	if addr == "" {
-		addr, _ = sub["uri"].(string)
+	// Unreachable after validation; kept so a schema entry without a
+	// resolver fails loudly.
+	return nil, 0, &gqlError{Message: "shopifysim: no resolver for " + name}
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func (s *Simulator) shopObject(sh *shop) map[string]any {
+	plan := sh.info.PlanDisplayName
+	return map[string]any{
+		"__typename": "Shop", "id": gid("Shop", sh.info.ID), "name": sh.info.Name, "email": sh.info.Email,
+		"contactEmail": sh.info.Email, "currencyCode": sh.info.CurrencyCode, "ianaTimezone": sh.info.IanaTimezone,
+		"myshopifyDomain": sh.domain, "url": "https://" + sh.domain, "createdAt": timestamp(sh.created),
+		"plan": map[string]any{
+			"__typename": "ShopPlan", "displayName": plan, "publicDisplayName": plan,
+			"partnerDevelopment": strings.Contains(strings.ToLower(plan), "development"),
+			"shopifyPlus":        strings.Contains(strings.ToLower(plan), "plus"),
+		},
+		"primaryDomain": map[string]any{"__typename": "Domain", "id": gid("Domain", sh.info.ID), "host": sh.domain,
+			"url": "https://" + sh.domain, "sslEnabled": true},
+	}
+}
+
+// connection wraps nodes in a Relay connection (nodes, edges, pageInfo).
+func connection(typ string, nodes []map[string]any, cursor func(map[string]any) string, more bool) map[string]any {
+	ns, edges := []any{}, []any{}
+	for _, n := range nodes {
+		ns = append(ns, n)
+		edges = append(edges, map[string]any{"__typename": typ + "Edge", "cursor": cursor(n), "node": n})
+	}
+	pi := map[string]any{"__typename": "PageInfo", "hasNextPage": more, "hasPreviousPage": false, "startCursor": nil, "endCursor": nil}
+	if len(nodes) > 0 {
+		pi["startCursor"], pi["endCursor"] = cursor(nodes[0]), cursor(nodes[len(nodes)-1])
+	}
+	return map[string]any{"__typename": typ + "Connection", "nodes": ns, "edges": edges, "pageInfo": pi}
+}
+
+func idCursor(n map[string]any) string {
+	return base64.StdEncoding.EncodeToString([]byte(fmt.Sprint(n["id"])))
+}
+
+func subscriptionNode(sub *subscription) map[string]any {
+	endpoint := map[string]any{"__typename": "WebhookHttpEndpoint", "callbackUrl": sub.uri}
+	switch {
+	case strings.HasPrefix(sub.uri, "pubsub://"):
+		project, topic, _ := strings.Cut(strings.TrimPrefix(sub.uri, "pubsub://"), ":")
+		endpoint = map[string]any{"__typename": "WebhookPubSubEndpoint", "pubSubProject": project, "pubSubTopic": topic}
+	case strings.HasPrefix(sub.uri, "arn:"):
+		endpoint = map[string]any{"__typename": "WebhookEventBridgeEndpoint", "arn": sub.uri}
+	}
+	include := sub.includeFields
+	if include == nil {
+		include = []any{}
+	}
+	return map[string]any{
+		"__typename": "WebhookSubscription", "id": sub.id, "topic": sub.topic, "uri": sub.uri, "callbackUrl": sub.uri,
+		"format": sub.format, "includeFields": include, "metafieldNamespaces": []any{}, "filter": sub.filter,
+		"createdAt": timestamp(sub.created), "updatedAt": timestamp(sub.created),
+		"apiVersion": map[string]any{"__typename": "ApiVersion", "handle": APIVersion, "displayName": APIVersion, "supported": true},
+		"endpoint":   endpoint,
+	}
+}
+
+// listSubscriptions is webhookSubscriptions(first, after, topics, uri).
+// Like Shopify's, it lists the shop's API-created subscriptions only: the
+// app-specific ones of shopify.app.toml are not returned.
+func (s *Simulator) listSubscriptions(sh *shop, args map[string]any) (any, int, *gqlError) {
+	n := pageSize(args)
+	if n == 0 {
+		return nil, 2, &gqlError{Message: "you must provide one of first or last", Extensions: map[string]any{"code": "argumentLiteralsIncompatible"}}
+	}
+	topics := map[string]bool{}
+	if ts, ok := args["topics"].([]any); ok {
+		for _, t := range ts {
+			topics[fmt.Sprint(t)] = true
+		}
+	}
+	uri, _ := args["uri"].(string)
+	if uri == "" {
+		uri, _ = args["callbackUrl"].(string)
+	}
+	after, _ := args["after"].(string)
+	var nodes []map[string]any
+	more := false
+	skipping := after != ""
+	for _, sub := range sh.subs {
+		if (len(topics) > 0 && !topics[sub.topic]) || (uri != "" && sub.uri != uri) {
+			continue
+		}
+		node := subscriptionNode(sub)
+		if skipping {
+			skipping = idCursor(node) != after
+			continue
+		}
+		if len(nodes) == n {
+			more = true
+			break
+		}
+		nodes = append(nodes, node)
+	}
+	return connection("WebhookSubscription", nodes, idCursor, more), 2 + len(nodes), nil
+}
+
+func userError(field []any, msg string) map[string]any {
+	return map[string]any{"__typename": "UserError", "field": field, "message": msg}
+}
+
+// createSubscription is webhookSubscriptionCreate(topic, webhookSubscription):
+// the topic must be a WebhookSubscriptionTopic the simulator knows
+// (compliance topics are not in that enum: they cannot be created through
+// the API, shopify.md §2); the address is a URL (callbackUrl, or uri in
+// recent versions), pubsub:// or an EventBridge ARN. Shopify requires HTTPS
+// callback URLs; the simulator accepts http too, for loopback tests.
+func (s *Simulator) createSubscription(sh *shop, args map[string]any) (any, *gqlError) {
+	enum, _ := args["topic"].(string)
+	if _, ok := topicByEnum[enum]; !ok {
+		return nil, &gqlError{
+			Message:    fmt.Sprintf("Argument 'topic' on Field 'webhookSubscriptionCreate' has an invalid value (%s). Expected type 'WebhookSubscriptionTopic!'.", enum),
+			Extensions: map[string]any{"code": "argumentLiteralsIncompatible", "typeName": "Field", "argumentName": "topic"},
+		}
+	}
+	in, _ := args["webhookSubscription"].(map[string]any)
+	if in == nil {
+		return nil, &gqlError{
+			Message:    "Argument 'webhookSubscription' on Field 'webhookSubscriptionCreate' has an invalid value (null). Expected type 'WebhookSubscriptionInput!'.",
+			Extensions: map[string]any{"code": "argumentLiteralsIncompatible", "typeName": "Field", "argumentName": "webhookSubscription"},
+		}
 	}
 	out := func(node any, ues ...any) any {
 		if ues == nil {
 			ues = []any{}
 		}
-		return map[string]any{"webhookSubscriptionCreate": map[string]any{"webhookSubscription": node, "userErrors": ues}}
+		return map[string]any{"__typename": "WebhookSubscriptionCreatePayload", "webhookSubscription": node, "userErrors": ues}
 	}
-	if topic == "" || addr == "" {
-		return out(nil, userError([]string{"webhookSubscription", "callbackUrl"}, "", "Address can't be blank"))
+	field := "callbackUrl"
+	addr, _ := in["callbackUrl"].(string)
+	if addr == "" {
+		if u, _ := in["uri"].(string); u != "" {
+			addr, field = u, "uri"
+		}
+	}
+	path := []any{"webhookSubscription", field}
+	if addr == "" {
+		return out(nil, userError(path, "Address can't be blank")), nil
+	}
+	if u, err := url.Parse(addr); !strings.HasPrefix(addr, "pubsub://") && !strings.HasPrefix(addr, "arn:") &&
+		(err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		return out(nil, userError(path, "Address is invalid")), nil
 	}
 	for _, existing := range sh.subs {
-		if existing.topic == topic && existing.url == addr {
-			return out(nil, userError([]string{"webhookSubscription", "callbackUrl"}, "", "Address for this topic has already been taken"))
+		if existing.topic == enum && existing.uri == addr {
+			return out(nil, userError(path, "Address for this topic has already been taken")), nil
 		}
 	}
-	s.gids++
-	ns := subscription{id: fmt.Sprintf("gid://shopify/WebhookSubscription/%d", s.gids), topic: topic, url: addr}
-	sh.subs = append(sh.subs, ns)
-	return out(subNode(ns))
+	format, _ := in["format"].(string)
+	if format == "" {
+		format = "JSON"
+	}
+	include, _ := in["includeFields"].([]any)
+	sub := &subscription{id: gid("WebhookSubscription", s.nextID()), topic: enum, uri: addr, format: format,
+		includeFields: include, filter: in["filter"], created: s.cfg.Now()}
+	sh.subs = append(sh.subs, sub)
+	s.log.Info("webhook subscription created", "shop", sh.domain, "topic", topicByEnum[enum], "address", addr)
+	return out(subscriptionNode(sub)), nil
 }
 
-func discountNode(d *Discount) map[string]any {
-	return map[string]any{"id": d.ID, "codeDiscount": map[string]any{
-		"__typename": "DiscountCodeBasic", "title": d.Title, "status": d.Status, "asyncUsageCount": 0,
-		"codes": map[string]any{"nodes": []any{map[string]any{"code": d.Code}}},
-	}}
+func (s *Simulator) deleteSubscription(sh *shop, args map[string]any) any {
+	id, _ := args["id"].(string)
+	for i, sub := range sh.subs {
+		if sub.id == id {
+			sh.subs = append(sh.subs[:i:i], sh.subs[i+1:]...)
+			return map[string]any{"__typename": "WebhookSubscriptionDeletePayload", "deletedWebhookSubscriptionId": id, "userErrors": []any{}}
+		}
+	}
+	return map[string]any{"__typename": "WebhookSubscriptionDeletePayload", "deletedWebhookSubscriptionId": nil,
+		"userErrors": []any{userError([]any{"id"}, "Webhook subscription does not exist")}}
 }
 
-// createDiscount is discountCodeBasicCreate: code, title and context (or the
-// deprecated customerSelection) are required; codes are unique per shop,
-// case-insensitively; failures come back as userErrors with HTTP 200.
-func (s *Simulator) createDiscount(sh *shop, vars map[string]any, op string) any {
-	in, _ := vars["basicCodeDiscount"].(map[string]any)
-	if in == nil {
-		in, _ = vars["freeShippingCodeDiscount"].(map[string]any)
+func discountError(field []any, code, msg string) map[string]any {
+	return map[string]any{"__typename": "DiscountUserError", "field": field, "code": code, "message": msg, "extraInfo": nil}
+}
+
+// status is the discount's DiscountStatus at now.
+func (d *discount) status(now time.Time) string {
+	switch {
+	case d.deactivated, d.endsAt != nil && !now.Before(*d.endsAt):
+		return "EXPIRED"
+	case d.startsAt != nil && now.Before(*d.startsAt):
+		return "SCHEDULED"
 	}
-	if in == nil {
-		in, _ = vars["d"].(map[string]any)
+	return "ACTIVE"
+}
+
+// discountByCode finds a code case-insensitively: Shopify's codes are.
+func (sh *shop) discountByCode(code string) *discount {
+	for _, d := range sh.discounts {
+		if code != "" && strings.EqualFold(d.Code, code) {
+			return d
+		}
 	}
-	out := func(node any, ues ...any) any {
+	return nil
+}
+
+func parseTime(v any) (*time.Time, bool) {
+	s, ok := v.(string)
+	if v == nil || (ok && s == "") {
+		return nil, true
+	}
+	if !ok {
+		return nil, false
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, false
+	}
+	return &t, true
+}
+
+// decimal reads a money amount or number sent as a string or a number.
+func decimal(v any) (float64, bool) {
+	switch t := v.(type) {
+	case float64:
+		return t, true
+	case string:
+		f, err := strconv.ParseFloat(t, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// createDiscount is discountCodeBasicCreate and
+// discountCodeFreeShippingCreate. As at Shopify, refusals are userErrors
+// with HTTP 200 (shopify.md §4): title, code and context (or the deprecated
+// customerSelection) are required, plus customerGets for a basic discount;
+// codes are unique per shop, case-insensitively. The percentage range
+// (0, 1] and the messages other than TAKEN's are the simulator's reading of
+// the docs.
+func (s *Simulator) createDiscount(sh *shop, kind, arg string, args map[string]any) (any, *gqlError) {
+	in, ok := args[arg].(map[string]any)
+	if !ok {
+		return nil, &gqlError{
+			Message:    fmt.Sprintf("Argument '%s' has an invalid value. Expected type '%sInput!'.", arg, kind),
+			Extensions: map[string]any{"code": "argumentLiteralsIncompatible", "argumentName": arg},
+		}
+	}
+	payload := kind + "CreatePayload"
+	out := func(node any, ues []any) any {
 		if ues == nil {
 			ues = []any{}
 		}
-		return map[string]any{op: map[string]any{"codeDiscountNode": node, "userErrors": ues}}
+		return map[string]any{"__typename": payload, "codeDiscountNode": node, "userErrors": ues}
 	}
+	f := func(path ...any) []any { return append([]any{arg}, path...) }
+	var ues []any
 	code, _ := in["code"].(string)
 	title, _ := in["title"].(string)
-	var ues []any
-	if code == "" {
-		ues = append(ues, userError([]string{"basicCodeDiscount", "code"}, "BLANK", "Code can't be blank"))
+	if strings.TrimSpace(title) == "" {
+		ues = append(ues, discountError(f("title"), "BLANK", "Title can't be blank"))
 	}
-	if title == "" {
-		ues = append(ues, userError([]string{"basicCodeDiscount", "title"}, "BLANK", "Title can't be blank"))
+	switch {
+	case strings.TrimSpace(code) == "":
+		ues = append(ues, discountError(f("code"), "BLANK", "Code can't be blank"))
+	case len(code) > 255:
+		ues = append(ues, discountError(f("code"), "TOO_LONG", "Code is too long (maximum is 255 characters)"))
+	case strings.ContainsAny(code, "\r\n"):
+		ues = append(ues, discountError(f("code"), "INVALID", "Code cannot contain newline characters."))
+	case sh.discountByCode(code) != nil:
+		ues = append(ues, discountError(f("code"), "TAKEN", "Code must be unique. Please try a different code."))
 	}
 	if in["context"] == nil && in["customerSelection"] == nil {
-		ues = append(ues, userError([]string{"basicCodeDiscount", "context"}, "BLANK", "Context can't be blank"))
+		ues = append(ues, discountError(f("context"), "BLANK", "Context can't be blank"))
 	}
-	for _, d := range sh.discounts {
-		if code != "" && strings.EqualFold(d.Code, code) {
-			ues = append(ues, userError([]string{"basicCodeDiscount", "code"}, "TAKEN", "Code must be unique. Please try a different code."))
+	startsAt, okStart := parseTime(in["startsAt"])
+	if !okStart {
+		ues = append(ues, discountError(f("startsAt"), "INVALID", "Starts at is invalid"))
+	}
+	endsAt, okEnd := parseTime(in["endsAt"])
+	if !okEnd {
+		ues = append(ues, discountError(f("endsAt"), "INVALID", "Ends at is invalid"))
+	} else if endsAt != nil && startsAt != nil && !endsAt.After(*startsAt) {
+		ues = append(ues, discountError(f("endsAt"), "INVALID", "Ends at needs to be after starts_at"))
+	}
+	limit := 0
+	if v, ok := in["usageLimit"]; ok && v != nil {
+		n, _ := v.(float64)
+		if n < 1 || n != math.Trunc(n) {
+			ues = append(ues, discountError(f("usageLimit"), "GREATER_THAN", "Usage limit must be greater than 0"))
 		}
+		limit = int(n)
+	}
+	if kind == "DiscountCodeBasic" {
+		ues = append(ues, customerGetsErrors(f, in["customerGets"])...)
 	}
 	if len(ues) > 0 {
-		return out(nil, ues...)
+		return out(nil, ues), nil
 	}
-	s.gids++
-	d := &Discount{ID: fmt.Sprintf("gid://shopify/DiscountCodeNode/%d", s.gids), Code: code, Title: title, Status: "ACTIVE", Input: in}
+	now := s.cfg.Now()
+	if startsAt == nil {
+		startsAt = &now
+	}
+	once, _ := in["appliesOncePerCustomer"].(bool)
+	d := &discount{
+		Discount: Discount{ID: gid("DiscountCodeNode", s.nextID()), Code: code, Title: title, Kind: kind, Input: in},
+		startsAt: startsAt, endsAt: endsAt, usageLimit: limit, oncePerCustomer: once, created: now, updated: now,
+	}
 	sh.discounts = append(sh.discounts, d)
-	return out(discountNode(d))
+	s.log.Info("discount created", "shop", sh.domain, "kind", kind, "code", code)
+	return out(s.discountNode(sh, d), nil), nil
+}
+
+func customerGetsErrors(f func(...any) []any, v any) []any {
+	cg, _ := v.(map[string]any)
+	if cg == nil {
+		return []any{discountError(f("customerGets"), "BLANK", "Customer gets can't be blank")}
+	}
+	val, _ := cg["value"].(map[string]any)
+	var ues []any
+	switch {
+	case val == nil || (val["percentage"] == nil && val["discountAmount"] == nil && val["discountOnQuantity"] == nil):
+		ues = append(ues, discountError(f("customerGets", "value"), "BLANK", "Value can't be blank"))
+	case val["percentage"] != nil:
+		if p, ok := decimal(val["percentage"]); !ok || p <= 0 || p > 1 {
+			ues = append(ues, discountError(f("customerGets", "value", "percentage"), "VALUE_OUTSIDE_RANGE", "Value must be between 0.0 and 1.0"))
+		}
+	case val["discountAmount"] != nil:
+		da, _ := val["discountAmount"].(map[string]any)
+		if a, ok := decimal(da["amount"]); !ok || a <= 0 {
+			ues = append(ues, discountError(f("customerGets", "value", "discountAmount", "amount"), "GREATER_THAN", "Value must be greater than 0"))
+		}
+	}
+	if cg["items"] == nil {
+		ues = append(ues, discountError(f("customerGets", "items"), "BLANK", "Items can't be blank"))
+	}
+	return ues
+}
+
+// discountNode renders a DiscountCodeNode. Callers hold s.mu.
+func (s *Simulator) discountNode(sh *shop, d *discount) map[string]any {
+	now := s.cfg.Now()
+	var ends, limit any
+	if d.endsAt != nil {
+		ends = timestamp(*d.endsAt)
+	}
+	if d.usageLimit > 0 {
+		limit = d.usageLimit
+	}
+	combines := map[string]any{"__typename": "DiscountCombinesWith", "orderDiscounts": false, "productDiscounts": false, "shippingDiscounts": false}
+	if cw, ok := d.Input["combinesWith"].(map[string]any); ok {
+		for _, k := range []string{"orderDiscounts", "productDiscounts", "shippingDiscounts"} {
+			combines[k], _ = cw[k].(bool)
+		}
+	}
+	redeem := map[string]any{"__typename": "DiscountRedeemCode", "id": strings.Replace(d.ID, "DiscountCodeNode", "DiscountRedeemCode", 1),
+		"code": d.Code, "asyncUsageCount": d.UsageCount}
+	class, summary := "SHIPPING", "Free shipping on all products"
+	cd := map[string]any{
+		"__typename": d.Kind, "title": d.Title, "status": d.status(now), "asyncUsageCount": d.UsageCount,
+		"startsAt": timestamp(*d.startsAt), "endsAt": ends, "usageLimit": limit, "appliesOncePerCustomer": d.oncePerCustomer,
+		"codes":         connection("DiscountRedeemCode", []map[string]any{redeem}, idCursor, false),
+		"codesCount":    map[string]any{"__typename": "Count", "count": 1, "precision": "EXACT"},
+		"shareableUrls": []any{}, "createdAt": timestamp(d.created), "updatedAt": timestamp(d.updated),
+		"combinesWith": combines,
+	}
+	if d.Kind == "DiscountCodeBasic" {
+		class = "ORDER"
+		cg, _ := d.Input["customerGets"].(map[string]any)
+		val, _ := cg["value"].(map[string]any)
+		var value map[string]any
+		if p, ok := decimal(val["percentage"]); ok {
+			value = map[string]any{"__typename": "DiscountPercentage", "percentage": p}
+			summary = strconv.FormatFloat(p*100, 'f', -1, 64) + "% off entire order"
+		} else {
+			da, _ := val["discountAmount"].(map[string]any)
+			a, _ := decimal(da["amount"])
+			each, _ := da["appliesOnEachItem"].(bool)
+			value = map[string]any{"__typename": "DiscountAmount", "appliesOnEachItem": each,
+				"amount": map[string]any{"__typename": "MoneyV2", "amount": strconv.FormatFloat(a, 'f', 2, 64), "currencyCode": sh.info.CurrencyCode}}
+			summary = strconv.FormatFloat(a, 'f', 2, 64) + " " + sh.info.CurrencyCode + " off entire order"
+		}
+		cd["customerGets"] = map[string]any{"__typename": "DiscountCustomerGets", "value": value,
+			"items": map[string]any{"__typename": "AllDiscountItems", "allItems": true}, "appliesOnOneTimePurchase": true, "appliesOnSubscription": false}
+	}
+	cd["discountClass"], cd["summary"] = class, summary
+	return map[string]any{"__typename": "DiscountCodeNode", "id": d.ID, "codeDiscount": cd}
+}
+
+// setDiscountActive is discountCodeDeactivate (the discount ends now, status
+// EXPIRED) and discountCodeActivate.
+func (s *Simulator) setDiscountActive(sh *shop, args map[string]any, active bool) any {
+	payload := "DiscountCodeDeactivatePayload"
+	if active {
+		payload = "DiscountCodeActivatePayload"
+	}
+	id, _ := args["id"].(string)
+	now := s.cfg.Now()
+	for _, d := range sh.discounts {
+		if d.ID != id {
+			continue
+		}
+		d.deactivated, d.updated = !active, now
+		if active {
+			d.endsAt = nil
+			if d.startsAt.After(now) {
+				d.startsAt = &now
+			}
+		} else {
+			d.endsAt = &now
+		}
+		return map[string]any{"__typename": payload, "codeDiscountNode": s.discountNode(sh, d), "userErrors": []any{}}
+	}
+	return map[string]any{"__typename": payload, "codeDiscountNode": nil,
+		"userErrors": []any{discountError([]any{"id"}, "INVALID", "Discount does not exist")}}
+}
+
+// customerObject is customer(id): the simulator's customers are the ones
+// its orders name, so an id without orders is unknown and, as at Shopify,
+// null. numberOfOrders is an UnsignedInt64, serialised as a string.
+func (s *Simulator) customerObject(sh *shop, args map[string]any) (any, int, *gqlError) {
+	id, _ := args["id"].(string)
+	n, err := strconv.ParseInt(strings.TrimPrefix(id, "gid://shopify/Customer/"), 10, 64)
+	if !strings.HasPrefix(id, "gid://shopify/Customer/") || err != nil {
+		return nil, 1, &gqlError{Message: fmt.Sprintf("Invalid global id '%s'", id), Extensions: map[string]any{"code": "argumentLiteralsIncompatible"}}
+	}
+	var mine []map[string]any
+	spent := 0.0
+	for _, o := range sh.orders {
+		if c, ok := o["customer"].(map[string]any); ok && fmt.Sprint(c["id"]) == strconv.FormatInt(n, 10) {
+			mine = append(mine, o)
+			t, _ := decimal(o["total_price"])
+			spent += t
+		}
+	}
+	if len(mine) == 0 {
+		return nil, 1, nil
+	}
+	last := mine[len(mine)-1]["customer"].(map[string]any)
+	email, _ := last["email"].(string)
+	first, _ := last["first_name"].(string)
+	lastName, _ := last["last_name"].(string)
+	var emailObj, phoneObj any
+	if email != "" {
+		emailObj = map[string]any{"__typename": "CustomerEmailAddress", "emailAddress": email}
+	}
+	if p, _ := last["phone"].(string); p != "" {
+		phoneObj = map[string]any{"__typename": "CustomerPhoneNumber", "phoneNumber": p}
+	}
+	return map[string]any{
+		"__typename": "Customer", "id": id, "numberOfOrders": strconv.Itoa(len(mine)),
+		"email": last["email"], "phone": last["phone"], "firstName": last["first_name"], "lastName": last["last_name"],
+		"displayName": strings.TrimSpace(first + " " + lastName), "createdAt": mine[0]["created_at"], "updatedAt": mine[len(mine)-1]["updated_at"],
+		"amountSpent":         map[string]any{"__typename": "MoneyV2", "amount": strconv.FormatFloat(spent, 'f', 2, 64), "currencyCode": sh.info.CurrencyCode},
+		"defaultEmailAddress": emailObj, "defaultPhoneNumber": phoneObj,
+	}, 1, nil
 }

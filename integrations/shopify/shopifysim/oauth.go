@@ -1,11 +1,14 @@
 package shopifysim
 
 import (
-	"encoding/base64"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,97 +16,182 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// Token-endpoint grant and token types (shopify.md §1.1, §1.2).
+const (
+	grantAuthorizationCode = "authorization_code"
+	grantRefreshToken      = "refresh_token"
+	grantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
+	tokenTypeIDToken       = "urn:ietf:params:oauth:token-type:id_token"
+	tokenTypeOffline       = "urn:shopify:params:oauth:token-type:offline-access-token"
+	tokenTypeOnline        = "urn:shopify:params:oauth:token-type:online-access-token"
+)
+
+// codeTTL is the life of an authorization code: Shopify's expire after a
+// minute, so the app must exchange them at once.
+const codeTTL = 60 * time.Second
+
+// onlineTokenTTL is the life of an online (per-user) access token: Shopify
+// ties it to the staff member's session, at most a day.
+const onlineTokenTTL = 24 * time.Hour
+
+// sessionTokenLeeway is the clock skew allowed on session-token exp and nbf,
+// as shopify-app-js's decodeSessionToken allows (shopify.md §1.3).
+const sessionTokenLeeway = 10 * time.Second
+
 var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Install app</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}
-button{background:#008060;color:#fff;border:0;border-radius:8px;padding:.6rem 1.2rem;font-size:1rem}</style></head>
-<body><h1>Install Parrain on {{.Shop}}?</h1><p>It will be able to: <strong>{{.Scope}}</strong></p>
-<form method="post" action="/admin/oauth/authorize">{{range $k, $vs := .Query}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}
-<button type="submit">Install app</button></form>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Install app · {{.Shop}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#202223}
+button{background:#008060;color:#fff;border:0;border-radius:8px;padding:.6rem 1.2rem;font-size:1rem}
+li{margin:.2rem 0}</style></head>
+<body><h1>Install Parrain on {{.Shop}}?</h1>
+<p>The app asks for these permissions:</p><ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{else}}<li>none</li>{{end}}</ul>
+{{if .Online}}<p>It will act as you (online access).</p>{{end}}
+<form method="post" action="/admin/oauth/authorize">{{range $k, $vs := .Params}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}
+<button type="submit">Install app</button> <a href="/_sim/">Cancel</a></form>
 <p><small>Shopify simulator: this page stands in for the admin's permission screen.</small></p></body></html>`))
 
-// authorize is the merchant's consent screen (the authorization-code grant).
+// htmlError is how Shopify's admin shows OAuth errors: a page, not JSON,
+// since a browser is at the other end.
+func htmlError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, "<!doctype html><title>Oauth error</title><h1>"+template.HTMLEscapeString(msg)+"</h1>\n")
+}
+
+// checkAuthorize validates an authorize request as Shopify does before it
+// shows anything to the merchant; it returns the error page's text.
+func (s *Simulator) checkAuthorize(p url.Values) string {
+	if p.Get("client_id") != s.cfg.APIKey {
+		return "Oauth error invalid_request: Could not find Shopify API application with api_key " + p.Get("client_id")
+	}
+	ru, err := url.Parse(p.Get("redirect_uri"))
+	if p.Get("redirect_uri") == "" || err != nil || !ru.IsAbs() || (ru.Scheme != "https" && ru.Scheme != "http") {
+		return "Oauth error invalid_request: The redirect_uri is missing or invalid"
+	}
+	if len(s.cfg.RedirectURLs) > 0 && !slices.Contains(s.cfg.RedirectURLs, p.Get("redirect_uri")) {
+		return "Oauth error invalid_request: The redirect_uri is not whitelisted"
+	}
+	return ""
+}
+
+// authorize is GET /admin/oauth/authorize: the merchant's permission screen
+// of the authorization-code grant (shopify.md §1.1).
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	sh, domain := s.shopOf(r)
-	s.mu.Unlock()
 	q := r.URL.Query()
-	switch {
-	case sh == nil:
-		http.Error(w, "There's no page at this address (unknown shop "+domain+")", http.StatusNotFound)
+	s.mu.Lock()
+	sh, domain := s.lookupShop(r)
+	s.mu.Unlock()
+	if sh == nil {
+		htmlError(w, http.StatusNotFound, "There's no page at this address (unknown shop "+domain+")")
 		return
-	case q.Get("client_id") != s.cfg.APIKey:
-		http.Error(w, "Oauth error invalid_request: The client_id is invalid", http.StatusBadRequest)
-		return
-	case q.Get("redirect_uri") == "" || q.Get("state") == "":
-		http.Error(w, "Oauth error invalid_request: redirect_uri and state are required", http.StatusBadRequest)
+	}
+	if msg := s.checkAuthorize(q); msg != "" {
+		htmlError(w, http.StatusBadRequest, msg)
 		return
 	}
 	if s.cfg.AutoApprove {
 		s.grant(w, r, domain, q)
 		return
 	}
-	q.Set("shop", domain)
+	q.Set("shop", domain) // the form posts without the Host header
+	var scopes []string
+	for sc := range strings.SplitSeq(q.Get("scope"), ",") {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			scopes = append(scopes, sc)
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = consentPage.Execute(w, map[string]any{"Shop": domain, "Scope": q.Get("scope"), "Query": q})
+	_ = consentPage.Execute(w, map[string]any{"Shop": domain, "Scopes": scopes, "Online": isOnline(q), "Params": q})
 }
 
-// approve is the consent form's submit.
+// approve is the consent form's Install button.
 func (s *Simulator) approve(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		htmlError(w, http.StatusBadRequest, "Oauth error invalid_request: malformed form")
 		return
 	}
 	s.mu.Lock()
-	sh, domain := s.shopOf(r)
+	sh, domain := s.lookupShop(r)
 	s.mu.Unlock()
-	if sh == nil || r.PostForm.Get("client_id") != s.cfg.APIKey {
-		http.Error(w, "Oauth error invalid_request", http.StatusBadRequest)
+	if sh == nil {
+		htmlError(w, http.StatusNotFound, "There's no page at this address (unknown shop "+domain+")")
+		return
+	}
+	if msg := s.checkAuthorize(r.PostForm); msg != "" {
+		htmlError(w, http.StatusBadRequest, msg)
 		return
 	}
 	s.grant(w, r, domain, r.PostForm)
 }
 
-// grant mints a one-time code (valid 60 s) and redirects to the app's
-// callback with Shopify's signed parameters.
-func (s *Simulator) grant(w http.ResponseWriter, r *http.Request, domain string, q url.Values) {
+// isOnline reports whether the app asked for an online (per-user) token.
+func isOnline(p url.Values) bool { return slices.Contains(p["grant_options[]"], "per-user") }
+
+// grant mints a single-use authorization code valid for a minute and sends
+// the browser back to the app with Shopify's signed callback parameters:
+// code, host, shop, state, timestamp and hmac (shopify.md §1.1).
+func (s *Simulator) grant(w http.ResponseWriter, r *http.Request, domain string, p url.Values) {
 	code := randHex(16)
+	scope := p.Get("scope")
+	if scope == "" {
+		scope = s.cfg.Scopes
+	}
+	now := s.cfg.Now()
 	s.mu.Lock()
-	s.codes[code] = authCode{shop: domain, expires: s.cfg.Now().Add(60 * time.Second)}
+	for c, ac := range s.codes { // forget expired codes
+		if now.After(ac.expires) {
+			delete(s.codes, c)
+		}
+	}
+	s.codes[code] = authCode{shop: domain, scope: scope, online: isOnline(p), expires: now.Add(codeTTL)}
 	s.mu.Unlock()
 	cb := url.Values{}
 	cb.Set("code", code)
-	cb.Set("host", base64.RawURLEncoding.EncodeToString([]byte(domain+"/admin")))
+	cb.Set("host", hostParam(domain))
 	cb.Set("shop", domain)
-	cb.Set("state", q.Get("state"))
-	cb.Set("timestamp", strconv.FormatInt(s.cfg.Now().Unix(), 10))
-	cb.Set("hmac", signQuery(cb, s.cfg.APISecret))
-	target := q.Get("redirect_uri")
-	sep := "?"
-	if strings.Contains(target, "?") {
-		sep = "&"
+	if st, ok := p["state"]; ok && len(st) > 0 {
+		cb.Set("state", st[0])
 	}
-	http.Redirect(w, r, target+sep+cb.Encode(), http.StatusFound)
+	cb.Set("timestamp", strconv.FormatInt(now.Unix(), 10))
+	target, _ := url.Parse(p.Get("redirect_uri")) // checked by checkAuthorize
+	// Keep any query the app put in its redirect_uri, and sign it too:
+	// verifiers (go-shopify, shopify-app-js) check every parameter but
+	// hmac.
+	merged := target.Query()
+	for k, v := range cb {
+		merged[k] = v
+	}
+	merged.Set("hmac", SignQuery(merged, s.cfg.APISecret))
+	target.RawQuery = merged.Encode()
+	s.log.Info("oauth: authorization granted", "shop", domain, "online", isOnline(p))
+	http.Redirect(w, r, target.String(), http.StatusFound)
 }
 
-// Token-endpoint grant types (shopify.md §1.1, §1.2).
-const (
-	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-	tokenTypeIDToken   = "urn:ietf:params:oauth:token-type:id_token"
-	tokenTypeOffline   = "urn:shopify:params:oauth:token-type:offline-access-token"
-)
+// oauthError writes the token endpoint's OAuth error body
+// ({"error","error_description"}, RFC 6749 §5.2), the shape Shopify uses,
+// e.g. {"error":"invalid_request","error_description":"The authorization
+// code was not found or was already used"}.
+func oauthError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
 
-// accessToken is POST /admin/oauth/access_token: code grant, refresh and
-// token exchange. Errors follow OAuth's {error, error_description} shape.
-func (s *Simulator) accessToken(w http.ResponseWriter, r *http.Request) {
+// tokenParams reads the token endpoint's body: JSON (what shopify-app-js
+// and go-shopify send) or a form. Numbers and booleans become strings, so
+// "expiring": 1, true and "1" all read as "1"/"true".
+func tokenParams(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err != nil {
+		return nil, err
+	}
 	p := map[string]string{}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		var raw map[string]any
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&raw); err != nil {
-			writeJSONError(w, 400, `{"error":"invalid_request","error_description":"malformed JSON body"}`)
-			return
+	trimmed := bytes.TrimSpace(raw)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || bytes.HasPrefix(trimmed, []byte("{")) {
+		var m map[string]any
+		if err := json.Unmarshal(trimmed, &m); err != nil {
+			return nil, err
 		}
-		for k, v := range raw {
+		for k, v := range m {
 			switch t := v.(type) {
 			case string:
 				p[k] = t
@@ -113,114 +201,222 @@ func (s *Simulator) accessToken(w http.ResponseWriter, r *http.Request) {
 				p[k] = strconv.FormatBool(t)
 			}
 		}
-	} else {
-		if err := r.ParseForm(); err != nil {
-			writeJSONError(w, 400, `{"error":"invalid_request"}`)
-			return
-		}
-		for k := range r.PostForm {
-			p[k] = r.PostForm.Get(k)
-		}
+		return p, nil
+	}
+	f, err := url.ParseQuery(string(trimmed))
+	if err != nil {
+		return nil, err
+	}
+	for k := range f {
+		p[k] = f.Get(k)
+	}
+	return p, nil
+}
+
+func truthy(v string) bool { return v == "1" || v == "true" }
+
+// accessToken is POST /admin/oauth/access_token: the authorization-code
+// grant, refresh with rotation, and token exchange (shopify.md §1.1, §1.2).
+//
+// Client authentication: an unknown client_id gets 400 invalid_request with
+// the message developers report from Shopify ("Could not find Shopify API
+// application with api_key …"); a wrong client_secret gets 401
+// invalid_client, RFC 6749 §5.2's answer — Shopify's exact status and text
+// for that case are not documented.
+func (s *Simulator) accessToken(w http.ResponseWriter, r *http.Request) {
+	p, err := tokenParams(w, r)
+	if err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed request body: send JSON or a form")
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sh, domain := s.shopOf(r)
+	sh, domain := s.lookupShop(r)
 	if sh == nil {
-		writeJSONError(w, 404, `{"errors":"Not Found"}`)
+		notFound(w)
 		return
 	}
-	if p["client_id"] != s.cfg.APIKey || p["client_secret"] != s.cfg.APISecret {
-		writeJSONError(w, 400, `{"error":"invalid_client","error_description":"Client credentials are invalid"}`)
+	if p["client_id"] != s.cfg.APIKey {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "Could not find Shopify API application with api_key "+p["client_id"])
+		return
+	}
+	if p["client_secret"] != s.cfg.APISecret {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed: wrong client_secret")
 		return
 	}
 	now := s.cfg.Now()
-	expiring := p["expiring"] == "1" || p["expiring"] == "true"
 	switch p["grant_type"] {
-	case "", "authorization_code":
-		c, ok := s.codes[p["code"]]
+	case "", grantAuthorizationCode:
+		code, ok := s.codes[p["code"]]
 		delete(s.codes, p["code"]) // single use, even when refused
-		if !ok || c.shop != domain || now.After(c.expires) {
-			writeJSONError(w, 400, `{"error":"invalid_request","error_description":"The authorization code was not found or was already used"}`)
+		if !ok || code.shop != domain || now.After(code.expires) {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "The authorization code was not found or was already used")
 			return
 		}
-	case "refresh_token":
+		s.issue(w, sh, issueOpts{expiring: truthy(p["expiring"]), scope: code.scope, online: code.online, userID: 1})
+	case grantRefreshToken:
 		rt := sh.refresh[p["refresh_token"]]
-		if rt == nil || rt.dead || now.After(rt.expires) {
-			writeJSONError(w, 400, `{"error":"invalid_grant","error_description":"The refresh token is invalid, expired or was revoked"}`)
+		if rt == nil || rt.dead || !now.Before(rt.expires) {
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "The refresh token is invalid, expired, revoked or was replaced")
 			return
 		}
-		// Rotation: using this token retires its predecessor; the token
-		// itself stays valid until its successor is used (Shopify
-		// changelog 2026-08-28, "more resilient refreshes").
+		// Rotation: every refresh returns a new refresh token. Since
+		// 2026-08-28 the previous one stays valid until the new one is
+		// first used, so a client that crashed before storing the new
+		// pair can retry with the old token (shopify.md §1.1, changelog
+		// "more resilient refreshes"). Using rt is what retires its
+		// predecessor. Access tokens issued earlier stay valid until
+		// they expire: Shopify documents no revocation on refresh.
 		if rt.prev != nil {
 			rt.prev.dead = true
 		}
-		s.issue(w, sh, true, rt)
-		return
+		s.issue(w, sh, issueOpts{expiring: true, scope: rt.scopes, prev: rt})
 	case grantTokenExchange:
-		if p["subject_token_type"] != tokenTypeIDToken || p["requested_token_type"] != tokenTypeOffline {
-			writeJSONError(w, 400, `{"error":"invalid_request","error_description":"unsupported token types"}`)
-			return
-		}
-		if err := s.verifySessionToken(p["subject_token"], domain); err != nil {
-			writeJSONError(w, 400, `{"error":"invalid_subject_token","error_description":"`+err.Error()+`"}`)
-			return
-		}
+		s.exchange(w, sh, domain, p)
 	default:
-		writeJSONError(w, 400, `{"error":"unsupported_grant_type"}`)
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type "+p["grant_type"]+" is not supported")
+	}
+}
+
+// exchange is token exchange: an App Bridge session token (ID token) for an
+// offline or online access token, or a non-expiring offline token for an
+// expiring one (the migration of shopify.md §1.1). Any invalid subject gets
+// 400 invalid_subject_token, Shopify's answer for a bad or expired session
+// token. Callers hold s.mu.
+func (s *Simulator) exchange(w http.ResponseWriter, sh *shop, domain string, p map[string]string) {
+	subject := p["subject_token"]
+	if subject == "" {
+		oauthError(w, http.StatusBadRequest, "missing_subject_token", "subject_token is required")
 		return
 	}
-	s.issue(w, sh, expiring, nil)
-}
-
-// issue mints a new access token (and, for expiring tokens, a refresh
-// token chained to prev) and writes the token response. Older access tokens
-// stay valid until they expire.
-func (s *Simulator) issue(w http.ResponseWriter, sh *shop, expiring bool, prev *refreshToken) {
-	now := s.cfg.Now()
-	access := "shpat_" + randHex(16)
-	resp := map[string]any{"access_token": access, "scope": "read_orders,read_customers,write_discounts"}
-	sh.curAccess, sh.curRefresh, sh.curExpires = access, "", time.Time{}
-	if expiring {
-		exp := now.Add(s.cfg.AccessTokenTTL)
-		sh.access[access] = exp
-		rt := &refreshToken{token: "shprt_" + randHex(16), expires: now.Add(s.cfg.RefreshTokenTTL), prev: prev}
-		sh.refresh[rt.token] = rt
-		sh.curRefresh, sh.curExpires = rt.token, exp
-		resp["expires_in"] = int(s.cfg.AccessTokenTTL.Seconds())
-		resp["refresh_token"] = rt.token
-		resp["refresh_token_expires_in"] = int(s.cfg.RefreshTokenTTL.Seconds())
-	} else {
-		sh.access[access] = time.Time{}
+	requested := p["requested_token_type"]
+	if requested == "" {
+		requested = tokenTypeOffline
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	if requested != tokenTypeOffline && requested != tokenTypeOnline {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "unsupported requested_token_type")
+		return
+	}
+	switch p["subject_token_type"] {
+	case tokenTypeIDToken:
+		sub, err := s.verifySessionToken(subject, domain)
+		if err != nil {
+			s.log.Info("oauth: token exchange refused", "shop", domain, "reason", err.Error())
+			oauthError(w, http.StatusBadRequest, "invalid_subject_token", "Token exchange cannot be performed due to an invalid subject token.")
+			return
+		}
+		userID, _ := strconv.ParseInt(sub, 10, 64)
+		s.issue(w, sh, issueOpts{expiring: truthy(p["expiring"]), scope: s.cfg.Scopes, online: requested == tokenTypeOnline, userID: userID})
+	case tokenTypeOffline:
+		// Migration: only a live non-expiring offline token of this shop
+		// can be traded, for an expiring one; the old token is revoked so
+		// that exactly one credential remains.
+		old := sh.access[subject]
+		if requested != tokenTypeOffline || old == nil || old.online || !old.expires.IsZero() {
+			oauthError(w, http.StatusBadRequest, "invalid_subject_token", "Token exchange cannot be performed due to an invalid subject token.")
+			return
+		}
+		delete(sh.access, subject)
+		s.issue(w, sh, issueOpts{expiring: true, scope: old.scopes})
+	default:
+		oauthError(w, http.StatusBadRequest, "invalid_request", "unsupported subject_token_type")
+	}
 }
 
-// SessionToken mints an App Bridge session token for shop: HS256 with the
-// app secret and the claims of shopify.md §1.3. A negative ttl gives an
-// already expired token.
+type issueOpts struct {
+	expiring bool
+	online   bool
+	scope    string
+	userID   int64
+	prev     *refreshToken // the refresh token being rotated
+}
+
+// issue mints an access token (and a refresh token for expiring offline
+// tokens) and writes the token response in Shopify's shape (shopify.md
+// §1.1): {access_token, scope[, expires_in, refresh_token,
+// refresh_token_expires_in]} offline, plus associated_user online. Callers
+// hold s.mu.
+func (s *Simulator) issue(w http.ResponseWriter, sh *shop, o issueOpts) {
+	now := s.cfg.Now()
+	resp := map[string]any{"scope": o.scope}
+	if o.online {
+		// Online tokens (shpua_) always expire and come with the user.
+		access := "shpua_" + randHex(16)
+		sh.access[access] = &token{expires: now.Add(onlineTokenTTL), scopes: o.scope, online: true, userID: o.userID}
+		resp["access_token"] = access
+		resp["expires_in"] = int(onlineTokenTTL.Seconds())
+		resp["associated_user_scope"] = o.scope
+		resp["associated_user"] = map[string]any{
+			"id": o.userID, "first_name": "Shop", "last_name": "Owner", "email": sh.info.Email,
+			"email_verified": true, "account_owner": o.userID == 1, "locale": "en", "collaborator": false,
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	access := "shpat_" + randHex(16)
+	resp["access_token"] = access
+	sh.curAccess, sh.curRefresh, sh.curExpires = access, "", time.Time{}
+	if !o.expiring {
+		sh.access[access] = &token{scopes: o.scope}
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	exp := now.Add(s.cfg.AccessTokenTTL)
+	sh.access[access] = &token{expires: exp, scopes: o.scope}
+	rt := &refreshToken{value: "shprt_" + randHex(16), expires: now.Add(s.cfg.RefreshTokenTTL), prev: o.prev, scopes: o.scope}
+	sh.refresh[rt.value] = rt
+	sh.curRefresh, sh.curExpires = rt.value, exp
+	resp["expires_in"] = int(s.cfg.AccessTokenTTL.Seconds())
+	resp["refresh_token"] = rt.value
+	resp["refresh_token_expires_in"] = int(s.cfg.RefreshTokenTTL.Seconds())
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// validAccess returns the live token for value, or nil. Callers hold s.mu.
+func (s *Simulator) validAccess(sh *shop, value string) *token {
+	t := sh.access[value]
+	if t == nil || (!t.expires.IsZero() && !s.cfg.Now().Before(t.expires)) {
+		return nil
+	}
+	return t
+}
+
+// SessionToken mints an App Bridge session token (ID token) for a staff
+// member of shop, as Shopify's admin hands the embedded app: HS256 signed
+// with APISecret, claims iss https://{shop}/admin, dest https://{shop}, aud
+// APIKey, sub the user id, exp, nbf, iat, jti, sid (shopify.md §1.3). A
+// negative ttl gives an already expired token.
 func (s *Simulator) SessionToken(domain string, userID int64, ttl time.Duration) string {
 	now := s.cfg.Now()
 	claims := jwt.MapClaims{
 		"iss": "https://" + domain + "/admin", "dest": "https://" + domain, "aud": s.cfg.APIKey,
-		"sub": strconv.FormatInt(userID, 10), "exp": now.Add(ttl).Unix(), "nbf": now.Add(-time.Second).Unix(),
-		"iat": now.Unix(), "jti": randHex(16), "sid": randHex(16),
+		"sub": strconv.FormatInt(userID, 10), "exp": now.Add(ttl).Unix(), "nbf": now.Unix(),
+		"iat": now.Unix(), "jti": newUUID(), "sid": randHex(16),
 	}
 	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(s.cfg.APISecret))
 	return tok
 }
 
-func (s *Simulator) verifySessionToken(token, domain string) error {
+// verifySessionToken checks a session token as shopify-app-js's
+// decodeSessionToken does (HS256 only, signature with the app secret, aud ==
+// API key, exp and nbf with 10 s leeway) and that it was issued for domain;
+// it returns the sub claim (the user id).
+func (s *Simulator) verifySessionToken(tok, domain string) (string, error) {
 	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return []byte(s.cfg.APISecret), nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithAudience(s.cfg.APIKey), jwt.WithLeeway(10*time.Second),
+	_, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return []byte(s.cfg.APISecret), nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithAudience(s.cfg.APIKey), jwt.WithLeeway(sessionTokenLeeway),
 		jwt.WithTimeFunc(s.cfg.Now), jwt.WithExpirationRequired())
 	if err != nil {
-		return err
+		return "", err
 	}
-	if dest, _ := claims["dest"].(string); dest != "https://"+domain {
-		return jwt.ErrTokenInvalidClaims
+	dest, _ := claims["dest"].(string)
+	iss, _ := claims["iss"].(string)
+	if dest != "https://"+domain {
+		return "", errors.New("token was issued for another shop")
 	}
-	return nil
+	if iss != dest+"/admin" {
+		return "", errors.New("iss does not match dest")
+	}
+	sub, _ := claims["sub"].(string)
+	return sub, nil
 }

@@ -1,24 +1,50 @@
 // Package shopifysim plays the parts of Shopify that Parrain talks to, over
-// real HTTP: OAuth (authorization-code grant with expiring offline tokens,
-// refresh with rotation, token exchange), the Admin GraphQL operations the
-// app uses (with cost-based throttling) and signed webhook deliveries with
-// retries and duplicates. Tests serve it with httptest; `cmd/shopify-sim`
-// runs it for `make dev`. It follows shared/platforms/shopify.md and starts
-// its payloads from Shopify's own samples (fixtures/).
+// real HTTP, so that the app can be developed and tested end to end without a
+// store:
+//
+//   - OAuth: the merchant's consent screen and the authorization-code grant,
+//     expiring offline tokens with refresh-token rotation, token exchange of
+//     App Bridge session tokens (shared/platforms/shopify.md §1);
+//   - the Admin GraphQL operations the app uses, answered in Shopify's
+//     response shape with a cost-based leaky bucket per shop (§4, §5);
+//   - signed webhook deliveries with Shopify's headers, retries on failure
+//     and occasional duplicates (§2);
+//   - a control surface under /_sim/ (HTML for people, JSON for scripts) to
+//     add shops, place orders, uninstall, and send compliance requests.
+//
+// Tests serve Handler with httptest.NewServer; cmd/shopify-sim runs it as a
+// process for `make dev`. Payloads start from Shopify's own samples
+// (fixtures/, copied from shared/fixtures/shopify).
+//
+// The app reaches the simulator by rewriting https://{shop}/… to the
+// simulator's origin while keeping the shop in the Host header (shopify.md
+// §7), so a request's shop is its Host when that ends in .myshopify.com, else
+// its shop query or form parameter (browsers cannot set Host).
+//
+// What the simulator does not model is documented where it matters; in
+// short: one app (one client id), no REST Admin API, a GraphQL schema limited
+// to the fields the app uses (asking for any other field is answered as
+// Shopify answers a field that does not exist), and TOML (app-specific)
+// subscriptions reduced to one default address, AppURL+"/webhooks/shopify".
 package shopifysim
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,106 +55,219 @@ import (
 //go:embed fixtures/*.json
 var fixtures embed.FS
 
-// Config configures a Simulator.
+// APIVersion is the Admin API version the simulator stamps on webhook
+// deliveries (X-Shopify-API-Version), the one shopify.app.toml declares.
+const APIVersion = "2026-07"
+
+// DefaultScopes are the access scopes granted when the app does not ask for
+// any (token exchange, Shopify-managed installation): the ones
+// shopify.app.toml declares.
+const DefaultScopes = "read_orders,read_customers,write_discounts"
+
+// ErrUnknownShop is returned for a shop domain the simulator does not have;
+// Shopify answers 404 for those.
+var ErrUnknownShop = errors.New("shopifysim: unknown shop")
+
+// ErrClosed is returned by SendWebhook after Close.
+var ErrClosed = errors.New("shopifysim: simulator closed")
+
+// Config configures a Simulator. Zero fields get the defaults documented on
+// each field.
 type Config struct {
-	// APIKey and APISecret are the app's client credentials: the secret signs
-	// webhooks, OAuth redirects and session tokens.
+	// APIKey and APISecret are the app's client id and secret: the secret
+	// signs webhooks (base64 HMAC), OAuth redirects and install links (hex
+	// HMAC) and session tokens (HS256), and the pair authenticates the app
+	// at the token endpoint.
 	APIKey, APISecret string
-	// AppURL is the app's origin; deliveries for topics without an API
-	// subscription go to AppURL+"/webhooks/shopify", as TOML app-specific
-	// subscriptions and compliance topics do.
+	// AppURL is the app's origin, e.g. http://127.0.0.1:8080. Deliveries of
+	// a topic without an API-created subscription go to
+	// AppURL+"/webhooks/shopify", which is what the app-specific
+	// subscriptions and compliance_topics of shopify.app.toml declare.
 	AppURL string
-	// AccessTokenTTL is the life of an expiring offline token (default 1h).
+	// AccessTokenTTL is the life of an expiring offline access token
+	// (default 1 h, Shopify's expires_in of 3600).
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is the life of a refresh token (default 90 days).
 	RefreshTokenTTL time.Duration
-	// Now is the simulator's clock (default time.Now).
+	// Now is the simulator's clock (default time.Now). It drives token and
+	// authorization-code expiry, session-token checks, the GraphQL cost
+	// bucket, discount status and the timestamps in payloads; webhook
+	// retry delays are real time.
 	Now func() time.Time
-	// DuplicateRate is the probability that a delivered event is sent a
-	// second time with the same X-Shopify-Event-Id.
+	// DuplicateRate is the probability, in [0,1], that a successful
+	// delivery is sent once more with the same X-Shopify-Event-Id and a new
+	// X-Shopify-Webhook-Id: Shopify says subscribers "might receive the
+	// same webhook more than once" (shopify.md §2).
 	DuplicateRate float64
-	// RetryBackoff are the delays between attempts after a failure; the
-	// default compresses Shopify's 8 retries over 4 hours into 8 short ones.
+	// RetryBackoff are the delays before each retry of a failed delivery;
+	// its length is the number of retries. The default compresses
+	// Shopify's 8 retries over 4 hours into 8 retries 100 ms, 200 ms, …,
+	// 12.8 s apart. An empty non-nil slice disables retries.
 	RetryBackoff []time.Duration
-	// GraphQLBucket and GraphQLRestore are the cost bucket size and restore
-	// rate per second (defaults 2000 and 100: the Standard plan).
-	GraphQLBucket, GraphQLRestore float64
-	// AutoApprove skips the consent page.
+	// GraphQLBucket is the cost bucket size in points per shop (default
+	// 2000: Shopify's Standard plan, shopify.md §5).
+	GraphQLBucket float64
+	// GraphQLRestore is the bucket's restore rate in points per second
+	// (default 100, the Standard plan's).
+	GraphQLRestore float64
+	// AutoApprove makes the authorize endpoint redirect back at once, as if
+	// the merchant had clicked Install, instead of showing the consent page.
 	AutoApprove bool
-	// HTTPClient delivers webhooks (default: 5 s timeout, no redirects).
+	// RedirectURLs, when set, are the only redirect_uri values the
+	// authorize endpoint accepts (Shopify checks them against the app's
+	// [auth] redirect_urls). Empty accepts any.
+	RedirectURLs []string
+	// Scopes are the scopes granted through token exchange, whose
+	// installation Shopify manages from shopify.app.toml (default
+	// DefaultScopes). The code grant grants the scope it was asked for.
+	Scopes string
+	// EnforceScopes makes the Admin API refuse operations the access
+	// token's scopes do not cover, with Shopify's ACCESS_DENIED error. Off
+	// by default so that tests need not care about scopes.
+	EnforceScopes bool
+	// HTTPClient delivers webhooks. Default: 1 s to connect, 5 s in all
+	// (Shopify's limits, shopify.md §2). Redirects are never followed,
+	// whatever the client: Shopify counts a 3xx as a failure.
 	HTTPClient *http.Client
-	// Logger receives one line per delivery attempt; tokens are never logged.
+	// Logger receives one line per delivery attempt and per notable event;
+	// tokens, secrets and payloads are never logged. Default: discard.
 	Logger *slog.Logger
 }
 
-// ShopInfo describes a simulated shop.
+// ShopInfo describes a simulated shop; AddShop fills empty fields.
 type ShopInfo struct {
-	ID              int64
-	Name            string
-	Email           string
-	CurrencyCode    string
-	IanaTimezone    string
+	// ID is the shop's numeric id (gid://shopify/Shop/{ID}).
+	ID int64
+	// Name is the shop's display name.
+	Name string
+	// Email is the shop owner's email.
+	Email string
+	// CurrencyCode is the shop currency (ISO 4217), used for orders.
+	CurrencyCode string
+	// IanaTimezone is the shop's time zone; order timestamps use it.
+	IanaTimezone string
+	// PlanDisplayName is the shop's plan, e.g. "Basic" or "Shopify Plus".
 	PlanDisplayName string
 }
 
-// Delivery is one webhook delivery attempt.
+// Delivery is one webhook delivery attempt, as Deliveries reports it.
 type Delivery struct {
-	EventID   string
-	WebhookID string
-	Topic     string
-	URL       string
-	Attempt   int
-	Status    int
-	Err       string
-	At        time.Time
+	// EventID is X-Shopify-Event-Id: one per event, shared by retries and
+	// duplicates.
+	EventID string `json:"event_id"`
+	// WebhookID is X-Shopify-Webhook-Id: one per delivery chain (an attempt
+	// and its retries); a duplicate gets a new one.
+	WebhookID string `json:"webhook_id"`
+	// Topic is the webhook topic, e.g. "orders/create".
+	Topic string `json:"topic"`
+	// URL is where the attempt was posted.
+	URL string `json:"url"`
+	// Attempt counts from 0 (the first try) within the delivery chain.
+	Attempt int `json:"attempt"`
+	// Duplicate marks the extra copy of an already delivered event.
+	Duplicate bool `json:"duplicate,omitempty"`
+	// Status is the HTTP status the app answered, 0 when none.
+	Status int `json:"status"`
+	// Err is the transport error (timeout, refused connection), if any.
+	Err string `json:"error,omitempty"`
+	// At is when the attempt was made, on the simulator's clock.
+	At time.Time `json:"at"`
 }
 
-// Discount is a code discount created through discountCodeBasicCreate.
+// Discount is a code discount the app created through the Admin API, as
+// Discounts reports it.
 type Discount struct {
-	ID     string
-	Code   string
-	Title  string
-	Status string // ACTIVE or EXPIRED (deactivated)
-	// Input is the DiscountCodeBasicInput as the app sent it.
-	Input map[string]any
+	// ID is the DiscountCodeNode gid.
+	ID string `json:"id"`
+	// Code is the redeem code.
+	Code string `json:"code"`
+	// Title is the discount's admin title.
+	Title string `json:"title"`
+	// Kind is the GraphQL type: DiscountCodeBasic or
+	// DiscountCodeFreeShipping.
+	Kind string `json:"kind"`
+	// Status is ACTIVE, SCHEDULED (starts later) or EXPIRED (ended or
+	// deactivated), as Shopify's DiscountStatus, at the time of the call.
+	Status string `json:"status"`
+	// UsageCount is how many orders placed through CreateOrder used the
+	// code (GraphQL asyncUsageCount).
+	UsageCount int `json:"usage_count"`
+	// Input is the discount input exactly as the app sent it
+	// (DiscountCodeBasicInput or DiscountCodeFreeShippingInput).
+	Input map[string]any `json:"input"`
 }
 
-// Simulator is a fake Shopify for any number of shops.
+// Simulator is a fake Shopify for any number of shops. Its methods are safe
+// for concurrent use.
 type Simulator struct {
-	cfg   Config
+	cfg Config
+	log *slog.Logger
+
 	mu    sync.Mutex
 	shops map[string]*shop
-	codes map[string]authCode
-	gids  int64
-	wg    sync.WaitGroup
+	codes map[string]authCode // authorization codes, single use
+	seq   int64               // source of fresh numeric ids
+
+	// Deliveries in flight (including retries waiting for their delay):
+	// idle is closed whenever inflight is zero.
+	inflight int
+	idle     chan struct{}
+	ctx      context.Context // cancelled by Close: stops retries
+	cancel   context.CancelFunc
 }
 
 type authCode struct {
 	shop    string
+	scope   string
+	online  bool
 	expires time.Time
 }
 
+// token is an access token the simulator issued.
+type token struct {
+	expires time.Time // zero: never (non-expiring offline token)
+	scopes  string
+	online  bool
+	userID  int64
+}
+
+// refreshToken is one link of a rotation chain.
 type refreshToken struct {
-	token   string
+	value   string
 	expires time.Time
-	prev    *refreshToken
-	dead    bool
+	prev    *refreshToken // the token this one replaced
+	dead    bool          // its successor has been used
+	scopes  string        // granted with the chain, kept by every rotation
 }
 
 type subscription struct {
-	id, topic, url string
+	id, topic, uri string // topic as the GraphQL enum, e.g. ORDERS_CREATE
+	format         string
+	includeFields  []any
+	filter         any
+	created        time.Time
+}
+
+type discount struct {
+	Discount
+	startsAt, endsAt *time.Time
+	usageLimit       int
+	oncePerCustomer  bool
+	deactivated      bool
+	created, updated time.Time
 }
 
 type shop struct {
 	domain     string
 	info       ShopInfo
-	access     map[string]time.Time // token → expiry (zero: never)
+	created    time.Time
+	access     map[string]*token
 	refresh    map[string]*refreshToken
-	curAccess  string
+	curAccess  string // the latest offline token pair, for Tokens
 	curRefresh string
 	curExpires time.Time
-	subs       []subscription
-	discounts  []*Discount
+	subs       []*subscription
+	discounts  []*discount
 	orders     []map[string]any
 	deliveries []Delivery
 	bucket     float64
@@ -138,12 +277,16 @@ type shop struct {
 	nextOrder  int
 }
 
-// New returns a simulator with defaults filled in.
+// maxDeliveries bounds the delivery log per shop; the oldest go first.
+const maxDeliveries = 1000
+
+// New returns a simulator with the defaults of Config filled in. It has no
+// shops until AddShop.
 func New(cfg Config) *Simulator {
-	if cfg.AccessTokenTTL == 0 {
+	if cfg.AccessTokenTTL <= 0 {
 		cfg.AccessTokenTTL = time.Hour
 	}
-	if cfg.RefreshTokenTTL == 0 {
+	if cfg.RefreshTokenTTL <= 0 {
 		cfg.RefreshTokenTTL = 90 * 24 * time.Hour
 	}
 	if cfg.Now == nil {
@@ -154,28 +297,58 @@ func New(cfg Config) *Simulator {
 			cfg.RetryBackoff = append(cfg.RetryBackoff, time.Duration(100<<i)*time.Millisecond)
 		}
 	}
-	if cfg.GraphQLBucket == 0 {
+	if cfg.GraphQLBucket <= 0 {
 		cfg.GraphQLBucket = 2000
 	}
-	if cfg.GraphQLRestore == 0 {
+	if cfg.GraphQLRestore <= 0 {
 		cfg.GraphQLRestore = 100
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if cfg.Scopes == "" {
+		cfg.Scopes = DefaultScopes
 	}
+	cfg.AppURL = strings.TrimRight(cfg.AppURL, "/")
+	var hc http.Client
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: time.Second}).DialContext
+		hc = http.Client{Timeout: 5 * time.Second, Transport: tr}
+	}
+	// A copy, so the caller's client keeps its own redirect policy.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.HTTPClient = &hc
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Simulator{cfg: cfg, shops: map[string]*shop{}, codes: map[string]authCode{}, gids: 1000}
+	s := &Simulator{cfg: cfg, log: cfg.Logger, shops: map[string]*shop{}, codes: map[string]authCode{}, seq: 1000, idle: make(chan struct{})}
+	close(s.idle)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
 }
 
-// AddShop creates (or updates) a shop.
+// shopDomain is Shopify's shop hostname rule (shopify.md §1.1).
+var shopDomain = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$`)
+
+// ValidShopDomain reports whether domain is a bare *.myshopify.com hostname,
+// the only kind of shop the control endpoints accept.
+func ValidShopDomain(domain string) bool { return shopDomain.MatchString(domain) }
+
+// AddShop creates a shop, or updates the details of an existing one (its
+// tokens, orders and discounts are kept). Empty fields of info get defaults:
+// a fresh ID (the current one on update), a name from the domain, an owner
+// email, USD, America/New_York, plan Basic. Domains that are not
+// *.myshopify.com are accepted for tests but cannot be reached through the
+// Host header.
 func (s *Simulator) AddShop(domain string, info ShopInfo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if info.ID == 0 {
-		s.gids++
-		info.ID = 548380000 + s.gids
+		if sh := s.shops[domain]; sh != nil {
+			info.ID = sh.info.ID
+		} else {
+			info.ID = 548380000 + s.nextID()
+		}
 	}
 	if info.Name == "" {
 		info.Name = strings.TrimSuffix(domain, ".myshopify.com")
@@ -196,15 +369,16 @@ func (s *Simulator) AddShop(domain string, info ShopInfo) {
 		sh.info = info
 		return
 	}
-	s.shops[domain] = &shop{domain: domain, info: info, access: map[string]time.Time{}, refresh: map[string]*refreshToken{},
-		bucket: s.cfg.GraphQLBucket, bucketAt: s.cfg.Now(), nextOrder: 1001}
+	now := s.cfg.Now()
+	s.shops[domain] = &shop{domain: domain, info: info, created: now, access: map[string]*token{}, refresh: map[string]*refreshToken{},
+		bucket: s.cfg.GraphQLBucket, bucketAt: now, nextOrder: 1001}
 }
 
-// Shops lists the simulated shop domains.
+// Shops lists the simulated shop domains, sorted.
 func (s *Simulator) Shops() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
+	out := make([]string, 0, len(s.shops))
 	for d := range s.shops {
 		out = append(out, d)
 	}
@@ -212,33 +386,56 @@ func (s *Simulator) Shops() []string {
 	return out
 }
 
-// Handler serves Shopify's endpoints and the /_sim/ control pages.
+// Shop returns the details of a shop, and false for an unknown one.
+func (s *Simulator) Shop(domain string) (ShopInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shops[domain]
+	if sh == nil {
+		return ShopInfo{}, false
+	}
+	return sh.info, true
+}
+
+// Handler serves Shopify's endpoints (OAuth, Admin GraphQL, a storefront
+// stand-in) and the /_sim/ control surface.
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/oauth/authorize", s.authorize)
 	mux.HandleFunc("POST /admin/oauth/authorize", s.approve)
 	mux.HandleFunc("POST /admin/oauth/access_token", s.accessToken)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.graphql)
+	// Unversioned calls get the oldest supported version at Shopify; here,
+	// the same schema.
+	mux.HandleFunc("POST /admin/graphql.json", s.graphql)
 	s.control(mux)
 	s.storefrontRoutes(mux)
 	return mux
 }
 
-// shopOf finds the shop a request is for: the Host header when the app
-// rewrote the URL (shopify.md §7), else a shop query parameter (browsers).
-func (s *Simulator) shopOf(r *http.Request) (*shop, string) {
+// lookupShop finds the shop a request is for: the Host header when the app
+// rewrote the URL and kept the shop as Host (shopify.md §7), else a shop
+// query or (parsed) form parameter, since browsers cannot set Host. Callers
+// hold s.mu.
+func (s *Simulator) lookupShop(r *http.Request) (*shop, string) {
 	host := r.Host
-	if i := strings.IndexByte(host, ':'); i >= 0 {
-		host = host[:i]
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
 	}
-	domain := host
+	domain := strings.ToLower(host)
 	if !strings.HasSuffix(domain, ".myshopify.com") {
 		domain = r.URL.Query().Get("shop")
-		if domain == "" {
-			domain = r.FormValue("shop")
+		if domain == "" && r.PostForm != nil {
+			domain = r.PostForm.Get("shop")
 		}
 	}
 	return s.shops[domain], domain
+}
+
+// nextID returns a fresh number for ids. Callers hold s.mu.
+func (s *Simulator) nextID() int64 {
+	s.seq++
+	return s.seq
 }
 
 func randHex(n int) string {
@@ -247,9 +444,26 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// signQuery is Shopify's OAuth query signature: hex HMAC-SHA256 of the
-// sorted k=v pairs without hmac/signature (shopify.md §1.1).
-func signQuery(q url.Values, secret string) string {
+// newUUID returns a random (version 4) UUID, the format of Shopify's
+// X-Shopify-Event-Id and X-Shopify-Webhook-Id.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// SignQuery returns Shopify's signature of an OAuth redirect or install
+// query: the hex HMAC-SHA256, keyed with secret, of the parameters other
+// than hmac and signature, sorted by key and joined as k=v with & (values
+// not percent-encoded, repeated keys in order). This is the docs' algorithm
+// (shopify.md §1.1) and what go-shopify's VerifyAuthorizationURL checks.
+// shopify-app-js percent-encodes values first; the two agree for the values
+// Shopify sends (hex codes, hostnames, digits, base64url) and for URL-safe
+// state nonces.
+func SignQuery(q url.Values, secret string) string {
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		if k != "hmac" && k != "signature" {
@@ -268,18 +482,30 @@ func signQuery(q url.Values, secret string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// InstallURL is the signed link Shopify's admin opens when a merchant
-// installs the app: the app URL with shop, timestamp, host and hmac.
+// hostParam is Shopify's host parameter: base64url of "{shop}/admin",
+// which App Bridge decodes to find the admin.
+func hostParam(domain string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(domain + "/admin"))
+}
+
+// InstallURL returns the signed link Shopify's admin opens when a merchant
+// installs or opens the app: {AppURL}/auth/shopify/install with host, shop,
+// timestamp and the hmac of SignQuery. The timestamp is the simulator's
+// clock, so the app's freshness check (±90 s in shopify-app-js) passes when
+// both share a clock.
 func (s *Simulator) InstallURL(domain string) string {
 	q := url.Values{}
+	q.Set("host", hostParam(domain))
 	q.Set("shop", domain)
 	q.Set("timestamp", strconv.FormatInt(s.cfg.Now().Unix(), 10))
-	q.Set("host", base64.RawURLEncoding.EncodeToString([]byte(domain+"/admin")))
-	q.Set("hmac", signQuery(q, s.cfg.APISecret))
+	q.Set("hmac", SignQuery(q, s.cfg.APISecret))
 	return s.cfg.AppURL + "/auth/shopify/install?" + q.Encode()
 }
 
-// Tokens returns the shop's current token pair.
+// Tokens returns the shop's latest offline access token, its refresh token
+// (empty for non-expiring tokens) and the access token's expiry (zero when
+// it does not expire); ok is false when the shop has no token (never
+// installed, or uninstalled). For tests.
 func (s *Simulator) Tokens(domain string) (access, refresh string, accessExpires time.Time, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -290,17 +516,19 @@ func (s *Simulator) Tokens(domain string) (access, refresh string, accessExpires
 	return sh.curAccess, sh.curRefresh, sh.curExpires, true
 }
 
-// RevokeTokens invalidates every token of the shop (what uninstalling does).
+// RevokeTokens invalidates every access and refresh token of the shop, as
+// uninstalling the app does; Admin API calls then answer 401.
 func (s *Simulator) RevokeTokens(domain string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sh := s.shops[domain]; sh != nil {
-		sh.access, sh.refresh = map[string]time.Time{}, map[string]*refreshToken{}
+		sh.access, sh.refresh = map[string]*token{}, map[string]*refreshToken{}
 		sh.curAccess, sh.curRefresh, sh.curExpires = "", "", time.Time{}
 	}
 }
 
-// FailNext makes the next n Admin API calls of the shop answer 503.
+// FailNext makes the shop's next n Admin GraphQL calls (past authentication)
+// answer 503 Service Unavailable, as Shopify does during incidents.
 func (s *Simulator) FailNext(domain string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -309,8 +537,10 @@ func (s *Simulator) FailNext(domain string, n int) {
 	}
 }
 
-// ThrottleNext makes the next n Admin GraphQL calls of the shop answer
-// THROTTLED, as a drained cost bucket does.
+// ThrottleNext makes the shop's next n Admin GraphQL calls answer THROTTLED.
+// Each one empties the cost bucket first, as a burst from another client of
+// the same app would, so the throttleStatus tells the app how long to wait
+// (cost / restore rate).
 func (s *Simulator) ThrottleNext(domain string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -319,20 +549,27 @@ func (s *Simulator) ThrottleNext(domain string, n int) {
 	}
 }
 
-// Discounts returns the shop's code discounts.
+// Discounts returns the shop's code discounts, oldest first, with their
+// status at the simulator's current time.
 func (s *Simulator) Discounts(domain string) []Discount {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Discount
-	if sh := s.shops[domain]; sh != nil {
-		for _, d := range sh.discounts {
-			out = append(out, *d)
-		}
+	sh := s.shops[domain]
+	if sh == nil {
+		return nil
+	}
+	now := s.cfg.Now()
+	out := make([]Discount, 0, len(sh.discounts))
+	for _, d := range sh.discounts {
+		c := d.Discount
+		c.Status = d.status(now)
+		out = append(out, c)
 	}
 	return out
 }
 
-// Deliveries returns the shop's delivery attempts, oldest first.
+// Deliveries returns the shop's webhook delivery attempts, oldest first (the
+// last 1000).
 func (s *Simulator) Deliveries(domain string) []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -342,8 +579,38 @@ func (s *Simulator) Deliveries(domain string) []Delivery {
 	return nil
 }
 
-func writeJSONError(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprint(w, body)
+// Orders returns the shop's orders as REST Order JSON (the webhook body,
+// with later cancellations and refunds applied), oldest first.
+func (s *Simulator) Orders(domain string) [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shops[domain]
+	if sh == nil {
+		return nil
+	}
+	out := make([][]byte, 0, len(sh.orders))
+	for _, o := range sh.orders {
+		b, _ := json.Marshal(o)
+		out = append(out, b)
+	}
+	return out
 }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeRaw writes a JSON body that is already encoded.
+func writeRaw(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// notFound is Shopify's answer for an unknown shop on API endpoints.
+func notFound(w http.ResponseWriter) { writeRaw(w, http.StatusNotFound, `{"errors":"Not Found"}`+"\n") }
+
+// gid builds a Shopify global id.
+func gid(kind string, id int64) string { return fmt.Sprintf("gid://shopify/%s/%d", kind, id) }
