@@ -22,7 +22,7 @@ type Store struct {
 var _ app.StorePlatform = (*Store)(nil)
 
 const discountByCode = `query ParrainDiscountByCode($code: String!) {
-  codeDiscountNodeByCode(code: $code) { id codeDiscount { ... on DiscountCodeBasic { status asyncUsageCount } } }
+  codeDiscountNodeByCode(code: $code) { id codeDiscount { ... on DiscountCodeBasic { status asyncUsageCount } ... on DiscountCodeFreeShipping { status asyncUsageCount } } }
 }`
 
 const discountCreate = `mutation ParrainDiscountCreate($d: DiscountCodeBasicInput!) {

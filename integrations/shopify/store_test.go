@@ -33,7 +33,7 @@ func storeAgainstSimulator(t *testing.T) (*shopify.Store, *shopifysim.Simulator,
 	o := shopify.Origin{Override: origin}
 	// Walk the consent step to get a code, then a token.
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(shopify.AuthorizeURL(o, domain, "k", "write_discounts", "https://app.invalid/cb", "st"))
+	resp, err := c.Get(shopify.AuthorizeURL(o, domain, "k", "write_discounts,read_customers", "https://app.invalid/cb", "st"))
 	if err != nil {
 		t.Fatal(err)
 	}
