@@ -1,6 +1,12 @@
 package app
 
-import "time"
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Offer kinds.
 const (
@@ -37,6 +43,81 @@ type Program struct {
 	VelocityPerIP         int
 	VelocityPerAdvocate   int
 	VelocityWindowMinutes int
+
+	Widget WidgetSettings
+}
+
+// Widget positions.
+const (
+	PositionCenter      = "center"
+	PositionBottomRight = "bottom-right"
+	PositionBottomLeft  = "bottom-left"
+)
+
+// Languages the popup speaks; LanguageAuto follows the shopper's page.
+const LanguageAuto = "auto"
+
+// Languages are the languages the popup has texts for.
+var Languages = []string{"en", "fr"}
+
+// WidgetTextKeys are the popup texts a merchant may override.
+var WidgetTextKeys = []string{"title", "offer", "link_label", "copy", "copied", "copy_manual", "code_label",
+	"share_label", "share_message", "terms", "no_thanks", "close", "launcher"}
+
+// WidgetSettings is how the shopper's popup looks and behaves.
+type WidgetSettings struct {
+	Enabled bool
+	// Language is LanguageAuto or one of Languages.
+	Language string
+	// Texts overrides built-in texts: language → key → text.
+	Texts           map[string]map[string]string
+	AccentColor     string
+	BackgroundColor string
+	TextColor       string
+	Position        string
+	// CapDays is how long a shopper who closed the popup is left alone.
+	CapDays  int
+	Launcher bool
+}
+
+// DefaultWidget is the popup a new program gets.
+func DefaultWidget() WidgetSettings {
+	return WidgetSettings{Enabled: true, Language: LanguageAuto, Texts: map[string]map[string]string{},
+		AccentColor: "#1f6f5c", BackgroundColor: "#ffffff", TextColor: "#1a1a1a", Position: PositionCenter, CapDays: 30}
+}
+
+var colorShape = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// Validate returns an EINVALID error naming the first bad widget setting.
+func (w WidgetSettings) Validate() error {
+	if w.Language != LanguageAuto && !slices.Contains(Languages, w.Language) {
+		return Errorf(EINVALID, "widget language must be auto, %s", strings.Join(Languages, " or "))
+	}
+	for name, c := range map[string]string{"accent": w.AccentColor, "background": w.BackgroundColor, "text": w.TextColor} {
+		if !colorShape.MatchString(c) {
+			return Errorf(EINVALID, "widget %s colour must look like #1f6f5c", name)
+		}
+	}
+	if w.Position != PositionCenter && w.Position != PositionBottomRight && w.Position != PositionBottomLeft {
+		return Errorf(EINVALID, "widget position must be center, bottom-right or bottom-left")
+	}
+	if w.CapDays < 0 || w.CapDays > 365 {
+		return Errorf(EINVALID, "widget frequency cap must be between 0 and 365 days")
+	}
+	for lang, texts := range w.Texts {
+		if !slices.Contains(Languages, lang) {
+			return Errorf(EINVALID, "widget texts: unknown language %q", lang)
+		}
+		for k, v := range texts {
+			switch {
+			case !slices.Contains(WidgetTextKeys, k):
+				return Errorf(EINVALID, "widget texts: unknown text %q (known: %s)", k, strings.Join(WidgetTextKeys, ", "))
+			case strings.TrimSpace(v) == "" || utf8.RuneCountInString(v) > 300:
+				return Errorf(EINVALID, "widget texts: %s.%s must be 1 to 300 characters", lang, k)
+			}
+		}
+	}
+	return nil
 }
 
 // DefaultProgram is what a shop gets on install: friend 10% off, referrer
@@ -55,6 +136,7 @@ func DefaultProgram(shopID int64, currency string) Program {
 		RewardKind: OfferFixed, RewardAmountMinor: ten, RewardExpiryDays: 90,
 		HoldingDays: 14, NewCustomersOnly: true, ExcludeTestOrders: true,
 		CapPerAdvocate: 10, CapWindowDays: 30, VelocityPerIP: 5, VelocityPerAdvocate: 20, VelocityWindowMinutes: 60,
+		Widget: DefaultWidget(),
 	}
 }
 
@@ -82,7 +164,7 @@ func (p Program) Validate() error {
 	case len(p.Currency) != 3:
 		return Errorf(EINVALID, "currency must be an ISO 4217 code")
 	}
-	return nil
+	return p.Widget.Validate()
 }
 
 // Hold is the holding period.

@@ -39,6 +39,9 @@ type Config struct {
 	TrustedProxies []string
 	// ClicksPerMinute bounds /r/{code} hits per IP and minute.
 	ClicksPerMinute int
+	// WidgetPerIP and WidgetPerShop bound the widget API per minute.
+	WidgetPerIP     int
+	WidgetPerShop   int
 	ShutdownTimeout time.Duration
 	// RelayAfter is how long a stored webhook event may wait unenqueued
 	// before the relay enqueues it (its direct enqueue failed or the process
@@ -68,6 +71,8 @@ func Load(getenv Getenv) (*Config, error) {
 		WebhookMaxBody:    int64(r.integer("WEBHOOK_MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
 		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 10, 1, 1000),
 		ClicksPerMinute:   r.integer("CLICKS_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
+		WidgetPerIP:       r.integer("WIDGET_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
+		WidgetPerShop:     r.integer("WIDGET_PER_MINUTE_PER_SHOP", 1200, 1, 10_000_000),
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
 	}

@@ -51,29 +51,44 @@ func shopFrom(c *gin.Context) *app.Shop { return c.MustGet(shopKey).(*app.Shop) 
 
 // programJSON is the program as the API shows and takes it.
 type programJSON struct {
-	Enabled               *bool    `json:"enabled"`
-	Currency              string   `json:"currency"`
-	FriendKind            *string  `json:"friend_kind"`
-	FriendPercent         *int     `json:"friend_percent"`
-	FriendAmountMinor     *int64   `json:"friend_amount_minor"`
-	FriendMinOrderMinor   *int64   `json:"friend_min_order_minor"`
-	RewardKind            *string  `json:"reward_kind"`
-	RewardPercent         *int     `json:"reward_percent"`
-	RewardAmountMinor     *int64   `json:"reward_amount_minor"`
-	RewardExpiryDays      *int     `json:"reward_expiry_days"`
-	HoldingDays           *int     `json:"holding_days"`
-	NewCustomersOnly      *bool    `json:"new_customers_only"`
-	MinOrderMinor         *int64   `json:"min_order_minor"`
-	ExcludeTestOrders     *bool    `json:"exclude_test_orders"`
-	ExcludedSources       []string `json:"excluded_sources"`
-	CapPerAdvocate        *int     `json:"cap_per_advocate"`
-	CapWindowDays         *int     `json:"cap_window_days"`
-	VelocityPerIP         *int     `json:"velocity_per_ip"`
-	VelocityPerAdvocate   *int     `json:"velocity_per_advocate"`
-	VelocityWindowMinutes *int     `json:"velocity_window_minutes"`
+	Enabled               *bool       `json:"enabled"`
+	Currency              string      `json:"currency"`
+	FriendKind            *string     `json:"friend_kind"`
+	FriendPercent         *int        `json:"friend_percent"`
+	FriendAmountMinor     *int64      `json:"friend_amount_minor"`
+	FriendMinOrderMinor   *int64      `json:"friend_min_order_minor"`
+	RewardKind            *string     `json:"reward_kind"`
+	RewardPercent         *int        `json:"reward_percent"`
+	RewardAmountMinor     *int64      `json:"reward_amount_minor"`
+	RewardExpiryDays      *int        `json:"reward_expiry_days"`
+	HoldingDays           *int        `json:"holding_days"`
+	NewCustomersOnly      *bool       `json:"new_customers_only"`
+	MinOrderMinor         *int64      `json:"min_order_minor"`
+	ExcludeTestOrders     *bool       `json:"exclude_test_orders"`
+	ExcludedSources       []string    `json:"excluded_sources"`
+	CapPerAdvocate        *int        `json:"cap_per_advocate"`
+	CapWindowDays         *int        `json:"cap_window_days"`
+	VelocityPerIP         *int        `json:"velocity_per_ip"`
+	VelocityPerAdvocate   *int        `json:"velocity_per_advocate"`
+	VelocityWindowMinutes *int        `json:"velocity_window_minutes"`
+	Widget                *widgetJSON `json:"widget,omitempty"`
+}
+
+// widgetJSON is the popup's settings as the API shows and takes them.
+type widgetJSON struct {
+	Enabled         *bool                        `json:"enabled"`
+	Language        *string                      `json:"language"`
+	Texts           map[string]map[string]string `json:"texts"`
+	AccentColor     *string                      `json:"accent_color"`
+	BackgroundColor *string                      `json:"background_color"`
+	TextColor       *string                      `json:"text_color"`
+	Position        *string                      `json:"position"`
+	CapDays         *int                         `json:"frequency_cap_days"`
+	Launcher        *bool                        `json:"launcher"`
 }
 
 func toJSON(p app.Program) programJSON {
+	w := p.Widget
 	return programJSON{
 		Enabled: &p.Enabled, Currency: p.Currency, FriendKind: &p.FriendKind, FriendPercent: &p.FriendPercent,
 		FriendAmountMinor: &p.FriendAmountMinor, FriendMinOrderMinor: &p.FriendMinOrderMinor, RewardKind: &p.RewardKind,
@@ -82,6 +97,11 @@ func toJSON(p app.Program) programJSON {
 		ExcludeTestOrders: &p.ExcludeTestOrders, ExcludedSources: append([]string{}, p.ExcludedSources...),
 		CapPerAdvocate: &p.CapPerAdvocate, CapWindowDays: &p.CapWindowDays, VelocityPerIP: &p.VelocityPerIP,
 		VelocityPerAdvocate: &p.VelocityPerAdvocate, VelocityWindowMinutes: &p.VelocityWindowMinutes,
+		Widget: &widgetJSON{
+			Enabled: &w.Enabled, Language: &w.Language, Texts: w.Texts, AccentColor: &w.AccentColor,
+			BackgroundColor: &w.BackgroundColor, TextColor: &w.TextColor, Position: &w.Position,
+			CapDays: &w.CapDays, Launcher: &w.Launcher,
+		},
 	}
 }
 
@@ -115,6 +135,21 @@ func (j programJSON) apply(p *app.Program) {
 	set(&p.VelocityPerIP, j.VelocityPerIP)
 	set(&p.VelocityPerAdvocate, j.VelocityPerAdvocate)
 	set(&p.VelocityWindowMinutes, j.VelocityWindowMinutes)
+	if w := j.Widget; w != nil {
+		set(&p.Widget.Enabled, w.Enabled)
+		set(&p.Widget.Language, w.Language)
+		if w.Texts != nil {
+			// Texts replace the whole override set: what the merchant
+			// removed in the form goes back to the built-in text.
+			p.Widget.Texts = w.Texts
+		}
+		set(&p.Widget.AccentColor, w.AccentColor)
+		set(&p.Widget.BackgroundColor, w.BackgroundColor)
+		set(&p.Widget.TextColor, w.TextColor)
+		set(&p.Widget.Position, w.Position)
+		set(&p.Widget.CapDays, w.CapDays)
+		set(&p.Widget.Launcher, w.Launcher)
+	}
 }
 
 func (s *Server) getProgram(c *gin.Context) {

@@ -57,6 +57,13 @@ type Server struct {
 	// ClicksPerMinute bounds /r/{code} per IP: enough for a household
 	// behind one address, too few to enumerate codes.
 	ClicksPerMinute int
+	Popups          Popups
+	// WidgetAssets serves /widget/{file}.
+	WidgetAssets http.Handler
+	// WidgetPerIPPerMinute and WidgetPerShopPerMinute bound the widget
+	// API: a shopper's page asks a few times, a prober many.
+	WidgetPerIPPerMinute   int
+	WidgetPerShopPerMinute int
 
 	AppURL        string
 	ShopifyKey    string
@@ -100,6 +107,14 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/api/shopify/session", s.shopifySession)
 	r.POST("/webhooks/shopify", s.shopifyWebhook)
 	r.GET("/r/:code", s.referralLink)
+
+	if s.WidgetAssets != nil {
+		r.GET("/widget/:file", gin.WrapH(s.WidgetAssets))
+		r.HEAD("/widget/:file", gin.WrapH(s.WidgetAssets))
+	}
+	w := r.Group("/api/widget", widgetCORS)
+	w.POST("/session", s.widgetSession)
+	w.OPTIONS("/session", func(*gin.Context) {})
 
 	admin := r.Group("/api/admin", s.requireShopifySession)
 	admin.GET("/program", s.getProgram)
@@ -210,8 +225,11 @@ func (s *Server) errors() gin.HandlerFunc {
 		} else {
 			log.Info("request refused", "code", code, "reason", app.ErrorMessage(err))
 		}
-		if status == http.StatusServiceUnavailable {
+		switch status {
+		case http.StatusServiceUnavailable:
 			c.Header("Retry-After", "5")
+		case http.StatusTooManyRequests:
+			c.Header("Retry-After", "60")
 		}
 		c.AbortWithStatusJSON(status, gin.H{"error": app.ErrorMessage(err), "code": code})
 	}

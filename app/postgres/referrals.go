@@ -13,6 +13,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/referrals"
 )
 
@@ -48,6 +49,15 @@ type programRow struct {
 	VelocityPerIP         int `gorm:"column:velocity_per_ip"`
 	VelocityPerAdvocate   int
 	VelocityWindowMinutes int
+	WidgetEnabled         bool
+	WidgetLanguage        string
+	WidgetTexts           map[string]map[string]string `gorm:"serializer:json;type:jsonb"`
+	WidgetAccent          string
+	WidgetBackground      string
+	WidgetTextColor       string
+	WidgetPosition        string
+	WidgetCapDays         int
+	WidgetLauncher        bool
 }
 
 func (programRow) TableName() string { return "programs" }
@@ -61,12 +71,21 @@ func (r programRow) toProgram() app.Program {
 		ExcludeTestOrders: r.ExcludeTestOrders, ExcludedSources: r.ExcludedSources, CapPerAdvocate: r.CapPerAdvocate,
 		CapWindowDays: r.CapWindowDays, VelocityPerIP: r.VelocityPerIP, VelocityPerAdvocate: r.VelocityPerAdvocate,
 		VelocityWindowMinutes: r.VelocityWindowMinutes,
+		Widget: app.WidgetSettings{
+			Enabled: r.WidgetEnabled, Language: r.WidgetLanguage, Texts: r.WidgetTexts, AccentColor: r.WidgetAccent,
+			BackgroundColor: r.WidgetBackground, TextColor: r.WidgetTextColor, Position: r.WidgetPosition,
+			CapDays: r.WidgetCapDays, Launcher: r.WidgetLauncher,
+		},
 	}
 }
 
 func fromProgram(p app.Program) programRow {
 	if p.ExcludedSources == nil {
 		p.ExcludedSources = []string{} // the column is NOT NULL
+	}
+	w := p.Widget
+	if w.Texts == nil {
+		w.Texts = map[string]map[string]string{}
 	}
 	return programRow{
 		ID: p.ID, ShopID: p.ShopID, Enabled: p.Enabled, Currency: p.Currency, FriendKind: p.FriendKind, FriendPercent: p.FriendPercent,
@@ -76,6 +95,9 @@ func fromProgram(p app.Program) programRow {
 		ExcludeTestOrders: p.ExcludeTestOrders, ExcludedSources: pq.StringArray(p.ExcludedSources), CapPerAdvocate: p.CapPerAdvocate,
 		CapWindowDays: p.CapWindowDays, VelocityPerIP: p.VelocityPerIP, VelocityPerAdvocate: p.VelocityPerAdvocate,
 		VelocityWindowMinutes: p.VelocityWindowMinutes,
+		WidgetEnabled:         w.Enabled, WidgetLanguage: w.Language, WidgetTexts: w.Texts, WidgetAccent: w.AccentColor,
+		WidgetBackground: w.BackgroundColor, WidgetTextColor: w.TextColor, WidgetPosition: w.Position,
+		WidgetCapDays: w.CapDays, WidgetLauncher: w.Launcher,
 	}
 }
 
@@ -260,46 +282,55 @@ func (r *ReferralRepo) SetFriendCode(ctx context.Context, advocateID int64, stat
 	return unavailable(err, fmt.Sprintf("record friend code of advocate %d", advocateID))
 }
 
+// advocateWhere loads the one advocate matching the condition.
+func (r *ReferralRepo) advocateWhere(ctx context.Context, what string, cond string, args ...any) (*app.Advocate, error) {
+	var row advocateRow
+	err := r.db.gorm.WithContext(ctx).Where(cond, args...).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENOTFOUND, "no advocate with %s", what)
+	}
+	if err != nil {
+		return nil, unavailable(err, "find advocate by "+what)
+	}
+	return row.toAdvocate(), nil
+}
+
 // AdvocateByCode implements referrals.Repo: by referral code or friend code,
 // case-insensitively.
 func (r *ReferralRepo) AdvocateByCode(ctx context.Context, shopID int64, code string) (*app.Advocate, error) {
-	var row advocateRow
 	code = app.NormalizeCode(code)
-	err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND (code = ? OR friend_code = ?)", shopID, code, code).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, app.Errorf(app.ENOTFOUND, "no advocate with code %s", code)
-	}
-	if err != nil {
-		return nil, unavailable(err, "find advocate by code")
-	}
-	return row.toAdvocate(), nil
+	return r.advocateWhere(ctx, "code "+code, "shop_id = ? AND (code = ? OR friend_code = ?)", shopID, code, code)
 }
 
 // AdvocateByLinkCode finds an advocate by the code in a /r/ link, across
 // shops (codes are globally unique).
 func (r *ReferralRepo) AdvocateByLinkCode(ctx context.Context, code string) (*app.Advocate, error) {
-	var row advocateRow
-	err := r.db.gorm.WithContext(ctx).Where("code = ?", app.NormalizeCode(code)).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, app.Errorf(app.ENOTFOUND, "no advocate with code %s", code)
-	}
-	if err != nil {
-		return nil, unavailable(err, "find advocate by link code")
-	}
-	return row.toAdvocate(), nil
+	code = app.NormalizeCode(code)
+	return r.advocateWhere(ctx, "link code "+code, "code = ?", code)
 }
 
 // AdvocateByID implements referrals.Repo.
 func (r *ReferralRepo) AdvocateByID(ctx context.Context, id int64) (*app.Advocate, error) {
-	var row advocateRow
-	err := r.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	return r.advocateWhere(ctx, fmt.Sprintf("id %d", id), "id = ?", id)
+}
+
+// AdvocateByCustomer is the shop's advocate for a store customer.
+func (r *ReferralRepo) AdvocateByCustomer(ctx context.Context, shopID int64, customerID string) (*app.Advocate, error) {
+	return r.advocateWhere(ctx, "customer "+customerID, "shop_id = ? AND customer_id = ?", shopID, customerID)
+}
+
+// PopupOrder implements popup.Data: what the popup needs of an order.
+func (r *ReferralRepo) PopupOrder(ctx context.Context, shopID int64, platformOrderID string) (*popup.Order, error) {
+	var row orderRow
+	err := r.db.gorm.WithContext(ctx).Select("known", "paid", "cancelled", "customer_id", "email_norm").
+		Where("shop_id = ? AND platform_order_id = ?", shopID, platformOrderID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, app.Errorf(app.ENOTFOUND, "no advocate %d", id)
+		return nil, app.Errorf(app.ENOTFOUND, "no order %s", platformOrderID)
 	}
 	if err != nil {
-		return nil, unavailable(err, "load advocate")
+		return nil, unavailable(err, "load order for the popup")
 	}
-	return row.toAdvocate(), nil
+	return &popup.Order{Known: row.Known, Paid: row.Paid, Cancelled: row.Cancelled, CustomerID: row.CustomerID, EmailNorm: row.EmailNorm}, nil
 }
 
 // AdvocateFacts implements referrals.Repo: the advocate's identity as their

@@ -227,3 +227,14 @@ func TestProgramAPI(t *testing.T) {
 		t.Fatalf("token of a shop without Parrain: %d", status)
 	}
 }
+
+// customerOf is the store customer id of an order as Parrain recorded it.
+func (h *harness) customerOf(platformOrderID string) int64 {
+	h.t.Helper()
+	var id string
+	if err := h.direct.QueryRow(`SELECT customer_id FROM orders WHERE platform_order_id = $1`, platformOrderID).Scan(&id); err != nil {
+		h.t.Fatal(err)
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	return n
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,11 +21,13 @@ import (
 
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/httpapi"
+	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/postgres"
 	"github.com/parrain/parrain/app/ratelimit"
 	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/jobs"
+	"github.com/parrain/parrain/widget"
 )
 
 // Stack is the assembled application.
@@ -44,8 +47,9 @@ type Stack struct {
 	// referrals.Engine.AfterStoreCall); nil in production.
 	AfterStoreCall func()
 
-	dispatcher *jobs.Dispatcher
-	closeOnce  sync.Once
+	dispatcher   *jobs.Dispatcher
+	widgetAssets *widget.Assets
+	closeOnce    sync.Once
 }
 
 // New connects to Postgres (and refuses to go on while migrations are
@@ -70,9 +74,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 		db.Close()
 		return nil, fmt.Errorf("config: REDIS_URL: %w", err)
 	}
+	assets, err := widget.NewAssets()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	origin := shopify.Origin{Override: cfg.ShopifyAPIOrigin}
 	s := &Stack{
-		Config: cfg, Log: log, Now: time.Now, DB: db,
+		widgetAssets: assets,
+		Config:       cfg, Log: log, Now: time.Now, DB: db,
 		Webhooks: db.NewWebhookService(2, 64),
 		Redis:    redis.NewClient(ropt),
 		Queue:    asynq.NewClient(redisOpt),
@@ -100,15 +110,19 @@ func (s *Stack) HTTPHandler() http.Handler {
 			"postgres": s.DB.Ping,
 			"redis":    func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() },
 		},
-		AppURL:          s.Config.AppURL.String(),
-		ShopifyKey:      s.Config.ShopifyAPIKey,
-		ShopifySecret:   s.Config.ShopifyAPISecret,
-		ShopifyScopes:   s.Config.ShopifyScopes,
-		ShopifyOrigin:   shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
-		ShopifyTokens:   s.Tokens.Client,
-		WebhookMaxBody:  s.Config.WebhookMaxBody,
-		ClicksPerMinute: s.Config.ClicksPerMinute,
-		TrustedProxies:  s.Config.TrustedProxies,
+		AppURL:                 s.Config.AppURL.String(),
+		ShopifyKey:             s.Config.ShopifyAPIKey,
+		ShopifySecret:          s.Config.ShopifyAPISecret,
+		ShopifyScopes:          s.Config.ShopifyScopes,
+		ShopifyOrigin:          shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
+		ShopifyTokens:          s.Tokens.Client,
+		WebhookMaxBody:         s.Config.WebhookMaxBody,
+		ClicksPerMinute:        s.Config.ClicksPerMinute,
+		TrustedProxies:         s.Config.TrustedProxies,
+		Popups:                 &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/")},
+		WidgetAssets:           s.widgetAssets,
+		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
+		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
 	}
 	return srv.Handler()
 }

@@ -420,3 +420,20 @@ func (s *Simulator) verifySessionToken(tok, domain string) (string, error) {
 	sub, _ := claims["sub"].(string)
 	return sub, nil
 }
+
+// CheckoutSessionToken mints the session token a checkout UI extension
+// gets from shopify.sessionToken.get(): same signature and dest as App
+// Bridge's, sub the buyer's customer GID only when logged in (customerID 0:
+// a guest, no sub) (shopify.md §1.3).
+func (s *Simulator) CheckoutSessionToken(domain string, customerID int64, ttl time.Duration) string {
+	now := s.cfg.Now()
+	claims := jwt.MapClaims{
+		"iss": "https://" + domain + "/admin", "dest": "https://" + domain, "aud": s.cfg.APIKey,
+		"exp": now.Add(ttl).Unix(), "nbf": now.Unix(), "iat": now.Unix(), "jti": newUUID(),
+	}
+	if customerID != 0 {
+		claims["sub"] = "gid://shopify/Customer/" + strconv.FormatInt(customerID, 10)
+	}
+	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(s.cfg.APISecret))
+	return tok
+}

@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/popup"
+	"github.com/parrain/parrain/integrations/shopify"
+)
+
+// Popups answers the widget's session requests.
+type Popups interface {
+	Session(ctx context.Context, r popup.Request) (*popup.Content, error)
+}
+
+// widgetCORS lets any store page call the widget API. No cookies are ever
+// read on these routes, so "*" is safe; the checkout extension sends its
+// session token in Authorization (shopify.md §1.3).
+func widgetCORS(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Retry-After")
+	if c.Request.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Max-Age", "7200")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}
+
+type widgetSessionRequest struct {
+	Shop     string   `json:"shop"`
+	OrderID  string   `json:"order_id"`
+	Email    string   `json:"email"`
+	OrderKey string   `json:"order_key"`
+	Lang     string   `json:"lang"`
+	Langs    []string `json:"langs"`
+}
+
+// orderIDShape accepts a platform order id, bare or as a Shopify GID
+// (gid://shopify/Order/123, gid://shopify/OrderIdentity/123).
+var orderIDShape = regexp.MustCompile(`^(?:gid://shopify/[A-Za-z]+/)?([0-9]{1,20})$`)
+
+// widgetSession shows the order's referral popup to a caller who proves
+// they saw the order: a checkout-extension session token, or the order's
+// email (or WooCommerce order key). 202 while the order is not processed.
+func (s *Server) widgetSession(c *gin.Context) {
+	ctx := c.Request.Context()
+	ipKey := "w:ip:" + s.hashIP(c.ClientIP())
+	if !s.allow(ctx, ipKey, s.WidgetPerIPPerMinute) {
+		fail(c, app.Errorf(app.ERATELIMITED, "too many requests from this address; try again in a minute"))
+		return
+	}
+	var in widgetSessionRequest
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10))
+	if err := dec.Decode(&in); err != nil {
+		fail(c, app.Wrap(app.EINVALID, err, "body must be a JSON object with order_id"))
+		return
+	}
+	m := orderIDShape.FindStringSubmatch(strings.TrimSpace(in.OrderID))
+	if m == nil {
+		fail(c, app.Errorf(app.EINVALID, "order_id must be the order's id"))
+		return
+	}
+	req := popup.Request{OrderID: m[1], Proof: popup.Proof{Email: in.Email, OrderKey: in.OrderKey}}
+	domain := strings.ToLower(strings.TrimSpace(in.Shop))
+	if raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
+		// Extension tokens are checked without the audience, like
+		// Shopify's own server code (shopify.md §1.3).
+		d, claims, err := shopify.VerifySessionToken(raw, s.ShopifyKey, s.ShopifySecret, false, s.Now())
+		if err != nil {
+			fail(c, app.Errorf(app.EFORBIDDEN, "invalid or expired session token"))
+			return
+		}
+		if domain != "" && domain != d {
+			fail(c, app.Errorf(app.EFORBIDDEN, "the session token is for another shop"))
+			return
+		}
+		domain = d
+		req.Proof.SessionToken = true
+		if sub := claims.Subject; sub != "" {
+			req.Proof.TokenCustomerID = sub[strings.LastIndexByte(sub, '/')+1:]
+		}
+	}
+	domain, err := shopify.NormalizeShop(domain)
+	if err != nil {
+		fail(c, app.Errorf(app.EINVALID, "shop must be the store's myshopify.com domain"))
+		return
+	}
+	if !s.allow(ctx, "w:shop:"+domain, s.WidgetPerShopPerMinute) {
+		fail(c, app.Errorf(app.ERATELIMITED, "too many requests for this shop; try again in a minute"))
+		return
+	}
+	shop, err := s.Shops.ShopByDomain(ctx, app.PlatformShopify, domain)
+	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && shop.Status != app.ShopInstalled) {
+		// Same answer as a failed proof: the API does not confirm which
+		// shops use Parrain.
+		fail(c, app.Errorf(app.EFORBIDDEN, "cannot show a referral link: this page did not prove it shows this order"))
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if shop.Name == "" {
+		shop.Name = domain
+	}
+	req.Shop = shop
+	req.Languages = append(append([]string{in.Lang}, in.Langs...), acceptLanguages(c.GetHeader("Accept-Language"))...)
+	content, err := s.Popups.Session(ctx, req)
+	c.Header("Cache-Control", "no-store")
+	if errors.Is(err, popup.ErrPending) {
+		c.Header("Retry-After", "1")
+		c.JSON(http.StatusAccepted, gin.H{"state": "pending", "retry_after_ms": 1000})
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, struct {
+		State string `json:"state"`
+		*popup.Content
+	}{"ready", content})
+}
+
+// allow applies a per-minute limit; 0 means none.
+func (s *Server) allow(ctx context.Context, key string, perMinute int) bool {
+	return s.Limiter == nil || perMinute <= 0 || s.Limiter.Allow(ctx, key, perMinute, time.Minute)
+}
+
+// acceptLanguages lists Accept-Language tags by preference.
+func acceptLanguages(h string) []string {
+	type tag struct {
+		name string
+		q    float64
+	}
+	var tags []tag
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		if name != "" && name != "*" && q > 0 {
+			tags = append(tags, tag{name, q})
+		}
+	}
+	// Stable insertion sort: a handful of tags at most.
+	for i := 1; i < len(tags); i++ {
+		for j := i; j > 0 && tags[j].q > tags[j-1].q; j-- {
+			tags[j], tags[j-1] = tags[j-1], tags[j]
+		}
+	}
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = t.name
+	}
+	return out
+}

@@ -1,0 +1,215 @@
+// Package popup decides what the shopper's referral popup shows for an
+// order, and to whom: the advocate's link and code only for a caller who
+// proved they saw the order. It knows nothing of HTTP or storage.
+package popup
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/attribution"
+)
+
+// ErrPending means the order is not processed yet: ask again shortly.
+var ErrPending = errors.New("order not processed yet")
+
+// Order is what the popup needs to know of an order.
+type Order struct {
+	Known      bool
+	Paid       bool
+	Cancelled  bool
+	CustomerID string
+	EmailNorm  string
+	// Key is the platform's order key (WooCommerce), "" where there is none.
+	Key string
+}
+
+// Data is the storage the popup reads.
+type Data interface {
+	Program(ctx context.Context, shop *app.Shop) (app.Program, error)
+	PopupOrder(ctx context.Context, shopID int64, platformOrderID string) (*Order, error)
+	AdvocateByCustomer(ctx context.Context, shopID int64, customerID string) (*app.Advocate, error)
+}
+
+// Proof is how the caller shows they saw the order. The HTTP layer fills it
+// after verifying what it can (a session token's signature); the checks that
+// need the order happen here.
+type Proof struct {
+	// SessionToken is true when a platform session token for the shop was
+	// verified; TokenCustomerID is its customer, "" for a guest buyer.
+	SessionToken    bool
+	TokenCustomerID string
+	Email           string
+	OrderKey        string
+}
+
+// Request asks for the popup of one order.
+type Request struct {
+	Shop    *app.Shop
+	OrderID string
+	Proof   Proof
+	// Languages are the shopper's, most preferred first.
+	Languages []string
+}
+
+// Share is one share button.
+type Share struct {
+	Channel string `json:"channel"`
+	Label   string `json:"label"`
+	URL     string `json:"url"`
+}
+
+// Theme is how the popup looks.
+type Theme struct {
+	Accent     string `json:"accent"`
+	Background string `json:"background"`
+	Text       string `json:"text"`
+	Position   string `json:"position"`
+}
+
+// Content is everything the widget renders.
+type Content struct {
+	Lang     string            `json:"lang"`
+	Texts    map[string]string `json:"texts"`
+	Link     string            `json:"link"`
+	Code     string            `json:"code"`
+	Share    []Share           `json:"share"`
+	Theme    Theme             `json:"theme"`
+	CapDays  int               `json:"cap_days"`
+	Launcher bool              `json:"launcher"`
+}
+
+// Service answers popup requests.
+type Service struct {
+	Data Data
+	// LinkBase is the app's public URL; links are LinkBase/r/CODE.
+	LinkBase string
+}
+
+var errNoProof = app.Errorf(app.EFORBIDDEN, "cannot show a referral link: this page did not prove it shows this order")
+
+// Session returns the popup for the order, ErrPending while the order or
+// its advocate is not ready, EFORBIDDEN when the proof does not hold and
+// ENOTFOUND when there is nothing to offer. Every refusal says the same
+// thing whatever the reason, so it tells a prober nothing about the order.
+func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
+	pr := r.Proof
+	if !pr.SessionToken && pr.Email == "" && pr.OrderKey == "" {
+		return nil, errNoProof
+	}
+	o, err := s.Data.PopupOrder(ctx, r.Shop.ID, r.OrderID)
+	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && !o.Known) {
+		return nil, ErrPending
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !proves(pr, o) {
+		return nil, errNoProof
+	}
+	if o.Cancelled {
+		return nil, app.Errorf(app.ENOTFOUND, "no referral offer for this order")
+	}
+	if !o.Paid {
+		return nil, ErrPending
+	}
+	p, err := s.Data.Program(ctx, r.Shop)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Enabled || !p.Widget.Enabled {
+		return nil, app.Errorf(app.ENOTFOUND, "the shop has no referral offer right now")
+	}
+	if o.CustomerID == "" {
+		return nil, app.Errorf(app.ENOTFOUND, "no referral link for guest orders")
+	}
+	adv, err := s.Data.AdvocateByCustomer(ctx, r.Shop.ID, o.CustomerID)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		return nil, ErrPending
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch adv.FriendCodeState {
+	case "created":
+	case "failed":
+		return nil, app.Errorf(app.ENOTFOUND, "no referral offer for this order")
+	default:
+		return nil, ErrPending
+	}
+	c := Build(p, adv, r.Shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, r.Languages...))
+	return &c, nil
+}
+
+// proves checks the caller's proof against the order. A session token is
+// Shopify's word that the caller is this shop's checkout; when it names a
+// customer, that customer must be the buyer.
+func proves(pr Proof, o *Order) bool {
+	switch {
+	case pr.SessionToken:
+		return pr.TokenCustomerID == "" || pr.TokenCustomerID == o.CustomerID
+	case pr.OrderKey != "":
+		return o.Key != "" && subtle.ConstantTimeCompare([]byte(pr.OrderKey), []byte(o.Key)) == 1
+	default:
+		e := attribution.NormalizeEmail(pr.Email)
+		return e != "" && o.EmailNorm != "" && subtle.ConstantTimeCompare([]byte(e), []byte(o.EmailNorm)) == 1
+	}
+}
+
+// Build assembles the popup for an advocate.
+func Build(p app.Program, adv *app.Advocate, shopName, linkBase, lang string) Content {
+	link := linkBase + "/r/" + url.PathEscape(adv.Code)
+	texts := Texts(p, lang, shopName, link)
+	w := p.Widget
+	return Content{
+		Lang: lang, Texts: texts, Link: link, Code: adv.FriendCode,
+		Share:   ShareLinks(link, shopName, texts["share_message"], lang),
+		Theme:   Theme{Accent: w.AccentColor, Background: w.BackgroundColor, Text: w.TextColor, Position: w.Position},
+		CapDays: w.CapDays, Launcher: w.Launcher,
+	}
+}
+
+// Channels are the share buttons, in the order shown.
+var Channels = []string{"email", "sms", "whatsapp", "facebook", "x", "messenger"}
+
+// ShareLinks builds each channel's share URL. Each carries the link tagged
+// with its channel (ch=), so clicks are counted per channel. message is the
+// share text with the untagged link in it; the tagged one replaces it.
+func ShareLinks(link, shopName, message, lang string) []Share {
+	out := make([]Share, 0, len(Channels))
+	for _, ch := range Channels {
+		tagged := link + "?ch=" + ch
+		msg := replaceLink(message, link, tagged)
+		var u string
+		switch ch {
+		case "email":
+			u = "mailto:?subject=" + pathEscape(shopName) + "&body=" + pathEscape(msg)
+		case "sms":
+			// "?&body=" is understood by both iOS and Android.
+			u = "sms:?&body=" + pathEscape(msg)
+		case "whatsapp":
+			u = "https://wa.me/?text=" + url.QueryEscape(msg)
+		case "facebook":
+			u = "https://www.facebook.com/sharer/sharer.php?u=" + url.QueryEscape(tagged)
+		case "x":
+			u = "https://x.com/intent/post?text=" + url.QueryEscape(replaceLink(message, link, "")) + "&url=" + url.QueryEscape(tagged)
+		case "messenger":
+			u = "fb-messenger://share/?link=" + url.QueryEscape(tagged)
+		}
+		out = append(out, Share{Channel: ch, Label: words[lang].channels[ch], URL: u})
+	}
+	return out
+}
+
+// replaceLink puts the tagged link in the message; with "" it drops the
+// link and the separator before it, for X, which shows the url itself.
+func replaceLink(msg, link, with string) string {
+	if with == "" {
+		return strings.TrimRight(strings.ReplaceAll(msg, link, ""), " :\u00a0-—")
+	}
+	return strings.ReplaceAll(msg, link, with)
+}

@@ -1,0 +1,123 @@
+package popup
+
+import (
+	"strings"
+
+	"github.com/parrain/parrain/app"
+)
+
+// builtin holds the popup's texts per language. Placeholders: {friend} (the
+// friend's offer), {reward} (the advocate's reward), {shop}, {days} (holding
+// period), {link}.
+var builtin = map[string]map[string]string{
+	"en": {
+		"title":         "Give {friend}, get {reward}",
+		"offer":         "Give your friends {friend}, get {reward} for each friend who orders.",
+		"link_label":    "Your personal link",
+		"copy":          "Copy link",
+		"copied":        "Link copied",
+		"copy_manual":   "Press Ctrl+C (⌘C on a Mac) to copy",
+		"code_label":    "Or give them your code",
+		"share_label":   "Share by",
+		"share_message": "Here's {friend} at {shop}: {link}",
+		"terms":         "Your reward is sent {days} after your friend's first order, unless it is returned.",
+		"no_thanks":     "No thanks",
+		"close":         "Close",
+		"launcher":      "Refer a friend",
+	},
+	"fr": {
+		"title":         "Offrez {friend}, recevez {reward}",
+		"offer":         "Offrez {friend} à vos amis et recevez {reward} pour chaque ami qui commande.",
+		"link_label":    "Votre lien personnel",
+		"copy":          "Copier le lien",
+		"copied":        "Lien copié",
+		"copy_manual":   "Appuyez sur Ctrl+C (⌘C sur Mac) pour copier",
+		"code_label":    "Ou donnez-leur votre code",
+		"share_label":   "Partager par",
+		"share_message": "Voici {friend} chez {shop} : {link}",
+		"terms":         "Votre récompense est envoyée {days} après la première commande de votre ami, sauf en cas de retour.",
+		"no_thanks":     "Non merci",
+		"close":         "Fermer",
+		"launcher":      "Parrainer un ami",
+	},
+}
+
+// words are the pieces the offer sentences are made of, per language.
+var words = map[string]struct {
+	percentOff, amountOff, freeShipping, percentReward, days, day, immediately string
+	channels                                                                   map[string]string
+}{
+	"en": {"%s off", "%s off", "free shipping", "%s off your next order", "%d days", "%d day", "right",
+		map[string]string{"email": "Email", "sms": "SMS", "whatsapp": "WhatsApp", "facebook": "Facebook", "x": "X", "messenger": "Messenger"}},
+	"fr": {"%s de réduction", "%s de réduction", "la livraison gratuite", "%s de réduction sur votre prochaine commande", "%d jours", "%d jour", "juste",
+		map[string]string{"email": "E-mail", "sms": "SMS", "whatsapp": "WhatsApp", "facebook": "Facebook", "x": "X", "messenger": "Messenger"}},
+}
+
+// PickLanguage returns the language to speak: the merchant's choice, else
+// the first of the shopper's languages we have ("fr-CA" counts as "fr"),
+// else English.
+func PickLanguage(setting string, wanted ...string) string {
+	if setting != "" && setting != app.LanguageAuto {
+		if _, ok := builtin[setting]; ok {
+			return setting
+		}
+	}
+	for _, w := range wanted {
+		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(w)), "-")
+		primary, _, _ = strings.Cut(primary, "_")
+		if _, ok := builtin[primary]; ok {
+			return primary
+		}
+	}
+	return "en"
+}
+
+// Texts returns every text of the popup in lang, merchant overrides first,
+// with placeholders filled in.
+func Texts(p app.Program, lang, shopName, link string) map[string]string {
+	fill := strings.NewReplacer(
+		"{friend}", FriendOffer(p, lang), "{reward}", Reward(p, lang), "{shop}", shopName,
+		"{days}", holdWords(p.HoldingDays, lang), "{link}", link)
+	out := make(map[string]string, len(app.WidgetTextKeys))
+	for _, k := range app.WidgetTextKeys {
+		t := builtin[lang][k]
+		if o, ok := p.Widget.Texts[lang][k]; ok && strings.TrimSpace(o) != "" {
+			t = o
+		}
+		out[k] = fill.Replace(t)
+	}
+	return out
+}
+
+func holdWords(days int, lang string) string {
+	w := words[lang]
+	switch days {
+	case 0: // "sent right after", "envoyée juste après"
+		return w.immediately
+	case 1:
+		return sprintf(w.day, days)
+	}
+	return sprintf(w.days, days)
+}
+
+// FriendOffer is the friend's side in words: "10% off", "$5 off", "free
+// shipping".
+func FriendOffer(p app.Program, lang string) string {
+	w := words[lang]
+	switch p.FriendKind {
+	case app.OfferPercent:
+		return sprintf(w.percentOff, Percent(p.FriendPercent, lang))
+	case app.OfferFixed:
+		return sprintf(w.amountOff, FormatMoney(app.Money{Minor: p.FriendAmountMinor, Currency: p.Currency}, lang))
+	}
+	return w.freeShipping
+}
+
+// Reward is the advocate's side in words: "$10" or "10% off your next
+// order".
+func Reward(p app.Program, lang string) string {
+	if p.RewardKind == app.OfferPercent {
+		return sprintf(words[lang].percentReward, Percent(p.RewardPercent, lang))
+	}
+	return FormatMoney(app.Money{Minor: p.RewardAmountMinor, Currency: p.Currency}, lang)
+}

@@ -1,0 +1,195 @@
+package stack_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+type widgetReply struct {
+	State string            `json:"state"`
+	Lang  string            `json:"lang"`
+	Texts map[string]string `json:"texts"`
+	Link  string            `json:"link"`
+	Code  string            `json:"code"`
+	Share []struct{ Channel, URL string }
+	Error string `json:"error"`
+}
+
+// widgetSession posts to the widget API as a store page or extension would.
+func (h *harness) widgetSession(body map[string]any, token string) (int, widgetReply, string) {
+	h.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/api/widget/session", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Origin", "https://shop.example")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out widgetReply
+	_ = json.Unmarshal(raw, &out)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		h.t.Errorf("status %d without CORS header", resp.StatusCode)
+	}
+	return resp.StatusCode, out, string(raw)
+}
+
+func TestWidgetSession(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "widget-shop.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	in := simOrder("ann@example.com")
+	in.FirstName = "Ann"
+	orderID := h.order(shop, in)
+	var adv *advocateView
+	eventually(t, 15*time.Second, "advocate with friend code", func() bool {
+		adv = h.advocate("ann@example.com")
+		return adv != nil && adv.FriendState == "created"
+	})
+	oid := strconv.FormatInt(orderID, 10)
+	customer := h.customerOf(oid)
+
+	// The happy paths: each proof shows the buyer's own link and code.
+	ok := []struct {
+		name  string
+		body  map[string]any
+		token string
+	}{
+		{"order id and email", map[string]any{"shop": shop, "order_id": oid, "email": "Ann@Example.com"}, ""},
+		{"checkout token, guest", map[string]any{"order_id": "gid://shopify/Order/" + oid}, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
+		{"checkout token, the buyer", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, customer, time.Minute)},
+	}
+	for _, tc := range ok {
+		status, got, raw := h.widgetSession(tc.body, tc.token)
+		if status != 200 || got.State != "ready" {
+			t.Fatalf("%s: %d %s", tc.name, status, raw)
+		}
+		if got.Link != h.app.URL+"/r/"+adv.Code || got.Code != adv.FriendCode {
+			t.Errorf("%s: link %q code %q, want %s and %s", tc.name, got.Link, got.Code, adv.Code, adv.FriendCode)
+		}
+		if len(got.Share) != 6 {
+			t.Errorf("%s: %d share links", tc.name, len(got.Share))
+		}
+		for _, s := range got.Share {
+			if !strings.Contains(s.URL, "ch%3D"+s.Channel) && !strings.Contains(s.URL, "ch="+s.Channel) {
+				t.Errorf("%s: %s share URL lacks its channel: %s", tc.name, s.Channel, s.URL)
+			}
+		}
+	}
+
+	// French for a French page.
+	if _, got, _ := h.widgetSession(map[string]any{"shop": shop, "order_id": oid, "email": "ann@example.com", "lang": "fr-FR"}, ""); got.Lang != "fr" || !strings.Contains(got.Texts["offer"], "Offrez") {
+		t.Errorf("fr: lang %q offer %q", got.Lang, got.Texts["offer"])
+	}
+
+	// Refusals: never the advocate's data.
+	forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"dest": "https://" + shop, "exp": time.Now().Add(time.Minute).Unix()}).
+		SignedString([]byte("not-the-secret"))
+	h.sim.AddShop("other-widget.myshopify.com", simShop("Other", "EUR", "UTC"))
+	refused := []struct {
+		name   string
+		body   map[string]any
+		token  string
+		status int
+	}{
+		{"no proof", map[string]any{"shop": shop, "order_id": oid}, "", 403},
+		{"mismatched email", map[string]any{"shop": shop, "order_id": oid, "email": "eve@example.com"}, "", 403},
+		{"wrong order key", map[string]any{"shop": shop, "order_id": oid, "order_key": "wc_order_guess"}, "", 403},
+		{"expired token", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, 0, -time.Minute), 403},
+		{"forged token", map[string]any{"order_id": oid}, forged, 403},
+		{"token of another customer", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, customer+1, time.Minute), 403},
+		{"token for another shop", map[string]any{"shop": shop, "order_id": oid}, h.sim.CheckoutSessionToken("other-widget.myshopify.com", 0, time.Minute), 403},
+		{"shop not using Parrain", map[string]any{"shop": "nobody.myshopify.com", "order_id": oid, "email": "ann@example.com"}, "", 403},
+		{"bad order id", map[string]any{"shop": shop, "order_id": "1 OR 1=1", "email": "ann@example.com"}, "", 400},
+		{"bad shop", map[string]any{"shop": "evil.example.com", "order_id": oid, "email": "ann@example.com"}, "", 400},
+	}
+	for _, tc := range refused {
+		status, got, raw := h.widgetSession(tc.body, tc.token)
+		if status != tc.status || got.Error == "" {
+			t.Errorf("%s: %d %s, want %d with a message", tc.name, status, raw, tc.status)
+		}
+		if strings.Contains(raw, adv.Code) {
+			t.Errorf("%s: refusal leaks the code: %s", tc.name, raw)
+		}
+	}
+
+	// Not JSON at all.
+	resp, err := http.Post(h.app.URL+"/api/widget/session", "text/plain", strings.NewReader("order=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("non-JSON body: %d", resp.StatusCode)
+	}
+
+	// CORS preflight, as the checkout extension's fetch with Authorization
+	// sends it.
+	req, _ := http.NewRequest(http.MethodOptions, h.app.URL+"/api/widget/session", nil)
+	req.Header.Set("Origin", "https://extensions.shopifycdn.com")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// An order whose webhook is not processed yet answers 202 ("not yet"), then
+// the popup once it is; too many calls from one address get 429.
+func TestWidgetSessionPendingThenReadyAndRateLimit(t *testing.T) {
+	h := newHarness(t, withSimulator(), withoutWorker(), withEnv("WIDGET_PER_MINUTE_PER_IP", "6"))
+	const shop = "widget-pending.myshopify.com"
+	stop := h.runWorker()
+	h.installAndSync(shop, "USD")
+	stop()
+
+	oid := strconv.FormatInt(h.order(shop, simOrder("bea@example.com")), 10)
+	body := map[string]any{"shop": shop, "order_id": oid, "email": "bea@example.com"}
+	status, got, raw := h.widgetSession(body, "")
+	if status != 202 || got.State != "pending" {
+		t.Fatalf("before processing: %d %s, want 202 pending", status, raw)
+	}
+	defer h.runWorker()()
+	deadline := time.Now().Add(15 * time.Second)
+	for status != 200 && time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		status, got, raw = h.widgetSession(body, "")
+		if status == 429 {
+			// The limit is low for this test; a real widget retries
+			// five times at most. Wait out the window.
+			h.rdb.FlushDB(t.Context())
+		}
+	}
+	if status != 200 || got.Code == "" {
+		t.Fatalf("after processing: %d %s", status, raw)
+	}
+
+	h.rdb.FlushDB(t.Context())
+	codes := []int{}
+	for range 7 {
+		status, _, _ := h.widgetSession(body, "")
+		codes = append(codes, status)
+	}
+	if codes[5] != 200 || codes[6] != 429 {
+		t.Fatalf("statuses %v: want 200 six times then 429", codes)
+	}
+}
