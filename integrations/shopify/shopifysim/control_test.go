@@ -316,13 +316,48 @@ func TestControlDiscountsListing(t *testing.T) {
 		!slices.Contains([]string{"DiscountCodeBasic"}, ds[0].Kind) || dig(ds[0].Input, "customerGets", "value", "percentage") != 0.1 {
 		t.Fatalf("discounts: %d %s", status, body)
 	}
-	// The storefront stand-in shows a shared discount link for this shop.
-	status, _, page := f.do(t, http.MethodGet, "/discount/FRIEND-ANNE?redirect=%2F%3Fref%3DANNE&shop="+demo, "", nil, nil)
+	// The storefront stand-in applies a shared discount link's code and
+	// lands on the redirect path, where the capture script sees ?ref=.
+	status, hdr, _ := f.do(t, http.MethodGet, "/discount/FRIEND-ANNE?redirect=%2F%3Fref%3DANNE&shop="+demo, "", nil, nil)
+	if status != 302 || hdr.Get("Location") != "/?ref=ANNE&shop="+demo || !strings.Contains(hdr.Get("Set-Cookie"), "discount_code=FRIEND-ANNE") {
+		t.Fatalf("discount link: %d %v", status, hdr)
+	}
+	status, _, page := f.do(t, http.MethodGet, "/?ref=ANNE&shop="+demo, "", http.Header{"Cookie": {"discount_code=FRIEND-ANNE"}}, nil)
 	if status != 200 || !strings.Contains(string(page), `name="discount_code" value="FRIEND-ANNE"`) || !strings.Contains(string(page), `value="/?ref=ANNE"`) {
 		t.Fatalf("storefront: %d %s", status, page)
 	}
-	if status, _, page := f.do(t, http.MethodGet, "/discount/X?redirect=https://evil.example&shop="+demo, "", nil, nil); status != 200 ||
-		!strings.Contains(string(page), `name="landing_site" value="/"`) {
-		t.Fatalf("off-site redirect kept: %s", page)
+	if status, hdr, _ := f.do(t, http.MethodGet, "/discount/X?redirect=https://evil.example&shop="+demo, "", nil, nil); status != 302 ||
+		hdr.Get("Location") != "/?shop="+demo {
+		t.Fatalf("off-site redirect kept: %v", hdr)
+	}
+}
+
+// The capture script's cart write reaches the order as a note attribute,
+// and checkout lands on an order-received page that loads the widget.
+func TestStorefrontCartCheckoutThankYou(t *testing.T) {
+	f := newSim(t, nil)
+	status, hdr, _ := f.do(t, http.MethodPost, "/cart/update.js?shop="+demo, "", http.Header{"Content-Type": {"application/json"}},
+		[]byte(`{"attributes":{"parrain_ref":"ANNE"}}`))
+	cookie := strings.Split(hdr.Get("Set-Cookie"), ";")[0]
+	if status != 200 || !strings.HasPrefix(cookie, "cart=") {
+		t.Fatalf("cart update: %d %v", status, hdr)
+	}
+	if status, _, _ := f.do(t, http.MethodPost, "/cart/update.js", "", nil, []byte(`not json`)); status != 400 {
+		t.Fatalf("bad cart update: %d", status)
+	}
+	form := "email=bob%40example.com&first_name=Bob&total=80.00&landing_site=%2F%3Fref%3DANNE"
+	status, hdr, _ = f.do(t, http.MethodPost, "/checkout?shop="+demo, "",
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Cookie": {cookie}}, []byte(form))
+	if status != 303 || !strings.HasPrefix(hdr.Get("Location"), "/thank-you/") {
+		t.Fatalf("checkout: %d %v", status, hdr)
+	}
+	orders := f.sim.Orders(demo)
+	if len(orders) != 1 || !strings.Contains(string(orders[0]), `"note_attributes":[{"name":"parrain_ref","value":"ANNE"}]`) {
+		t.Fatalf("order lacks the cart attribute: %s", orders)
+	}
+	status, _, page := f.do(t, http.MethodGet, hdr.Get("Location")+"&lang=fr", "", nil, nil)
+	if status != 200 || !strings.Contains(string(page), `/widget/loader.js" data-shop="`+demo+`"`) ||
+		!strings.Contains(string(page), `data-email="bob@example.com"`) || !strings.Contains(string(page), `lang="fr"`) {
+		t.Fatalf("thank-you page: %d %s", status, page)
 	}
 }

@@ -205,6 +205,8 @@ type Simulator struct {
 
 	mu    sync.Mutex
 	shops map[string]*shop
+	// carts are AJAX carts by their cookie token.
+	carts map[string]map[string]string
 	codes map[string]authCode // authorization codes, single use
 	seq   int64               // source of fresh numeric ids
 
