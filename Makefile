@@ -30,12 +30,16 @@ dev: stack build
 	  bin/parrain migrate up && \
 	  scripts/dev.sh
 
-## test: every test, against real Postgres and Redis.
+## test: every test, against real Postgres and Redis, and the widget in
+## headless chromium; prints the widget's gzipped size (fails over budget).
 test: stack
+	@scripts/browser-deps.sh
+	@scripts/extensions-check.sh
 	@source $(LOCAL)/stack.env && \
 	  unformatted=$$(gofmt -l cmd app integrations jobs migrations widget 2>/dev/null); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi; \
 	  $(GO) vet ./... && \
+	  (cd widget && $(GO) run ./internal/gen -check) && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -count=1 -timeout 10m ./...
 
 ## bench-intake: webhook intake throughput and latency vs. the raw insert rate.

@@ -38,8 +38,10 @@
 
   function ready(j) {
     data = j;
-    var opens = d.querySelectorAll("[data-parrain-open]");
-    for (var i = 0; i < opens.length; i++) opens[i].addEventListener("click", open);
+    // Delegated: the page's buttons may not be parsed yet.
+    d.addEventListener("click", function (e) {
+      if (e.target.closest && e.target.closest("[data-parrain-open]")) open();
+    });
     if (c.launcher) launcher();
     if (!P.capped && !c.launcher && c.auto != "0") open();
   }

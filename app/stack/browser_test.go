@@ -1,0 +1,85 @@
+package stack_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWidgetInBrowser runs widget/test/browser.test.mjs (headless Debian
+// chromium, playwright-core) against this running app and simulator: the
+// popup on the demo order-received page, keyboard, clipboard, share links,
+// frequency cap, French, hostile CSS, phone layout, storefront capture.
+// make test installs chromium and playwright-core first
+// (scripts/browser-deps.sh).
+func TestWidgetInBrowser(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	testDir := filepath.Join(root, "widget", "test")
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	for _, need := range []string{chromium, filepath.Join(testDir, "node_modules", "playwright-core")} {
+		if _, err := os.Stat(need); err != nil {
+			t.Fatalf("%s is missing: run `make test` (scripts/browser-deps.sh installs chromium and playwright-core)", need)
+		}
+	}
+	h := newHarness(t, withSimulator(), withEnv("WIDGET_PER_MINUTE_PER_IP", "10000"), withEnv("CLICKS_PER_MINUTE_PER_IP", "10000"))
+	const shop = "demo-widget.myshopify.com"
+	h.installAndSync(shop, "USD")
+	in := simOrder("ann@example.com")
+	in.FirstName = "Ann"
+	orderID := h.order(shop, in)
+	var adv *advocateView
+	eventually(t, 15*time.Second, "advocate with friend code", func() bool {
+		adv = h.advocate("ann@example.com")
+		return adv != nil && adv.FriendState == "created"
+	})
+
+	out := filepath.Join(root, "test-output", "widget")
+	cmd := exec.Command("node", "--test", "--test-reporter=spec", "browser.test.mjs")
+	cmd.Dir = testDir
+	cmd.Env = append(os.Environ(),
+		"SIM_URL="+h.simSrv.URL, "APP_URL="+h.app.URL, "SHOP="+shop, "ORDER_ID="+strconv.FormatInt(orderID, 10),
+		"LINK="+h.app.URL+"/r/"+adv.Code, "CODE="+adv.FriendCode, "REF="+adv.Code, "OUT_DIR="+out, "CHROMIUM="+chromium)
+	outb, err := runWithTimeout(cmd, 4*time.Minute)
+	t.Log("\n" + string(outb))
+	if err != nil {
+		t.Fatalf("browser tests failed: %v", err)
+	}
+	t.Logf("screenshots in %s", out)
+
+	// The friend's order placed in the browser carries the cart attribute
+	// the capture script wrote.
+	var found bool
+	for _, o := range h.sim.Orders(shop) {
+		if strings.Contains(string(o), "friend-from-browser@example.com") {
+			found = strings.Contains(string(o), `{"name":"parrain_ref","value":"`+adv.Code+`"}`)
+		}
+	}
+	if !found {
+		t.Fatalf("the browser's order does not carry parrain_ref=%s", adv.Code)
+	}
+}
+
+func runWithTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
+	var buf strings.Builder
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return []byte(buf.String()), err
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return []byte(buf.String()), os.ErrDeadlineExceeded
+	}
+}
