@@ -45,17 +45,29 @@ if [ "$installed" = "installed through OAuth" ]; then
   done
 fi
 
+# A first order from Marie, so the demo order-received page has a popup to
+# show: it appears once the order's webhook is processed (the widget retries).
+demo_page="(no demo order: install failed)"
+if [ "$installed" = "installed through OAuth" ]; then
+  order=$(curl -fsS -X POST "$SHOPIFY_API_ORIGIN/_sim/shops/$DEMO_SHOP/orders" -H 'Content-Type: application/json' \
+    -d '{"email":"marie@example.com","first_name":"Marie","total":"120.00"}' | grep -o 'gid://shopify/Order/[0-9]*' | head -1)
+  demo_page="$SHOPIFY_API_ORIGIN/thank-you/${order##*/}?shop=$DEMO_SHOP"
+fi
 cat <<MSG
 
   Parrain is running.
     App             $APP_URL            (health: $APP_URL/healthz, readiness: $APP_URL/readyz, metrics: $APP_URL/metrics)
     Shopify sim     $SHOPIFY_API_ORIGIN/_sim/   (shops, install link, deliveries, place an order)
     Demo shop       $DEMO_SHOP — $installed
+    Demo order page $demo_page
+                    (Marie's order-received page with the referral popup; add &lang=fr for French,
+                     &css=hostile for a theme with aggressive CSS)
     Logs            .local/parrain.log, .local/shopify-sim.log
     Database        $DATABASE_URL
-  Try the loop:     1. on $SHOPIFY_API_ORIGIN/_sim/ place an order as Marie: she becomes an advocate,
-                       her friend code appears under "Discount codes" with her referral link;
-                    2. open the link, buy as a friend on the simulated storefront;
+  Try the loop:     1. open the demo order page: Marie is an advocate, the popup shows her link and code
+                       (or place another order on $SHOPIFY_API_ORIGIN/_sim/);
+                    2. open her link, buy as a friend on the simulated storefront (the capture script
+                       writes the ref to the cart; checkout shows the friend's own order page);
                     3. within a minute (demo holding period 0) Marie's THANKS- reward code appears.
   Ctrl-C stops everything.
 

@@ -68,6 +68,9 @@ func NewAssets() (*Assets, error) {
 	a.add("loader.js", loader, shortCache)
 	a.add("capture.js", capture, shortCache)
 	a.add(a.PopupName, popup, foreverCache)
+	// The same script at a stable URL, for pages that load it directly
+	// (as the Shopify theme app embed does from its own assets).
+	a.add("popup.js", popup, shortCache)
 	return a, nil
 }
 

@@ -115,6 +115,7 @@ func (s *Server) Handler() http.Handler {
 	w := r.Group("/api/widget", widgetCORS)
 	w.POST("/session", s.widgetSession)
 	w.OPTIONS("/session", func(*gin.Context) {})
+	r.POST("/proxy/shopify/widget/session", s.proxyWidgetSession)
 
 	admin := r.Group("/api/admin", s.requireShopifySession)
 	admin.GET("/program", s.getProgram)

@@ -20,6 +20,7 @@ import (
 // Popups answers the widget's session requests.
 type Popups interface {
 	Session(ctx context.Context, r popup.Request) (*popup.Content, error)
+	ForCustomer(ctx context.Context, shop *app.Shop, customerID string, languages []string) (*popup.Content, error)
 }
 
 // widgetCORS lets any store page call the widget API. No cookies are ever
@@ -125,6 +126,48 @@ func (s *Server) widgetSession(c *gin.Context) {
 		c.JSON(http.StatusAccepted, gin.H{"state": "pending", "retry_after_ms": 1000})
 		return
 	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, struct {
+		State string `json:"state"`
+		*popup.Content
+	}{"ready", content})
+}
+
+// proxyWidgetSession serves the storefront launcher through Shopify's app
+// proxy (https://{shop}/apps/parrain/widget/session → /proxy/shopify/widget/session):
+// same origin as the store, and Shopify signs the logged-in customer's id,
+// so no other proof is needed.
+func (s *Server) proxyWidgetSession(c *gin.Context) {
+	ctx := c.Request.Context()
+	if !s.allow(ctx, "w:ip:"+s.hashIP(c.ClientIP()), s.WidgetPerIPPerMinute) {
+		fail(c, app.Errorf(app.ERATELIMITED, "too many requests from this address; try again in a minute"))
+		return
+	}
+	domain, customer, err := shopify.VerifyProxyQuery(c.Request.URL.Query(), s.ShopifySecret, s.Now())
+	if err != nil {
+		fail(c, app.Errorf(app.EFORBIDDEN, "not a signed app proxy request"))
+		return
+	}
+	shop, err := s.Shops.ShopByDomain(ctx, app.PlatformShopify, domain)
+	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && shop.Status != app.ShopInstalled) {
+		fail(c, app.Errorf(app.EFORBIDDEN, "shop is not installed"))
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if shop.Name == "" {
+		shop.Name = domain
+	}
+	var in widgetSessionRequest
+	_ = json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)).Decode(&in) // only languages are read
+	langs := append(append([]string{in.Lang}, in.Langs...), acceptLanguages(c.GetHeader("Accept-Language"))...)
+	content, err := s.Popups.ForCustomer(ctx, shop, customer, langs)
+	c.Header("Cache-Control", "no-store, private")
 	if err != nil {
 		fail(c, err)
 		return

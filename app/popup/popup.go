@@ -145,6 +145,32 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	return &c, nil
 }
 
+// ForCustomer returns the popup of a logged-in store customer who is an
+// advocate, for the storefront's "Refer a friend" launcher. The platform
+// vouches for the customer (a signed app proxy request); ENOTFOUND when the
+// customer has no link to share.
+func (s *Service) ForCustomer(ctx context.Context, shop *app.Shop, customerID string, languages []string) (*Content, error) {
+	p, err := s.Data.Program(ctx, shop)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Enabled || !p.Widget.Enabled || !p.Widget.Launcher {
+		return nil, app.Errorf(app.ENOTFOUND, "the shop has no referral launcher")
+	}
+	if customerID == "" {
+		return nil, app.Errorf(app.EFORBIDDEN, "log in to see your referral link")
+	}
+	adv, err := s.Data.AdvocateByCustomer(ctx, shop.ID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	if adv.FriendCodeState != "created" {
+		return nil, app.Errorf(app.ENOTFOUND, "no referral link yet")
+	}
+	c := Build(p, adv, shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, languages...))
+	return &c, nil
+}
+
 // proves checks the caller's proof against the order. A session token is
 // Shopify's word that the caller is this shop's checkout; when it names a
 // customer, that customer must be the buyer.

@@ -186,3 +186,37 @@ func TestDisabledWidgetOffersNothing(t *testing.T) {
 		t.Fatalf("disabled widget: %v", err)
 	}
 }
+
+func TestForCustomer(t *testing.T) {
+	on := program()
+	on.Widget.Launcher = true
+	adv := &app.Advocate{Code: "ANN-1234", FriendCode: "FRIEND-ANN-1234", FriendCodeState: "created"}
+	for _, tc := range []struct {
+		name     string
+		prog     app.Program
+		adv      *app.Advocate
+		customer string
+		want     string
+	}{
+		{"advocate", on, adv, "42", "ok"},
+		{"visitor", on, adv, "", app.EFORBIDDEN},
+		{"not an advocate", on, nil, "42", app.ENOTFOUND},
+		{"launcher off", program(), adv, "42", app.ENOTFOUND},
+		{"code not created", on, &app.Advocate{FriendCodeState: "pending"}, "42", app.ENOTFOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Service{Data: &fakeData{adv: tc.adv, prog: tc.prog}, LinkBase: "https://app.example"}
+			c, err := s.ForCustomer(context.Background(), &app.Shop{ID: 1}, tc.customer, []string{"fr"})
+			got := "ok"
+			if err != nil {
+				got = app.ErrorCode(err)
+			}
+			if got != tc.want {
+				t.Fatalf("got %s (%v), want %s", got, err, tc.want)
+			}
+			if got == "ok" && (c.Code != adv.FriendCode || c.Lang != "fr" || !c.Launcher) {
+				t.Errorf("content %+v", c)
+			}
+		})
+	}
+}

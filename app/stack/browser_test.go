@@ -40,6 +40,8 @@ func TestWidgetInBrowser(t *testing.T) {
 		return adv != nil && adv.FriendState == "created"
 	})
 
+	h.putProgram(shop, `{"widget":{"launcher":true}}`)
+
 	out := filepath.Join(root, "test-output", "widget")
 	cmd := exec.Command("node", "--test", "--test-reporter=spec", "browser.test.mjs")
 	cmd.Dir = testDir

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,6 +151,73 @@ func TestWidgetSession(t *testing.T) {
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
 		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// putProgram changes the program through the admin API, as the embedded
+// admin does.
+func (h *harness) putProgram(shop, body string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, h.app.URL+"/api/admin/program", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+h.sim.SessionToken(shop, 1, time.Minute))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("PUT program %s: %d %s", body, resp.StatusCode, readAll(resp))
+	}
+}
+
+// The storefront launcher asks through the store's app proxy: Shopify signs
+// the logged-in customer, and only that customer's link comes back.
+func TestWidgetThroughAppProxy(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "widget-proxy.myshopify.com"
+	h.installAndSync(shop, "USD")
+	h.order(shop, simOrder("cleo@example.com"))
+	var adv *advocateView
+	eventually(t, 15*time.Second, "advocate", func() bool {
+		adv = h.advocate("cleo@example.com")
+		return adv != nil && adv.FriendState == "created"
+	})
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	post := func(path string) (int, string) {
+		resp, err := browser.Post(h.simSrv.URL+path, "text/plain", strings.NewReader(`{"langs":["en"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+	if status, body := post("/apps/parrain/widget/session?shop=" + shop); status != 404 {
+		t.Fatalf("launcher off: %d %s", status, body) // the merchant has not turned it on
+	}
+	h.putProgram(shop, `{"widget":{"launcher":true}}`)
+	if status, body := post("/apps/parrain/widget/session?shop=" + shop); status != 403 || strings.Contains(body, adv.Code) {
+		t.Fatalf("visitor: %d %s", status, body)
+	}
+	if _, err := browser.Get(h.simSrv.URL + "/account/login?email=cleo@example.com&shop=" + shop); err != nil {
+		t.Fatal(err)
+	}
+	status, body := post("/apps/parrain/widget/session?shop=" + shop)
+	if status != 200 || !strings.Contains(body, `"code":"`+adv.FriendCode+`"`) {
+		t.Fatalf("logged-in advocate: %d %s", status, body)
+	}
+	// Straight to the app, without Shopify's signature, or with a
+	// customer swapped into a signed query: refused.
+	for _, q := range []string{
+		"shop=" + shop + "&logged_in_customer_id=1&timestamp=" + strconv.FormatInt(time.Now().Unix(), 10),
+		"shop=" + shop + "&logged_in_customer_id=1&path_prefix=%2Fapps%2Fparrain&timestamp=1&signature=" + strings.Repeat("ab", 32),
+	} {
+		resp, err := http.Post(h.app.URL+"/proxy/shopify/widget/session?"+q, "text/plain", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := readAll(resp); resp.StatusCode != 403 || strings.Contains(b, adv.Code) {
+			t.Errorf("unsigned proxy call: %d %s", resp.StatusCode, b)
+		}
 	}
 }
 

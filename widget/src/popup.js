@@ -3,8 +3,10 @@
 // reach it. Texts, links and colours all come from the API; this script
 // only renders, and never throws into the host page.
 (function (d, w) {
-  var P = w.__parrain;
-  if (!P || P.on) return;
+  // Loaded by the loader, or directly by the Shopify theme app embed (the
+  // launcher, which talks to the app through the store's app proxy).
+  var s = d.currentScript, P = w.__parrain || (w.__parrain = { c: (s && s.dataset) || {}, base: "" });
+  if (P.on) return;
   P.on = 1;
   var c = P.c, data, host, root, inp, stat, prev;
   var KEY = "parrain:closed:" + (c.shop || "");
@@ -42,7 +44,7 @@
     d.addEventListener("click", function (e) {
       if (e.target.closest && e.target.closest("[data-parrain-open]")) open();
     });
-    if (c.launcher) launcher();
+    if (c.launcher && j.launcher) launcher();
     if (!P.capped && !c.launcher && c.auto != "0") open();
   }
 
@@ -83,7 +85,8 @@
   function open() {
     if (host || !data) return;
     var t = data.texts, th = data.theme;
-    prev = d.activeElement;
+    // Remember what had focus, inside shadow roots too (the launcher).
+    for (prev = d.activeElement; prev && prev.shadowRoot && prev.shadowRoot.activeElement; ) prev = prev.shadowRoot.activeElement;
     host = el("parrain-popup", {}, "", d.body);
     root = host.attachShadow({ mode: "open" });
     el("style", {}, CSS, root);

@@ -314,6 +314,31 @@ test("the storefront keeps ?ref= and writes it to the cart", async () => {
   await page.context().close();
 });
 
+test("a logged-in advocate gets a launcher on the storefront; others do not", async () => {
+  const page = await fresh();
+  await page.goto(`${SIM}/account/login?email=ann@example.com&shop=${SHOP}`);
+  const button = page.locator("parrain-launcher button");
+  await button.waitFor({ timeout: 15000 });
+  assert.equal(await button.textContent(), "Refer a friend");
+  await button.click();
+  await page.locator(DIALOG).waitFor();
+  assert.equal(await page.locator("parrain-popup input").inputValue(), LINK);
+  await page.keyboard.press("Escape");
+  await page.locator("parrain-popup").waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "PARRAIN-LAUNCHER", "focus back on the launcher");
+  await page.screenshot({ path: `${OUT}/storefront-launcher.png` });
+  await page.context().close();
+
+  // A logged-in customer who is not an advocate: the proxy says 404, no button.
+  const other = await fresh();
+  const answered = other.waitForResponse((r) => r.url().includes("/apps/parrain/widget/session"));
+  await other.goto(`${SIM}/account/login?email=nobody@example.com&shop=${SHOP}`);
+  assert.equal((await answered).status(), 404);
+  await other.waitForTimeout(300);
+  assert.equal(await other.locator("parrain-launcher").count(), 0);
+  await other.context().close();
+});
+
 test("no script error reached any host page", () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -1,11 +1,16 @@
 package shopifysim
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -17,7 +22,8 @@ var storefrontPage = template.Must(template.New("store").Parse(`<!doctype html>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}
 .banner{background:#e3f1df;border-radius:8px;padding:.75rem 1rem}button{background:#008060;color:#fff;border:0;border-radius:8px;padding:.6rem 1.2rem}
 input{padding:.4rem;margin:.2rem 0;width:100%}</style>
-{{if .AppURL}}<script defer src="{{.AppURL}}/widget/capture.js"></script>{{end}}</head>
+{{if .AppURL}}<script defer src="{{.AppURL}}/widget/capture.js"></script>
+{{if .LoggedIn}}<script async src="{{.AppURL}}/widget/popup.js" data-shop="{{.Shop}}" data-proxy="/apps/parrain" data-launcher="bottom-right"></script>{{end}}{{end}}</head>
 <body><h1>{{.Name}}</h1>
 {{if .Code}}<p class="banner">Discount <strong>{{.Code}}</strong> will be applied at checkout.</p>{{end}}
 <form method="post" action="/checkout?shop={{.Shop}}">
@@ -27,6 +33,10 @@ input{padding:.4rem;margin:.2rem 0;width:100%}</style>
 <input type="hidden" name="discount_code" value="{{.Code}}"><input type="hidden" name="landing_site" value="{{.Landing}}">
 <button>Buy (simulated checkout)</button></form>
 <p><small>Shopify simulator storefront. <a href="/_sim/">Simulator home</a></small></p></body></html>`))
+
+// The launcher stands for the theme app embed, which loads the popup script
+// from the extension's own assets (a copy of widget/dist/popup.js) and
+// talks to the app through the store's app proxy.
 
 // thankYouPage is an "order received" page that loads the widget exactly as
 // a store page does: one async script tag with the order's id and email.
@@ -65,6 +75,8 @@ func (s *Simulator) storefrontRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /cart/update.js", s.cartUpdate)
 	mux.HandleFunc("POST /checkout", s.checkout)
 	mux.HandleFunc("GET /thank-you/{id}", s.thankYou)
+	mux.HandleFunc("GET /account/login", s.login)
+	mux.HandleFunc(ProxySubpath+"/{path...}", s.appProxy)
 }
 
 // discount plays Shopify's shareable discount link,
@@ -112,7 +124,10 @@ func (s *Simulator) renderStore(w http.ResponseWriter, r *http.Request) {
 		landing += "?" + q.Encode()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = storefrontPage.Execute(w, map[string]any{"Shop": domain, "Name": name, "Code": code, "Landing": landing, "AppURL": s.cfg.AppURL})
+	_, err := r.Cookie("customer_id")
+	http.SetCookie(w, &http.Cookie{Name: "sim_shop", Value: domain, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	_ = storefrontPage.Execute(w, map[string]any{"Shop": domain, "Name": name, "Code": code, "Landing": landing, "AppURL": s.cfg.AppURL,
+		"LoggedIn": err == nil})
 }
 
 // The AJAX cart (https://shopify.dev/docs/api/ajax/reference/cart): one cart
@@ -244,4 +259,84 @@ func (s *Simulator) thankYou(w http.ResponseWriter, r *http.Request) {
 		"OrderName": str("name"), "Total": str("total_price"), "Currency": str("currency"), "Lang": lang,
 		"Hostile": r.URL.Query().Get("css") == "hostile",
 	})
+}
+
+// ProxySubpath is where the simulated store forwards its app proxy:
+// https://{shop}/apps/parrain/… → AppURL/proxy/shopify/… (shopify.app.toml).
+const ProxySubpath = "/apps/parrain"
+
+// appProxy plays Shopify's app proxy: the request goes on to the app with
+// shop, logged_in_customer_id, path_prefix, timestamp and signature added
+// to the query, the storefront's cookies left behind.
+func (s *Simulator) appProxy(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	sh, domain := s.lookupShop(r)
+	if c, err := r.Cookie("sim_shop"); sh == nil && err == nil {
+		// Shopify knows the shop from the host name; the simulator's
+		// storefront pages leave it in a cookie.
+		sh, domain = s.shops[c.Value], c.Value
+	}
+	s.mu.Unlock()
+	if sh == nil || s.cfg.AppURL == "" {
+		htmlError(w, http.StatusNotFound, "no app proxy here")
+		return
+	}
+	q := r.URL.Query()
+	q.Del("shop")
+	q.Set("shop", domain)
+	q.Set("path_prefix", ProxySubpath)
+	q.Set("timestamp", strconv.FormatInt(s.cfg.Now().Unix(), 10))
+	q.Set("logged_in_customer_id", "")
+	if c, err := r.Cookie("customer_id"); err == nil {
+		q.Set("logged_in_customer_id", c.Value)
+	}
+	q.Set("signature", signProxy(q, s.cfg.APISecret))
+	target := s.cfg.AppURL + "/proxy/shopify/" + r.PathValue("path") + "?" + q.Encode()
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, target, http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		htmlError(w, http.StatusBadGateway, "bad proxy target")
+		return
+	}
+	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+	req.Header.Set("Accept-Language", r.Header.Get("Accept-Language"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		htmlError(w, http.StatusBadGateway, "the app did not answer")
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "Cache-Control", "Retry-After"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+// login stands in for the storefront's customer login: ?email= logs in
+// the customer the simulator derives from that email, as orders do.
+func (s *Simulator) login(w http.ResponseWriter, r *http.Request) {
+	email := r.URL.Query().Get("email")
+	if email == "" {
+		htmlError(w, http.StatusBadRequest, "?email= is required")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: "customer_id", Value: strconv.FormatInt(customerID(email), 10), Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/?shop="+url.QueryEscape(r.URL.Query().Get("shop")), http.StatusSeeOther)
+}
+
+// signProxy signs an app proxy query as Shopify does: hex HMAC-SHA256 of
+// the sorted key=value pairs (repeated values joined by ","), concatenated.
+func signProxy(q url.Values, secret string) string {
+	pairs := make([]string, 0, len(q))
+	for k, v := range q {
+		if k != "signature" {
+			pairs = append(pairs, k+"="+strings.Join(v, ","))
+		}
+	}
+	sort.Strings(pairs)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(strings.Join(pairs, "")))
+	return hex.EncodeToString(m.Sum(nil))
 }
