@@ -206,6 +206,13 @@ func TestProgramAPI(t *testing.T) {
 		{`{"holding_dayz": 3}`, "unknown field"},
 		{`{"holding_days": "3"}`, "invalid program JSON"},
 		{`not json`, "invalid program JSON"},
+		{`{"widget": {"accent_color": "red"}}`, "accent colour"},
+		{`{"widget": {"language": "de"}}`, "widget language"},
+		{`{"widget": {"position": "top"}}`, "widget position"},
+		{`{"widget": {"frequency_cap_days": 400}}`, "frequency cap"},
+		{`{"widget": {"texts": {"en": {"titel": "x"}}}}`, "unknown text"},
+		{`{"widget": {"texts": {"de": {"title": "x"}}}}`, "unknown language"},
+		{`{"widget": {"texts": {"en": {"title": " "}}}}`, "1 to 300"},
 	} {
 		status, out := call("PUT", tok, bad.body)
 		if status != 400 || !strings.Contains(fmt.Sprint(out["error"]), bad.msg) {
@@ -218,6 +225,15 @@ func TestProgramAPI(t *testing.T) {
 	}
 	if n := h.count("SELECT count(*) FROM programs WHERE holding_days = 0 AND min_order_minor = 5000 AND excluded_sources = '{pos}'"); n != 1 {
 		t.Fatal("update not stored")
+	}
+	status, p = call("PUT", tok, `{"widget": {"language": "fr", "accent_color": "#AA3300", "frequency_cap_days": 7, "texts": {"fr": {"title": "Parrainez {shop}"}}}}`)
+	w, _ := p["widget"].(map[string]any)
+	if status != 200 || w["language"] != "fr" || w["frequency_cap_days"] != float64(7) || w["position"] != "center" {
+		t.Fatalf("widget update: %d %v", status, p)
+	}
+	if n := h.count(`SELECT count(*) FROM programs WHERE widget_language = 'fr' AND widget_accent = '#AA3300' AND widget_cap_days = 7
+		AND widget_texts -> 'fr' ->> 'title' = 'Parrainez {shop}'`); n != 1 {
+		t.Fatal("widget settings not stored")
 	}
 	// No token, a forged one, or a shop that has not installed: refused.
 	if status, _ := call("GET", "", ""); status != 401 {
