@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -72,16 +71,12 @@ func (d *Dispatcher) run() {
 	}
 }
 
-// EnqueueWebhook enqueues the event's job. A task id conflict means the job
-// is already queued, which counts as success.
+// EnqueueWebhook enqueues the event's job: already queued counts as
+// success, a finished (archived) copy is revived (enqueueOnce).
 func EnqueueWebhook(queue Enqueuer, eventID int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err := queue.EnqueueContext(ctx, NewProcessWebhookTask(eventID))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return err
-	}
-	return nil
+	return enqueueOnce(ctx, queue, NewProcessWebhookTask(eventID), QueueWebhooks, WebhookTaskID(eventID))
 }
 
 // Relay enqueues the jobs of stored events that are still unprocessed some

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -23,7 +22,7 @@ type IssueRewardPayload struct {
 // queueing it twice is a no-op while it waits.
 func NewIssueRewardTask(rewardID int64) *asynq.Task {
 	b, _ := json.Marshal(IssueRewardPayload{RewardID: rewardID})
-	return asynq.NewTask(TypeIssueReward, b, asynq.TaskID("reward:"+strconv.FormatInt(rewardID, 10)),
+	return asynq.NewTask(TypeIssueReward, b, asynq.TaskID(rewardTaskID(rewardID)),
 		asynq.Queue(QueueDefault), asynq.MaxRetry(25), asynq.Timeout(time.Minute))
 }
 
@@ -48,11 +47,10 @@ func (h *IssueReward) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // RewardQueue queues reward jobs; it implements referrals.RewardQueue.
 type RewardQueue struct{ Queue Enqueuer }
 
-// EnqueueReward queues the reward's job; already queued counts as done.
+// EnqueueReward queues the reward's job; already queued counts as done, a
+// copy archived after its last retry is revived.
 func (q RewardQueue) EnqueueReward(ctx context.Context, rewardID int64) error {
-	_, err := q.Queue.EnqueueContext(ctx, NewIssueRewardTask(rewardID))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return err
-	}
-	return nil
+	return enqueueOnce(ctx, q.Queue, NewIssueRewardTask(rewardID), QueueDefault, rewardTaskID(rewardID))
 }
+
+func rewardTaskID(rewardID int64) string { return "reward:" + strconv.FormatInt(rewardID, 10) }

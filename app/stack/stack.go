@@ -39,6 +39,8 @@ type Stack struct {
 	Webhooks *postgres.WebhookService
 	Redis    *redis.Client
 	Queue    *asynq.Client
+	// Jobs enqueues row-derived tasks, reviving archived ones.
+	Jobs     *jobs.Client
 	RedisOpt asynq.RedisConnOpt
 	Tokens   *shopify.Tokens
 	Admin    *shopify.Admin
@@ -86,13 +88,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 		Webhooks: db.NewWebhookService(2, 64),
 		Redis:    redis.NewClient(ropt),
 		Queue:    asynq.NewClient(redisOpt),
+		Jobs:     &jobs.Client{Inspector: asynq.NewInspector(redisOpt)},
 		RedisOpt: redisOpt,
 		Admin:    shopify.NewAdmin(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, cfg.ShopifyAPIVersion, origin),
 	}
 	tc := shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin)
 	tc.Now = s.now // expiries are computed on the same clock that checks them
 	s.Tokens = &shopify.Tokens{Store: db.Shops(), Client: tc, Now: s.now, Margin: 10 * time.Minute}
-	s.dispatcher = jobs.NewDispatcher(s.Queue, 4, log)
+	s.Jobs.Client = s.Queue
+	s.dispatcher = jobs.NewDispatcher(s.Jobs, 4, log)
 	return s, nil
 }
 
@@ -129,7 +133,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 
 // Relay returns the relay that enqueues stored-but-unqueued webhook events.
 func (s *Stack) Relay(interval time.Duration) *jobs.Relay {
-	return &jobs.Relay{Queue: s.Queue, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval, Revisit: 10 * time.Minute}
+	return &jobs.Relay{Queue: s.Jobs, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval, Revisit: 10 * time.Minute}
 }
 
 // Mux returns the worker's task routes.
@@ -138,7 +142,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.Use(jobs.Instrument(s.Log))
 	engine := s.Engine()
-	rewards := jobs.RewardQueue{Queue: s.Queue}
+	rewards := jobs.RewardQueue{Queue: s.Jobs}
 	mux.Handle(jobs.TypeProcessWebhook, &jobs.WebhookProcessor{
 		Webhooks: s.Webhooks, Shops: shops, Now: s.now,
 		Topics: jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now),
@@ -160,7 +164,7 @@ func (s *Stack) Engine() *referrals.Engine {
 	key.Write([]byte("parrain reward codes v1"))
 	return &referrals.Engine{
 		Repo: s.DB.Referrals(), Store: &shopify.Store{Admin: s.Admin, Tokens: s.Tokens}, Shops: s.DB.Shops(),
-		Rewards: jobs.RewardQueue{Queue: s.Queue}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
+		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 	}
 }
 
@@ -226,6 +230,7 @@ func (s *Stack) Close() {
 		s.dispatcher.Close()
 		s.Webhooks.Close()
 		s.Queue.Close()
+		s.Jobs.Inspector.Close()
 		s.Redis.Close()
 		s.DB.Close()
 	})
