@@ -295,6 +295,30 @@ func (r *ReferralRepo) advocateWhere(ctx context.Context, what string, cond stri
 	return row.toAdvocate(), nil
 }
 
+type txKey struct{}
+
+// conn is the transaction WithAdvocateLock runs in, or the pool.
+func (r *ReferralRepo) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return r.db.gorm.WithContext(ctx)
+}
+
+// WithAdvocateLock implements referrals.Repo: fn runs in one transaction
+// holding a lock on the advocate (pg_advisory_xact_lock on its id), so two
+// orders referred by the same advocate are counted and inserted one after
+// the other and the cap cannot be overrun by a race.
+func (r *ReferralRepo) WithAdvocateLock(ctx context.Context, advocateID int64, fn func(ctx context.Context) error) error {
+	err := r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", advocateID).Error; err != nil {
+			return unavailable(err, fmt.Sprintf("lock advocate %d", advocateID))
+		}
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+	return err
+}
+
 // AdvocateByCode implements referrals.Repo: by referral code or friend code,
 // case-insensitively.
 func (r *ReferralRepo) AdvocateByCode(ctx context.Context, shopID int64, code string) (*app.Advocate, error) {
@@ -362,7 +386,7 @@ func (r *ReferralRepo) AdvocateFacts(ctx context.Context, shopID int64, adv *app
 func (r *ReferralRepo) History(ctx context.Context, o *referrals.OrderRecord, adv *app.Advocate, p app.Program) (attribution.History, error) {
 	var h attribution.History
 	placed := o.Facts.CreatedAt
-	q := r.db.gorm.WithContext(ctx)
+	q := r.conn(ctx)
 	var prior int64
 	if err := q.Raw(`SELECT count(*) FROM orders WHERE shop_id = ? AND id <> ? AND known AND placed_at < ?
 		AND ((customer_id <> '' AND customer_id = ?) OR (email_norm <> '' AND email_norm = ?))`,
@@ -417,7 +441,7 @@ func (f referralRow) toReferral() *app.Referral {
 
 // CreateReferral implements referrals.Repo: one referral per order.
 func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) error {
-	err := r.db.gorm.WithContext(ctx).Exec(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
+	err := r.conn(ctx).Exec(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
 		VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
 		f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil).Error
 	return unavailable(err, fmt.Sprintf("create referral for order %d", f.OrderID))

@@ -2,25 +2,21 @@ package ratelimit
 
 import (
 	"context"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parrain/parrain/app/testenv"
 )
 
-// This package's tests own Redis database 2.
 func testRedis(t *testing.T) *redis.Client {
-	base := os.Getenv("TEST_REDIS_URL")
-	if base == "" {
-		base = "redis://127.0.0.1:6379/0"
+	raw, _ := testenv.RedisURL(t)
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		t.Fatal(err)
 	}
-	u, _ := url.Parse(base)
-	c := redis.NewClient(&redis.Options{Addr: u.Host, DB: 2})
-	if err := c.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatalf("redis (make test starts it): %v", err)
-	}
+	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -65,6 +65,9 @@ type Repo interface {
 	AdvocateFacts(ctx context.Context, shopID int64, adv *app.Advocate) (attribution.Advocate, error)
 	History(ctx context.Context, o *OrderRecord, adv *app.Advocate, p app.Program) (attribution.History, error)
 	CreateReferral(ctx context.Context, r *app.Referral) error
+	// WithAdvocateLock runs fn with the advocate's referrals locked: the
+	// History and CreateReferral calls it makes see each other's effects.
+	WithAdvocateLock(ctx context.Context, advocateID int64, fn func(ctx context.Context) error) error
 	ReferralByOrder(ctx context.Context, orderID int64) (*app.Referral, error)
 	ReverseReferral(ctx context.Context, referralID int64, reason string) (*app.Reward, error)
 	DueReferrals(ctx context.Context, now time.Time, limit int) ([]app.Referral, error)
@@ -219,29 +222,41 @@ func (e *Engine) attribute(ctx context.Context, shop *app.Shop, p app.Program, o
 	if adv == nil {
 		return nil, nil
 	}
+	if o.Facts.CreatedAt.IsZero() {
+		// An order without a creation time would get a hold that ended
+		// in year 1, i.e. none: hold from now instead.
+		o.Facts.CreatedAt = e.Now()
+	}
 	facts, err := e.Repo.AdvocateFacts(ctx, shop.ID, adv)
 	if err != nil {
 		return nil, err
 	}
-	hist, err := e.Repo.History(ctx, o, adv, p)
-	if err != nil {
-		return nil, err
-	}
+	// The store's count is an HTTP call: made before the lock is taken.
+	storePrior := 0
 	if p.NewCustomersOnly && o.Facts.CustomerID != "" && e.Store != nil {
 		n, err := e.Store.CustomerOrderCount(ctx, shop, o.Facts.CustomerID)
 		if err != nil {
 			return nil, fmt.Errorf("count orders of customer %s: %w", o.Facts.CustomerID, err)
 		}
-		// The store's count includes this order.
-		hist.FriendPriorOrders = max(hist.FriendPriorOrders, n-1)
+		storePrior = n - 1 // the store's count includes this order
 	}
-	d := attribution.Evaluate(o.Facts, ev, facts, Rules(p), hist)
-	decision, _ := json.Marshal(d)
-	r := &app.Referral{
-		ShopID: shop.ID, AdvocateID: adv.ID, OrderID: o.ID, EvidenceKind: string(ev.Kind), EvidenceCode: ev.Code,
-		Decision: decision, State: string(d.State), Reason: d.Reason, HoldUntil: o.Facts.CreatedAt.Add(p.Hold()),
-	}
-	if err := e.Repo.CreateReferral(ctx, r); err != nil {
+	// Counting the advocate's referrals and adding this one happen under
+	// the advocate's lock: concurrent orders cannot both see room under
+	// the cap.
+	err = e.Repo.WithAdvocateLock(ctx, adv.ID, func(ctx context.Context) error {
+		hist, err := e.Repo.History(ctx, o, adv, p)
+		if err != nil {
+			return err
+		}
+		hist.FriendPriorOrders = max(hist.FriendPriorOrders, storePrior)
+		d := attribution.Evaluate(o.Facts, ev, facts, Rules(p), hist)
+		decision, _ := json.Marshal(d)
+		return e.Repo.CreateReferral(ctx, &app.Referral{
+			ShopID: shop.ID, AdvocateID: adv.ID, OrderID: o.ID, EvidenceKind: string(ev.Kind), EvidenceCode: ev.Code,
+			Decision: decision, State: string(d.State), Reason: d.Reason, HoldUntil: o.Facts.CreatedAt.Add(p.Hold()),
+		})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return e.Repo.ReferralByOrder(ctx, o.ID)

@@ -62,7 +62,7 @@ func TestRewardCrashBetweenStoreCallAndCommit(t *testing.T) {
 		}
 		// The external worker talks to Postgres and Redis directly, not
 		// through the harness proxies.
-		cmd.Env = append(cmd.Env, "DATABASE_URL="+h.directDSN, fmt.Sprintf("REDIS_URL=redis://%s/%d", h.rdb.Options().Addr, redisDB))
+		cmd.Env = append(cmd.Env, "DATABASE_URL="+h.directDSN, fmt.Sprintf("REDIS_URL=redis://%s/%d", h.rdb.Options().Addr, h.redisDB))
 		return cmd
 	}
 	crashing := worker("exit-after-reward-store-call")

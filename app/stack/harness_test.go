@@ -31,7 +31,6 @@ import (
 )
 
 // This package's tests own Redis database 1 (see testenv.RedisURL).
-const redisDB = 1
 
 const (
 	apiKey    = "test-api-key"
@@ -50,6 +49,7 @@ type harness struct {
 	direct    *sql.DB       // direct, not through the proxy
 	directDSN string
 	inspect   *asynq.Inspector
+	redisDB   int
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	worker    bool
@@ -122,7 +122,9 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	h.pg = testenv.NewProxy(t, dsn.Host)
 	dsn.Host = h.pg.Addr()
 
-	rurl, _ := url.Parse(testenv.RedisURL(t, redisDB))
+	rawRedis, redisDB := testenv.RedisURL(t)
+	h.redisDB = redisDB
+	rurl, _ := url.Parse(rawRedis)
 	h.rdb = redis.NewClient(&redis.Options{Addr: rurl.Host, DB: redisDB})
 	t.Cleanup(func() { h.rdb.Close() })
 	if err := h.rdb.FlushDB(context.Background()).Err(); err != nil {

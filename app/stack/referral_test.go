@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,4 +254,38 @@ func (h *harness) customerOf(platformOrderID string) int64 {
 	}
 	n, _ := strconv.ParseInt(id, 10, 64)
 	return n
+}
+
+// Friends of one advocate ordering at the same moment are counted one after
+// the other: the cap holds under concurrency.
+func TestAdvocateCapHoldsUnderConcurrentOrders(t *testing.T) {
+	h := newHarness(t, withSimulator(), withUnlimitedAPI())
+	const shop = "cap-race.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.putProgram(shop, `{"cap_per_advocate": 2}`)
+	h.order(shop, shopifysim.OrderInput{Email: "ada@example.com", FirstName: "Ada"})
+	var a *advocateView
+	eventually(t, 15*time.Second, "advocate", func() bool {
+		a = h.advocate("ada@example.com")
+		return a != nil && a.FriendState == "created"
+	})
+	const friends = 8
+	var wg sync.WaitGroup
+	for i := range friends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.order(shop, shopifysim.OrderInput{Email: fmt.Sprintf("friend%d@example.com", i), DiscountCodes: []string{a.FriendCode}})
+		}()
+	}
+	wg.Wait()
+	eventually(t, 30*time.Second, "every friend order attributed", func() bool {
+		return h.count("SELECT count(*) FROM referrals WHERE advocate_id = $1", a.ID) == friends
+	})
+	if n := h.count("SELECT count(*) FROM referrals WHERE advocate_id = $1 AND state = 'pending'", a.ID); n != 2 {
+		t.Fatalf("%d pending referrals, cap is 2", n)
+	}
+	if n := h.count("SELECT count(*) FROM referrals WHERE advocate_id = $1 AND state = 'rejected' AND reason LIKE '%cap 2%'", a.ID); n != friends-2 {
+		t.Fatalf("%d rejected by the cap, want %d", n, friends-2)
+	}
 }

@@ -11,10 +11,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/redis/go-redis/v9"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for admin statements
 
@@ -99,9 +101,13 @@ func OpenDB(t testing.TB) (*postgres.DB, string) {
 	return db, dsn
 }
 
-// RedisURL returns a Redis URL on database index db, so test binaries that
-// run in parallel do not take each other's jobs. The caller should flush it.
-func RedisURL(t testing.TB, db int) string {
+// RedisURL returns the URL of a Redis database that no other running test
+// holds, flushed, and the database's index. Two test runs on one machine
+// (two checkouts, CI beside a developer) would otherwise take each other's
+// jobs. Databases 1 to 15 are claimed with a SET NX lease in database 0,
+// released when the test ends (and expiring on their own if a run dies).
+func RedisURL(t testing.TB) (string, int) {
+	t.Helper()
 	base := os.Getenv("TEST_REDIS_URL")
 	if base == "" {
 		base = DefaultRedisURL
@@ -110,6 +116,40 @@ func RedisURL(t testing.TB, db int) string {
 	if err != nil {
 		t.Fatalf("TEST_REDIS_URL: %v", err)
 	}
-	u.Path = fmt.Sprintf("/%d", db)
-	return u.String()
+	ctx := context.Background()
+	ctl := redis.NewClient(&redis.Options{Addr: u.Host, DB: 0})
+	owner := fmt.Sprintf("%d:%s", os.Getpid(), t.Name())
+	for attempt := 0; attempt < 600; attempt++ {
+		for db := 1; db <= 15; db++ {
+			key := fmt.Sprintf("parrain:test-redis-db:%d", db)
+			ok, err := ctl.SetNX(ctx, key, owner, 30*time.Minute).Result()
+			if err != nil {
+				ctl.Close()
+				t.Fatalf("redis at %s (make test starts it): %v", u.Host, err)
+			}
+			if !ok {
+				continue
+			}
+			c := redis.NewClient(&redis.Options{Addr: u.Host, DB: db})
+			err = c.FlushDB(ctx).Err()
+			c.Close()
+			if err != nil {
+				ctl.Close()
+				t.Fatalf("flush redis db %d: %v", db, err)
+			}
+			t.Cleanup(func() {
+				// Release only our own lease.
+				if v, _ := ctl.Get(ctx, key).Result(); v == owner {
+					ctl.Del(ctx, key)
+				}
+				ctl.Close()
+			})
+			u.Path = fmt.Sprintf("/%d", db)
+			return u.String(), db
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ctl.Close()
+	t.Fatal("no free Redis test database (1-15) for a minute")
+	return "", 0
 }

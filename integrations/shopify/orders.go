@@ -112,6 +112,14 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 // engine's event: the refunded amount is the sum of successful refund
 // transactions, in the shop currency.
 func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
+	type money struct {
+		Amount   string `json:"amount"`
+		Currency string `json:"currency_code"`
+	}
+	type moneySet struct {
+		Shop        money `json:"shop_money"`
+		Presentment money `json:"presentment_money"`
+	}
 	var r struct {
 		ID           int64 `json:"id"`
 		OrderID      int64 `json:"order_id"`
@@ -121,6 +129,9 @@ func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
 			Amount   string `json:"amount"`
 			Currency string `json:"currency"`
 		} `json:"transactions"`
+		LineItems []struct {
+			Subtotal moneySet `json:"subtotal_set"`
+		} `json:"refund_line_items"`
 	}
 	if err := json.Unmarshal(payload, &r); err != nil {
 		return referrals.OrderEvent{}, app.Wrap(app.EINVALID, err, "malformed refund payload")
@@ -128,7 +139,10 @@ func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
 	if r.ID == 0 || r.OrderID == 0 {
 		return referrals.OrderEvent{}, app.Errorf(app.EINVALID, "refund payload without id or order_id")
 	}
+	// What was paid back is in the transactions (shipping and
+	// adjustments included), in the currency the buyer paid in.
 	var sum int64
+	var txCurrency string
 	for _, t := range r.Transactions {
 		if t.Kind != "refund" || (t.Status != "success" && t.Status != "") {
 			continue
@@ -138,6 +152,23 @@ func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
 			return referrals.OrderEvent{}, fmt.Errorf("refund %d amount: %w", r.ID, err)
 		}
 		sum += m.Minor
+		txCurrency = m.Currency
+	}
+	// Orders are judged in the shop's currency. When the buyer paid in
+	// another one, convert at the rate of this refund's own lines (their
+	// subtotal in shop and presentment money).
+	var shopMinor, presMinor int64
+	var shopCurrency string
+	for _, li := range r.LineItems {
+		sm, err1 := app.ParseMoney(li.Subtotal.Shop.Amount, li.Subtotal.Shop.Currency)
+		pm, err2 := app.ParseMoney(li.Subtotal.Presentment.Amount, li.Subtotal.Presentment.Currency)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		shopMinor, presMinor, shopCurrency = shopMinor+sm.Minor, presMinor+pm.Minor, sm.Currency
+	}
+	if txCurrency != "" && shopCurrency != "" && txCurrency != shopCurrency && presMinor > 0 {
+		sum = (sum*shopMinor + presMinor/2) / presMinor
 	}
 	return referrals.OrderEvent{
 		Order:    attribution.Order{PlatformID: strconv.FormatInt(r.OrderID, 10)},
