@@ -284,6 +284,22 @@ test("phone layout: a bottom sheet the width of the screen", async () => {
   await page.context().close();
 });
 
+test("showing the popup shifts nothing on the page", async () => {
+  const page = await fresh();
+  await page.addInitScript(() => {
+    window.__shift = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shift += e.value;
+    }).observe({ type: "layout-shift", buffered: true });
+  });
+  const before = await page.goto(thankYou()).then(() => page.locator("h1").boundingBox());
+  await page.locator(DIALOG).waitFor();
+  await page.waitForTimeout(300);
+  assert.deepEqual(await page.locator("h1").boundingBox(), before);
+  assert.equal(await page.evaluate(() => window.__shift), 0, "cumulative layout shift");
+  await page.context().close();
+});
+
 test("reduced motion: no animation", async () => {
   const page = await fresh({ reducedMotion: "reduce" });
   await popupOn(page);
