@@ -3,10 +3,12 @@ package stack_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +87,45 @@ func BenchmarkReferralRedirect(b *testing.B) {
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusFound {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkWidgetSession measures POST /api/widget/session over HTTP with
+// 100k advocates and as many orders: rate limit (Redis), shop lookup,
+// order and advocate lookups, texts and share links.
+func BenchmarkWidgetSession(b *testing.B) {
+	h := newHarness(b, withSimulator(), withoutWorker(), withEnv("WIDGET_PER_MINUTE_PER_IP", "100000000"), withEnv("WIDGET_PER_MINUTE_PER_SHOP", "100000000"))
+	stop := h.runWorker()
+	sh := h.installAndSync("widget-bench.myshopify.com", "EUR")
+	stop()
+	seedAdvocates(b, h, sh.ID, benchAdvocates)
+	if _, err := h.direct.Exec(`INSERT INTO orders (shop_id, platform_order_id, customer_id, email_norm, known, paid)
+		SELECT $1, (900000000 + g)::text, 'seed' || g, 'adv' || g || '@example.com', true, true FROM generate_series(1, $2::int) g`, sh.ID, benchAdvocates); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := h.stack.DB.Referrals().Program(context.Background(), sh); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := rand.IntN(benchAdvocates) + 1
+		body := `{"shop":"widget-bench.myshopify.com","order_id":"` + strconv.Itoa(900000000+k) + `","email":"adv` + strconv.Itoa(k) + `@example.com","lang":"fr"}`
+		t0 := time.Now()
+		resp, err := http.Post(h.app.URL+"/api/widget/session", "text/plain", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
 		lat = append(lat, time.Since(t0))
