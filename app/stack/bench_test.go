@@ -101,7 +101,7 @@ func BenchmarkReferralRedirect(b *testing.B) {
 // 100k advocates and as many orders: rate limit (Redis), shop lookup,
 // order and advocate lookups, texts and share links.
 func BenchmarkWidgetSession(b *testing.B) {
-	h := newHarness(b, withSimulator(), withoutWorker(), withEnv("WIDGET_PER_MINUTE_PER_IP", "100000000"), withEnv("WIDGET_PER_MINUTE_PER_SHOP", "100000000"))
+	h := newHarness(b, withSimulator(), withoutWorker(), withEnv("WIDGET_PER_MINUTE_PER_IP", "1000000"), withEnv("WIDGET_PER_MINUTE_PER_SHOP", "10000000"))
 	stop := h.runWorker()
 	sh := h.installAndSync("widget-bench.myshopify.com", "EUR")
 	stop()
