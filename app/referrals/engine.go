@@ -315,6 +315,33 @@ func RewardCode(key []byte, shopID, referralID int64) string {
 	return "THANKS-" + strings.NewReplacer("0", "Q", "1", "W", "O", "X", "I", "Y").Replace(s[:10])
 }
 
+// NewReward builds the reward a referral earns under the shop's program,
+// its code derived from the referral so a retry finds the same one.
+func (e *Engine) NewReward(ctx context.Context, shop *app.Shop, referralID, advocateID int64) (*app.Reward, error) {
+	p, err := e.Repo.Program(ctx, shop)
+	if err != nil {
+		return nil, err
+	}
+	rw := &app.Reward{
+		ShopID: shop.ID, ReferralID: referralID, AdvocateID: advocateID, Code: RewardCode(e.CodeKey, shop.ID, referralID),
+		Kind: p.RewardKind, Percent: p.RewardPercent, AmountMinor: p.RewardAmountMinor, Currency: p.Currency, State: app.RewardIssuing,
+	}
+	if p.RewardExpiryDays > 0 {
+		exp := e.Now().Add(time.Duration(p.RewardExpiryDays) * 24 * time.Hour)
+		rw.ExpiresAt = &exp
+	}
+	return rw, nil
+}
+
+// Hold is the shop's holding period.
+func (e *Engine) Hold(ctx context.Context, shop *app.Shop) (time.Duration, error) {
+	p, err := e.Repo.Program(ctx, shop)
+	if err != nil {
+		return 0, err
+	}
+	return p.Hold(), nil
+}
+
 // ApproveDue approves referrals whose holding period is over and queues
 // their rewards. It returns how many it approved. Approval and the reward
 // row are one transaction, so a crash leaves either both or neither.
@@ -329,17 +356,9 @@ func (e *Engine) ApproveDue(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		p, err := e.Repo.Program(ctx, shop)
+		rw, err := e.NewReward(ctx, shop, r.ID, r.AdvocateID)
 		if err != nil {
 			return n, err
-		}
-		rw := &app.Reward{
-			ShopID: r.ShopID, ReferralID: r.ID, AdvocateID: r.AdvocateID, Code: RewardCode(e.CodeKey, r.ShopID, r.ID),
-			Kind: p.RewardKind, Percent: p.RewardPercent, AmountMinor: p.RewardAmountMinor, Currency: p.Currency, State: app.RewardIssuing,
-		}
-		if p.RewardExpiryDays > 0 {
-			exp := e.Now().Add(time.Duration(p.RewardExpiryDays) * 24 * time.Hour)
-			rw.ExpiresAt = &exp
 		}
 		rw, err = e.Repo.ApproveReferral(ctx, r.ID, rw)
 		if err != nil {
