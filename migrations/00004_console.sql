@@ -23,7 +23,7 @@ CREATE TABLE staff_shops (
 
 -- Sessions: only a hash of the cookie's token is stored.
 CREATE TABLE staff_sessions (
-    token_hash  bytea       PRIMARY KEY,
+    token_hash  text        PRIMARY KEY, -- hex SHA-256 of the token
     staff_id    bigint      NOT NULL REFERENCES staff (id) ON DELETE CASCADE,
     csrf        text        NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),

@@ -180,10 +180,21 @@ func (s *Server) putProgram(c *gin.Context) {
 		fail(c, app.Errorf(app.EINVALID, "currency is the shop's (%s) and cannot be changed", p.Currency))
 		return
 	}
+	before := toJSON(p)
 	in.apply(&p)
 	if err := s.Programs.SaveProgram(c.Request.Context(), p); err != nil {
 		fail(c, err)
 		return
+	}
+	if s.Console != nil {
+		actor := "shopify:" + shopFrom(c).Domain
+		if pr, ok := c.Get(principalKey); ok {
+			actor = pr.(*principal).actor
+		}
+		if err := s.Console.Record(c.Request.Context(), p.ShopID, actor, "update_program", "program", before, toJSON(p)); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, toJSON(p))
 }

@@ -58,6 +58,11 @@ type Server struct {
 	// behind one address, too few to enumerate codes.
 	ClicksPerMinute int
 	Popups          Popups
+	Staff           Staff
+	Review          Review
+	Console         Console
+	// PopupScript is the popup's versioned file name (for the preview).
+	PopupScript string
 	// WidgetAssets serves /widget/{file}.
 	WidgetAssets http.Handler
 	// WidgetPerIPPerMinute and WidgetPerShopPerMinute bound the widget
@@ -120,6 +125,19 @@ func (s *Server) Handler() http.Handler {
 	admin := r.Group("/api/admin", s.requireShopifySession)
 	admin.GET("/program", s.getProgram)
 	admin.PUT("/program", s.putProgram)
+
+	// The admin API of one shop, for the embedded admin (session token)
+	// and the console (session cookie + CSRF): authenticate, then scope
+	// to the shop in the path; nothing below reads a shop from elsewhere.
+	shopAPI := r.Group("/api/admin/shops/:shop", s.authenticate(false), s.scopeShop)
+	shopAPI.GET("/program", s.getProgram)
+	shopAPI.PUT("/program", requireAct, s.putProgram)
+	shopAPI.GET("/referrals", s.apiQueue)
+	shopAPI.GET("/referrals/:id", s.apiReferral)
+	shopAPI.POST("/referrals/:id/:action", requireAct, s.apiAction)
+	shopAPI.POST("/attributions", requireAct, s.apiAction)
+
+	s.consoleRoutes(r)
 	return r
 }
 

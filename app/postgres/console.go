@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,32 +102,38 @@ func (r *ConsoleRepo) MemberByEmail(ctx context.Context, email string) (*staff.M
 // CreateSession implements staff.Store.
 func (r *ConsoleRepo) CreateSession(ctx context.Context, tokenHash []byte, staffID int64, csrf string, expires time.Time) error {
 	err := r.db.gorm.WithContext(ctx).Exec(`INSERT INTO staff_sessions (token_hash, staff_id, csrf, expires_at) VALUES (?, ?, ?, ?)`,
-		tokenHash, staffID, csrf, expires).Error
+		hex.EncodeToString(tokenHash), staffID, csrf, expires).Error
 	return unavailable(err, "create staff session")
 }
 
 // SessionByHash implements staff.Store.
 func (r *ConsoleRepo) SessionByHash(ctx context.Context, tokenHash []byte, now time.Time) (*staff.Session, *staff.Member, error) {
-	var row struct {
-		memberRow
-		CSRF      string
+	var sess struct {
+		StaffID   int64
+		CSRF      string `gorm:"column:csrf"`
 		ExpiresAt time.Time
 	}
-	err := r.db.gorm.WithContext(ctx).Raw(`SELECT m.*, x.csrf, x.expires_at FROM staff_sessions x
-		JOIN LATERAL (`+memberSelect+`WHERE s.id = x.staff_id) m ON true
-		WHERE x.token_hash = ? AND x.expires_at > ?`, tokenHash, now).Scan(&row).Error
-	if err != nil {
+	q := r.db.gorm.WithContext(ctx)
+	if err := q.Raw(`SELECT staff_id, csrf, expires_at FROM staff_sessions WHERE token_hash = ? AND expires_at > ?`,
+		hex.EncodeToString(tokenHash), now).Scan(&sess).Error; err != nil {
 		return nil, nil, unavailable(err, "load staff session")
+	}
+	if sess.StaffID == 0 {
+		return nil, nil, app.Errorf(app.ENOTFOUND, "no session")
+	}
+	var row memberRow
+	if err := q.Raw(memberSelect+`WHERE s.id = ?`, sess.StaffID).Scan(&row).Error; err != nil {
+		return nil, nil, unavailable(err, "load staff member")
 	}
 	if row.ID == 0 {
 		return nil, nil, app.Errorf(app.ENOTFOUND, "no session")
 	}
-	return &staff.Session{CSRF: row.CSRF, StaffID: row.ID, ExpiresAt: row.ExpiresAt}, row.toMember(), nil
+	return &staff.Session{CSRF: sess.CSRF, StaffID: row.ID, ExpiresAt: sess.ExpiresAt}, row.toMember(), nil
 }
 
 // DeleteSession implements staff.Store.
 func (r *ConsoleRepo) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	return unavailable(r.db.gorm.WithContext(ctx).Exec(`DELETE FROM staff_sessions WHERE token_hash = ?`, tokenHash).Error, "delete staff session")
+	return unavailable(r.db.gorm.WithContext(ctx).Exec(`DELETE FROM staff_sessions WHERE token_hash = ?`, hex.EncodeToString(tokenHash)).Error, "delete staff session")
 }
 
 // queueSelect is one queue row: the referral with its order, advocate and

@@ -289,3 +289,8 @@ func TestAdvocateCapHoldsUnderConcurrentOrders(t *testing.T) {
 		t.Fatalf("%d rejected by the cap, want %d", n, friends-2)
 	}
 }
+
+func (h *harness) referralByID(id int64) (state, evidence, reason string) {
+	h.direct.QueryRow(`SELECT state, evidence_kind || ':' || evidence_code, reason FROM referrals WHERE id = $1`, id).Scan(&state, &evidence, &reason)
+	return
+}

@@ -25,6 +25,8 @@ import (
 	"github.com/parrain/parrain/app/postgres"
 	"github.com/parrain/parrain/app/ratelimit"
 	"github.com/parrain/parrain/app/referrals"
+	"github.com/parrain/parrain/app/review"
+	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/jobs"
 	"github.com/parrain/parrain/widget"
@@ -102,6 +104,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 
 func (s *Stack) now() time.Time { return s.Now() }
 
+// Staff is the console's accounts service.
+func (s *Stack) Staff() *staff.Service { return &staff.Service{Store: s.DB.Console(), Now: s.now} }
+
 // HTTPHandler returns the web process's handler.
 func (s *Stack) HTTPHandler() http.Handler {
 	srv := &httpapi.Server{
@@ -125,6 +130,10 @@ func (s *Stack) HTTPHandler() http.Handler {
 		TrustedProxies:         s.Config.TrustedProxies,
 		Popups:                 &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/")},
 		WidgetAssets:           s.widgetAssets,
+		Staff:                  s.Staff(),
+		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
+		Console:                s.DB.Console(),
+		PopupScript:            s.widgetAssets.PopupName,
 		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
 		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
 	}

@@ -53,6 +53,12 @@ type Member struct {
 	Disabled bool
 }
 
+// ShopSummary is a shop in the console's list.
+type ShopSummary struct {
+	Domain string
+	Name   string
+}
+
 // Session is a logged-in member's session.
 type Session struct {
 	// Token is the cookie value, known only to the browser; the store keeps

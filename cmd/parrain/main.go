@@ -19,11 +19,13 @@ import (
 	"github.com/parrain/parrain/app/stack"
 )
 
-const usage = `usage: parrain [serve|work|all|migrate up|migrate down|migrate status]
+const usage = `usage: parrain [serve|work|all|migrate up|migrate down|migrate status|staff add]
   serve    HTTP server (install flows, webhook intake, health, metrics)
   work     background jobs and the scheduler
   all      serve and work in one process (default)
   migrate  apply (up), roll back one (down) or list (status) schema migrations
+  staff add --email E --role owner|support|viewer [--name N] [--shops a.myshopify.com,…]
+           create a console account; the password is read from PARRAIN_STAFF_PASSWORD or stdin
 Settings come from environment variables; see README.md.`
 
 func main() {
@@ -40,7 +42,7 @@ func run(args []string) error {
 		cmd = args[0]
 	}
 	switch cmd {
-	case "serve", "work", "all", "migrate":
+	case "serve", "work", "all", "migrate", "staff":
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return nil
@@ -70,6 +72,10 @@ func run(args []string) error {
 			fmt.Println(l)
 		}
 		return err
+	}
+
+	if cmd == "staff" {
+		return staffCommand(ctx, cfg, args[1:])
 	}
 
 	s, err := stack.New(ctx, cfg, log)

@@ -1,4 +1,4 @@
-// The public URL of your Parrain (its APP_URL). Set it before
-// `shopify app deploy`: the extension runs on Shopify's CDN and calls it
-// directly (network_access).
+// Parrain's public URL (the server's APP_URL), without a trailing slash.
+// Set it before `shopify app deploy`: the extension runs on Shopify's CDN and
+// calls POST {APP_URL}/api/widget/session directly (network_access).
 export const APP_URL = "https://parrain.example.com";

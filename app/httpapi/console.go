@@ -1,0 +1,476 @@
+package httpapi
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/analytics"
+	"github.com/parrain/parrain/app/logging"
+	"github.com/parrain/parrain/app/popup"
+	"github.com/parrain/parrain/app/review"
+	"github.com/parrain/parrain/app/staff"
+)
+
+// Console is the storage the console's pages read besides the review
+// queue.
+type Console interface {
+	ShopsFor(ctx context.Context, m *staff.Member) ([]staff.ShopSummary, error)
+	Record(ctx context.Context, shopID int64, actor, action, subject string, before, after any) error
+	Stats(ctx context.Context, shopID int64, rg analytics.Range) (analytics.Stats, error)
+	ExportReferrals(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error
+	ExportRewards(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error
+	CustomerByEmailOrCode(ctx context.Context, shopID int64, q string) (*review.Customer, error)
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"money": func(minor int64, cur string) string {
+		return popup.FormatMoney(app.Money{Minor: minor, Currency: cur}, "en")
+	},
+	"decimal": func(minor int64, cur string) string { return app.Money{Minor: minor, Currency: cur}.Decimal() },
+	"pct":     func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+}).ParseFS(templateFS, "templates/*.html"))
+
+// view is what every page template gets.
+type view map[string]any
+
+func (s *Server) render(c *gin.Context, status int, name string, v view) {
+	if p, ok := c.Get(principalKey); ok {
+		pr := p.(*principal)
+		v["Member"], v["CanAct"] = pr.member, pr.canAct
+		if pr.session != nil {
+			v["CSRF"] = pr.session.CSRF
+		}
+	}
+	if sh, ok := c.Get(shopKey); ok {
+		v["Shop"] = sh
+	}
+	v["Flash"], v["Error"] = c.Query("done"), c.Query("error")
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	// The console is never framed by another site (clickjacking) and its
+	// pages carry personal data: no caching.
+	c.Header("X-Frame-Options", "SAMEORIGIN")
+	c.Header("Content-Security-Policy", "frame-ancestors 'self'")
+	c.Header("Cache-Control", "no-store")
+	c.Status(status)
+	if err := pages.ExecuteTemplate(c.Writer, name, v); err != nil {
+		_ = c.Error(err)
+	}
+}
+
+func (s *Server) consoleRoutes(r *gin.Engine) {
+	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", view{"Title": "Log in"}) })
+	r.POST("/console/login", s.consoleLogin)
+	pagesGroup := r.Group("/console", s.authenticate(true))
+	pagesGroup.POST("/logout", s.consoleLogout)
+	pagesGroup.GET("/", s.consoleShops)
+	shop := pagesGroup.Group("/shops/:shop", s.scopeShop)
+	shop.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/shops/"+shopFrom(c).Domain+"/queue") })
+	shop.GET("/queue", s.consoleQueue)
+	shop.GET("/referrals/:id", s.consoleReferral)
+	shop.POST("/referrals/:id/:action", requireAct, s.consoleAction)
+	shop.GET("/settings", s.consoleSettings)
+	shop.POST("/settings", requireAct, s.consoleSaveSettings)
+	shop.GET("/preview", s.consolePreview)
+	shop.GET("/customers", s.consoleCustomers)
+	shop.GET("/dashboard", s.consoleDashboard)
+	shop.GET("/export/:what", s.consoleExport)
+}
+
+// consoleLogin checks the password; attempts are limited per address and
+// per account, so guessing is slow from one place and against one person.
+func (s *Server) consoleLogin(c *gin.Context) {
+	ctx := c.Request.Context()
+	email := strings.ToLower(strings.TrimSpace(c.PostForm("email")))
+	if !s.allow(ctx, "login:ip:"+s.hashIP(c.ClientIP()), 20) || !s.allow(ctx, "login:email:"+s.hashIP(email), 10) {
+		s.render(c, http.StatusTooManyRequests, "login", view{"Title": "Log in", "Email": email, "Error": "Too many attempts: wait a minute and try again."})
+		return
+	}
+	sess, _, err := s.Staff.Login(ctx, email, c.PostForm("password"))
+	if err != nil {
+		status := http.StatusUnauthorized
+		if app.ErrorCode(err) != app.EUNAUTHORIZED {
+			status = http.StatusServiceUnavailable
+			logging.From(ctx).Error("console login failed", "error", err.Error())
+		}
+		s.render(c, status, "login", view{"Title": "Log in", "Email": email, "Error": app.ErrorMessage(err)})
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
+		Secure: strings.HasPrefix(s.AppURL, "https://"), SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt})
+	c.Redirect(http.StatusSeeOther, "/console/")
+}
+
+func (s *Server) consoleLogout(c *gin.Context) {
+	if p := principalFrom(c); p.session != nil {
+		_ = s.Staff.Logout(c.Request.Context(), p.session.Token)
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	c.Redirect(http.StatusSeeOther, "/console/login")
+}
+
+func (s *Server) consoleShops(c *gin.Context) {
+	p := principalFrom(c)
+	if p.member == nil {
+		fail(c, app.Errorf(app.EFORBIDDEN, "the console is for staff accounts"))
+		return
+	}
+	shops, err := s.Console.ShopsFor(c.Request.Context(), p.member)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "shops", view{"Title": "Shops", "Shops": shops})
+}
+
+var ruleNames = []string{"self-referral", "new customer", "minimum order", "test order", "excluded source", "advocate cap", "velocity per IP", "velocity per code"}
+
+func (s *Server) consoleQueue(c *gin.Context) {
+	shop := shopFrom(c)
+	f, bad := parseFilter(c.Query, shop.Currency)
+	raw := map[string]string{}
+	for _, k := range []string{"state", "flagged", "rule", "from", "to", "advocate", "min", "q"} {
+		raw[k] = c.Query(k)
+	}
+	v := view{"Title": "Review queue", "Page": "queue", "F": raw, "States": []string{"pending", "needs_review", "approved", "rewarded", "rejected", "reversed"}, "Rules": ruleNames}
+	if len(bad) > 0 {
+		msgs := []string{}
+		for k, m := range bad {
+			msgs = append(msgs, k+": "+m)
+		}
+		v["Error"] = strings.Join(msgs, "; ")
+		s.render(c, http.StatusBadRequest, "queue", v)
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	items, err := s.Review.Queue(c.Request.Context(), shop, f)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	v["Items"] = items
+	if len(items) == f.Limit {
+		q := c.Request.URL.Query()
+		q.Set("before", cursorOf(items[len(items)-1]))
+		v["Next"], v["NextQuery"] = true, template.URL(q.Encode())
+	}
+	s.render(c, http.StatusOK, "queue", v)
+}
+
+func (s *Server) consoleReferral(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		fail(c, app.Errorf(app.ENOTFOUND, "no such referral"))
+		return
+	}
+	d, err := s.Review.Detail(c.Request.Context(), shopFrom(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "referral", view{"Title": fmt.Sprintf("Referral #%d", id), "Page": "queue", "D": d})
+}
+
+// consoleAction runs a form's action and goes back to the referral with
+// what happened (post/redirect/get).
+func (s *Server) consoleAction(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		fail(c, app.Errorf(app.ENOTFOUND, "no such referral"))
+		return
+	}
+	in, _ := readAction(c)
+	back := fmt.Sprintf("/console/shops/%s/referrals/%d", shopFrom(c).Domain, id)
+	if _, err := s.runAction(c, c.Param("action"), id, in); err != nil {
+		if code := app.ErrorCode(err); code == app.EUNAVAILABLE || code == app.EINTERNAL {
+			fail(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, back+"?error="+url.QueryEscape(app.ErrorMessage(err)))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, back+"?done="+url.QueryEscape("Done: "+c.Param("action")+"."))
+}
+
+func (s *Server) consoleSettings(c *gin.Context) {
+	p, err := s.Programs.Program(c.Request.Context(), shopFrom(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.renderSettings(c, http.StatusOK, p, nil)
+}
+
+func (s *Server) renderSettings(c *gin.Context, status int, p app.Program, fields map[string]string) {
+	titles := map[string]string{}
+	for _, l := range app.Languages {
+		titles[l] = p.Widget.Texts[l]["title"]
+	}
+	s.render(c, status, "settings", view{"Title": "Settings", "Page": "settings", "P": p, "Fields": fields, "Titles": titles,
+		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping},
+		"Languages":  append([]string{app.LanguageAuto}, app.Languages...),
+		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft}})
+}
+
+// programFromForm applies the settings form to p; bad fields are named.
+func programFromForm(get func(string) string, has func(string) bool, p *app.Program) map[string]string {
+	bad := map[string]string{}
+	num := func(name string, dst *int) {
+		if v := get(name); v != "" {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				bad[name] = "a whole number"
+				return
+			}
+			*dst = n
+		}
+	}
+	amount := func(name string, dst *int64) {
+		if v := get(name); v != "" {
+			m, err := app.ParseMoney(strings.TrimSpace(v), p.Currency)
+			if err != nil {
+				bad[name] = "an amount in " + p.Currency
+				return
+			}
+			*dst = m.Minor
+		}
+	}
+	str := func(name string, dst *string) {
+		if has(name) {
+			*dst = strings.TrimSpace(get(name))
+		}
+	}
+	str("friend_kind", &p.FriendKind)
+	num("friend_percent", &p.FriendPercent)
+	amount("friend_amount", &p.FriendAmountMinor)
+	str("reward_kind", &p.RewardKind)
+	num("reward_percent", &p.RewardPercent)
+	amount("reward_amount", &p.RewardAmountMinor)
+	num("holding_days", &p.HoldingDays)
+	amount("min_order", &p.MinOrderMinor)
+	if has("friend_kind") { // the whole form was sent: an unticked box is false
+		p.NewCustomersOnly = get("new_customers_only") == "1"
+	}
+	num("cap_per_advocate", &p.CapPerAdvocate)
+	num("cap_window_days", &p.CapWindowDays)
+	str("language", &p.Widget.Language)
+	str("accent_color", &p.Widget.AccentColor)
+	str("position", &p.Widget.Position)
+	num("cap_days", &p.Widget.CapDays)
+	texts := map[string]map[string]string{}
+	for l, t := range p.Widget.Texts {
+		texts[l] = map[string]string{}
+		for k, v := range t {
+			texts[l][k] = v
+		}
+	}
+	for _, l := range app.Languages {
+		if !has("title_" + l) {
+			continue
+		}
+		if texts[l] == nil {
+			texts[l] = map[string]string{}
+		}
+		if v := strings.TrimSpace(get("title_" + l)); v != "" {
+			texts[l]["title"] = v
+		} else {
+			delete(texts[l], "title")
+		}
+	}
+	p.Widget.Texts = texts
+	if len(bad) == 0 {
+		if err := p.Validate(); err != nil {
+			bad["program"] = app.ErrorMessage(err)
+		}
+	}
+	return bad
+}
+
+func (s *Server) consoleSaveSettings(c *gin.Context) {
+	ctx, shop := c.Request.Context(), shopFrom(c)
+	p, err := s.Programs.Program(ctx, shop)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	before := toJSON(p)
+	_ = c.Request.ParseForm()
+	has := func(k string) bool { _, ok := c.Request.PostForm[k]; return ok }
+	if bad := programFromForm(c.PostForm, has, &p); len(bad) > 0 {
+		s.renderSettings(c, http.StatusBadRequest, p, bad)
+		return
+	}
+	if err := s.Programs.SaveProgram(ctx, p); err != nil {
+		if app.ErrorCode(err) == app.EINVALID {
+			s.renderSettings(c, http.StatusBadRequest, p, map[string]string{"program": app.ErrorMessage(err)})
+			return
+		}
+		fail(c, err)
+		return
+	}
+	if err := s.Console.Record(ctx, shop.ID, principalFrom(c).actor, "update_program", "program", before, toJSON(p)); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/console/shops/"+shop.Domain+"/settings?done="+url.QueryEscape("Settings saved."))
+}
+
+// consolePreview renders the real popup with the settings in the query
+// (unsaved), for the settings page's live preview.
+func (s *Server) consolePreview(c *gin.Context) {
+	shop := shopFrom(c)
+	p, err := s.Programs.Program(c.Request.Context(), shop)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	q := c.Request.URL.Query()
+	v := view{"Lang": "en"}
+	if bad := programFromForm(q.Get, q.Has, &p); len(bad) > 0 {
+		for k, m := range bad {
+			v["Error"] = "Preview unavailable: " + k + ": " + m
+		}
+	} else {
+		lang := popup.PickLanguage(p.Widget.Language, "en")
+		content := popup.Build(p, &app.Advocate{Code: "ANNA-7K2P", FriendCode: "FRIEND-ANNA-7K2P"}, shop.Name, strings.TrimRight(s.AppURL, "/"), lang)
+		b, _ := json.Marshal(struct {
+			State string `json:"state"`
+			*popup.Content
+		}{"ready", &content})
+		v["Lang"], v["Content"] = lang, template.JS(b)
+		v["Popup"] = s.PopupScript
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("X-Frame-Options", "SAMEORIGIN")
+	c.Header("Cache-Control", "no-store")
+	_ = pages.ExecuteTemplate(c.Writer, "preview", v)
+}
+
+func (s *Server) consoleCustomers(c *gin.Context) {
+	q := strings.TrimSpace(c.Query("q"))
+	v := view{"Title": "Customers", "Page": "customers", "Q": q}
+	if q != "" {
+		cust, err := s.Console.CustomerByEmailOrCode(c.Request.Context(), shopFrom(c).ID, q)
+		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			fail(c, err)
+			return
+		}
+		if cust != nil {
+			cust.Link = strings.TrimRight(s.AppURL, "/") + "/r/" + cust.Code
+			v["C"] = cust
+		}
+	}
+	s.render(c, http.StatusOK, "customers", v)
+}
+
+// dateRange reads from/to (inclusive days); the default is the last 30 days.
+func dateRange(c *gin.Context, now time.Time) (analytics.Range, string, string, error) {
+	to := now.UTC().Truncate(24 * time.Hour)
+	from := to.AddDate(0, 0, -29)
+	var err error
+	if v := c.Query("from"); v != "" {
+		if from, err = time.Parse("2006-01-02", v); err != nil {
+			return analytics.Range{}, "", "", app.Errorf(app.EINVALID, "from: a date, YYYY-MM-DD")
+		}
+	}
+	if v := c.Query("to"); v != "" {
+		if to, err = time.Parse("2006-01-02", v); err != nil {
+			return analytics.Range{}, "", "", app.Errorf(app.EINVALID, "to: a date, YYYY-MM-DD")
+		}
+	}
+	if to.Before(from) || to.Sub(from) > 3*366*24*time.Hour {
+		return analytics.Range{}, "", "", app.Errorf(app.EINVALID, "to: after from, within three years")
+	}
+	return analytics.Range{From: from, To: to.Add(24 * time.Hour)}, from.Format("2006-01-02"), to.Format("2006-01-02"), nil
+}
+
+func (s *Server) consoleDashboard(c *gin.Context) {
+	rg, from, to, err := dateRange(c, s.Now())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	st, err := s.Console.Stats(c.Request.Context(), shopFrom(c).ID, rg)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "dashboard", view{"Title": "Dashboard", "Page": "dashboard", "S": st, "From": from, "To": to,
+		"Chart": chartSVG(st.Days, rg, shopFrom(c).Currency)})
+}
+
+func (s *Server) consoleExport(c *gin.Context) {
+	rg, from, to, err := dateRange(c, s.Now())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	shop := shopFrom(c)
+	export := s.Console.ExportReferrals
+	switch c.Param("what") {
+	case "referrals.csv":
+	case "rewards.csv":
+		export = s.Console.ExportRewards
+	default:
+		fail(c, app.Errorf(app.ENOTFOUND, "no such export"))
+		return
+	}
+	name := strings.TrimSuffix(c.Param("what"), ".csv")
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s-%s.csv"`, shop.Domain, name, from, to))
+	c.Header("Cache-Control", "no-store")
+	if err := export(c.Request.Context(), shop.ID, rg, c.Writer); err != nil {
+		fail(c, err)
+	}
+}
+
+// chartSVG draws referred orders (bars) and revenue (line) per day.
+func chartSVG(days []analytics.Day, rg analytics.Range, currency string) template.HTML {
+	n := int(rg.To.Sub(rg.From).Hours()/24 + 0.5)
+	if n < 1 {
+		n = 1
+	}
+	orders := make([]int64, n)
+	revenue := make([]int64, n)
+	var maxO, maxR int64 = 1, 1
+	for _, d := range days {
+		i := int(d.Day.Sub(rg.From).Hours() / 24)
+		if i < 0 || i >= n {
+			continue
+		}
+		orders[i], revenue[i] = d.Orders, d.RevenueMinor
+		maxO, maxR = max(maxO, d.Orders), max(maxR, d.RevenueMinor)
+	}
+	const w, h = 720.0, 200.0
+	bw := w / float64(n)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-label="Referred orders and revenue per day, %s to %s" style="max-height:16rem">`,
+		w, h+20, rg.From.Format("2 Jan"), rg.To.Add(-time.Hour).Format("2 Jan 2006"))
+	var line []string
+	for i := range n {
+		bh := float64(orders[i]) / float64(maxO) * (h - 10)
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#95c9b4"><title>%s: %d orders</title></rect>`,
+			float64(i)*bw+1, h-bh, max(bw-2, 1), bh, rg.From.AddDate(0, 0, i).Format("2 Jan"), orders[i])
+		line = append(line, fmt.Sprintf("%.1f,%.1f", float64(i)*bw+bw/2, h-float64(revenue[i])/float64(maxR)*(h-10)))
+	}
+	fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#005bd3" stroke-width="2"/>`, strings.Join(line, " "))
+	fmt.Fprintf(&b, `<text x="0" y="%.0f" font-size="11" fill="#6d7175">bars: orders (max %d) · line: revenue (max %s)</text></svg>`,
+		h+16, maxO, popup.FormatMoney(app.Money{Minor: maxR, Currency: currency}, "en"))
+	return template.HTML(b.String())
+}

@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/analytics"
+	"github.com/parrain/parrain/app/review"
+	"github.com/parrain/parrain/app/staff"
+)
+
+// ShopsFor lists the shops a member may see.
+func (r *ConsoleRepo) ShopsFor(ctx context.Context, m *staff.Member) ([]staff.ShopSummary, error) {
+	var out []staff.ShopSummary
+	q := r.db.gorm.WithContext(ctx)
+	var err error
+	if m.Role == staff.Owner {
+		err = q.Raw(`SELECT domain, COALESCE(name, '') AS name FROM shops WHERE status = 'installed' ORDER BY domain`).Scan(&out).Error
+	} else {
+		err = q.Raw(`SELECT s.domain, COALESCE(s.name, '') AS name FROM shops s JOIN staff_shops x ON x.shop_id = s.id
+			WHERE x.staff_id = ? AND s.status = 'installed' ORDER BY s.domain`, m.ID).Scan(&out).Error
+	}
+	return out, unavailable(err, "list shops")
+}
+
+// Record writes one audit line (settings changes).
+func (r *ConsoleRepo) Record(ctx context.Context, shopID int64, actor, action, subject string, before, after any) error {
+	return unavailable(audit(r.db.gorm.WithContext(ctx), shopID, actor, action, subject, "", before, after), "write audit log")
+}
+
+// Stats computes the dashboard for a shop and range. Each figure is one
+// indexed aggregate over the range: referrals by (shop_id, created_at),
+// clicks by (shop_id, at), orders by (shop_id, placed_at).
+func (r *ConsoleRepo) Stats(ctx context.Context, shopID int64, rg analytics.Range) (analytics.Stats, error) {
+	var s analytics.Stats
+	q := r.db.gorm.WithContext(ctx)
+	steps := []struct {
+		what string
+		run  func() error
+	}{
+		{"clicks", func() error {
+			if err := q.Raw(`SELECT COALESCE(NULLIF(channel, ''), 'direct') AS name, count(*) AS count FROM clicks
+				WHERE shop_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC`, shopID, rg.From, rg.To).Scan(&s.Channels).Error; err != nil {
+				return err
+			}
+			for _, c := range s.Channels {
+				s.Clicks += c.Count
+			}
+			return nil
+		}},
+		{"referred orders", func() error {
+			var row struct{ N, Revenue, Avg int64 }
+			err := q.Raw(`SELECT count(*) AS n, COALESCE(sum(o.total_minor - o.refunded_minor), 0) AS revenue, COALESCE(avg(o.total_minor), 0)::bigint AS avg
+				FROM referrals f JOIN orders o ON o.id = f.order_id
+				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed')`, shopID, rg.From, rg.To).Scan(&row).Error
+			s.ReferredOrders, s.RevenueMinor, s.ReferredAOVMinor = row.N, row.Revenue, row.Avg
+			return err
+		}},
+		{"reward cost", func() error {
+			// Fixed rewards cost their amount; a percent reward's cost is
+			// only known when used, so it is not counted here.
+			return q.Raw(`SELECT COALESCE(sum(amount_minor), 0) FROM rewards WHERE shop_id = ? AND created_at >= ? AND created_at < ?
+				AND state IN ('issuing', 'issued') AND kind = 'fixed'`, shopID, rg.From, rg.To).Scan(&s.RewardCostMinor).Error
+		}},
+		{"other orders", func() error {
+			return q.Raw(`SELECT COALESCE(avg(o.total_minor), 0)::bigint FROM orders o WHERE o.shop_id = ? AND o.placed_at >= ? AND o.placed_at < ?
+				AND o.known AND o.paid AND NOT EXISTS (SELECT 1 FROM referrals f WHERE f.order_id = o.id)`, shopID, rg.From, rg.To).Scan(&s.OtherAOVMinor).Error
+		}},
+		{"top advocates", func() error {
+			return q.Raw(`SELECT a.code, count(*) AS orders, COALESCE(sum(o.total_minor - o.refunded_minor), 0) AS revenue_minor
+				FROM referrals f JOIN orders o ON o.id = f.order_id JOIN advocates a ON a.id = f.advocate_id
+				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed')
+				GROUP BY a.code ORDER BY 2 DESC, 3 DESC LIMIT 10`, shopID, rg.From, rg.To).Scan(&s.TopAdvocates).Error
+		}},
+		{"days", func() error {
+			return q.Raw(`SELECT date_trunc('day', f.created_at) AS day, count(*) AS orders, COALESCE(sum(o.total_minor - o.refunded_minor), 0) AS revenue_minor
+				FROM referrals f JOIN orders o ON o.id = f.order_id
+				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed')
+				GROUP BY 1 ORDER BY 1`, shopID, rg.From, rg.To).Scan(&s.Days).Error
+		}},
+	}
+	for _, st := range steps {
+		if err := st.run(); err != nil {
+			return s, unavailable(err, "dashboard: "+st.what)
+		}
+	}
+	return s, nil
+}
+
+// ExportReferrals writes the shop's referrals in the range as CSV.
+func (r *ConsoleRepo) ExportReferrals(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error {
+	rows, err := r.db.gorm.WithContext(ctx).Raw(`SELECT f.id, f.created_at, f.state, f.reason, o.name, o.platform_order_id, o.total_minor, o.refunded_minor, o.currency,
+		a.code, f.evidence_kind, f.evidence_code, COALESCE(w.code, ''), COALESCE(w.state, '')
+		FROM referrals f JOIN orders o ON o.id = f.order_id JOIN advocates a ON a.id = f.advocate_id LEFT JOIN rewards w ON w.referral_id = f.id
+		WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? ORDER BY f.created_at, f.id`, shopID, rg.From, rg.To).Rows()
+	if err != nil {
+		return unavailable(err, "export referrals")
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"referral_id", "created_at", "state", "reason", "order", "order_id", "total", "refunded", "currency", "advocate_code", "evidence", "evidence_code", "reward_code", "reward_state"})
+	for rows.Next() {
+		var id, total, refunded int64
+		var at time.Time
+		var state, reason, name, oid, cur, code, ek, ec, rc, rs string
+		if err := rows.Scan(&id, &at, &state, &reason, &name, &oid, &total, &refunded, &cur, &code, &ek, &ec, &rc, &rs); err != nil {
+			return fmt.Errorf("export referrals: %w", err)
+		}
+		_ = cw.Write([]string{strconv.FormatInt(id, 10), at.UTC().Format(time.RFC3339), state, csvSafe(reason), csvSafe(name), oid,
+			app.Money{Minor: total, Currency: cur}.Decimal(), app.Money{Minor: refunded, Currency: cur}.Decimal(), cur, code, ek, ec, rc, rs})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ExportRewards writes the shop's rewards in the range as CSV.
+func (r *ConsoleRepo) ExportRewards(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error {
+	rows, err := r.db.gorm.WithContext(ctx).Raw(`SELECT w.id, w.created_at, w.referral_id, a.code, w.code, w.kind, w.percent, w.amount_minor, w.currency, w.state, w.error
+		FROM rewards w JOIN advocates a ON a.id = w.advocate_id WHERE w.shop_id = ? AND w.created_at >= ? AND w.created_at < ? ORDER BY w.created_at, w.id`,
+		shopID, rg.From, rg.To).Rows()
+	if err != nil {
+		return unavailable(err, "export rewards")
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"reward_id", "created_at", "referral_id", "advocate_code", "code", "kind", "percent", "amount", "currency", "state", "error"})
+	for rows.Next() {
+		var id, ref, amount int64
+		var pct int
+		var at time.Time
+		var adv, code, kind, cur, state, msg string
+		if err := rows.Scan(&id, &at, &ref, &adv, &code, &kind, &pct, &amount, &cur, &state, &msg); err != nil {
+			return fmt.Errorf("export rewards: %w", err)
+		}
+		_ = cw.Write([]string{strconv.FormatInt(id, 10), at.UTC().Format(time.RFC3339), strconv.FormatInt(ref, 10), adv, code, kind,
+			strconv.Itoa(pct), app.Money{Minor: amount, Currency: cur}.Decimal(), cur, state, csvSafe(msg)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
+		return "'" + s
+	}
+	return s
+}
+
+// CustomerByEmailOrCode finds a shop's advocate and their referrals.
+func (r *ConsoleRepo) CustomerByEmailOrCode(ctx context.Context, shopID int64, q string) (*review.Customer, error) {
+	var c review.Customer
+	code := app.NormalizeCode(q)
+	err := r.db.gorm.WithContext(ctx).Raw(`SELECT id, email, code, friend_code, friend_code_state FROM advocates
+		WHERE shop_id = ? AND (lower(email) = lower(?) OR code = ? OR friend_code = ?) LIMIT 1`, shopID, q, code, code).Scan(&c).Error
+	if err != nil {
+		return nil, unavailable(err, "find customer")
+	}
+	if c.ID == 0 {
+		return nil, app.Errorf(app.ENOTFOUND, "no advocate %s", q)
+	}
+	db := r.db.gorm.WithContext(ctx)
+	if err := db.Raw(`SELECT count(*) FROM clicks WHERE shop_id = ? AND advocate_id = ?`, shopID, c.ID).Scan(&c.Clicks).Error; err != nil {
+		return nil, unavailable(err, "count clicks")
+	}
+	if err := db.Raw(`SELECT f.id, o.name AS order_name, f.state, f.hold_until, COALESCE(w.code, '') AS reward_code, COALESCE(w.state, '') AS reward_state
+		FROM referrals f JOIN orders o ON o.id = f.order_id LEFT JOIN rewards w ON w.referral_id = f.id
+		WHERE f.shop_id = ? AND f.advocate_id = ? ORDER BY f.created_at DESC LIMIT 100`, shopID, c.ID).Scan(&c.Referrals).Error; err != nil {
+		return nil, unavailable(err, "load customer referrals")
+	}
+	for i := range c.Referrals {
+		c.Referrals[i].Answer = review.WhereIsMyReward(c.Referrals[i])
+	}
+	return &c, nil
+}

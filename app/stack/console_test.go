@@ -1,0 +1,305 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parrain/parrain/app/staff"
+	"github.com/parrain/parrain/integrations/shopify/shopifysim"
+)
+
+// consoleWorld is two shops with a referral each, and staff.
+type consoleWorld struct {
+	h                  *harness
+	shopA, shopB       string
+	refA, refB         int64 // pending referrals
+	reviewA            int64 // a referral flagged for review in shop A
+	advocateA          *advocateView
+	unattributedOrderA int64
+}
+
+const staffPassword = "correct horse battery"
+
+func newConsoleWorld(t *testing.T) *consoleWorld {
+	h := newHarness(t, withSimulator(), withUnlimitedAPI())
+	w := &consoleWorld{h: h, shopA: "console-a.myshopify.com", shopB: "console-b.myshopify.com"}
+	for i, shop := range []string{w.shopA, w.shopB} {
+		h.installAndSync(shop, "EUR")
+		adv := fmt.Sprintf("adv%d@example.com", i)
+		h.order(shop, shopifysim.OrderInput{Email: adv, FirstName: "Ada"})
+		var a *advocateView
+		eventually(t, 15*time.Second, "advocate", func() bool { a = h.advocate(adv); return a != nil && a.FriendState == "created" })
+		o1 := h.order(shop, shopifysim.OrderInput{Email: fmt.Sprintf("f1-%d@example.com", i), Total: "80.00", DiscountCodes: []string{a.FriendCode}})
+		o2 := h.order(shop, shopifysim.OrderInput{Email: fmt.Sprintf("f2-%d@example.com", i), Total: "90.00", DiscountCodes: []string{a.FriendCode}})
+		eventually(t, 15*time.Second, "referrals", func() bool { s1, _, _ := h.referral(o1); s2, _, _ := h.referral(o2); return s1 != "" && s2 != "" })
+		var r1, r2 int64
+		h.direct.QueryRow(`SELECT f.id FROM referrals f JOIN orders o ON o.id = f.order_id WHERE o.platform_order_id = $1`, fmt.Sprint(o1)).Scan(&r1)
+		h.direct.QueryRow(`SELECT f.id FROM referrals f JOIN orders o ON o.id = f.order_id WHERE o.platform_order_id = $1`, fmt.Sprint(o2)).Scan(&r2)
+		if i == 0 {
+			w.refA, w.reviewA, w.advocateA = r1, r2, a
+			// A velocity alarm, as the engine raises it: to review.
+			h.direct.Exec(`UPDATE referrals SET state = 'needs_review', flagged = true, reason = 'velocity per IP: 6 referred orders from one address in 60 minutes',
+				decision = jsonb_set(decision, '{outcomes}', decision->'outcomes' || '[{"rule":"velocity per IP","passed":false,"effect":"review","reason":"6 referred orders from one address in 60 minutes"}]') WHERE id = $1`, r2)
+			w.unattributedOrderA = h.order(shop, shopifysim.OrderInput{Email: "lone@example.com", Total: "70.00"})
+		} else {
+			w.refB = r1
+		}
+	}
+	eventually(t, 15*time.Second, "lone order", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id = $1 AND known", fmt.Sprint(w.unattributedOrderA)) == 1
+	})
+	svc := h.stack.Staff()
+	for _, m := range []struct {
+		email string
+		role  staff.Role
+		shops []string
+	}{
+		{"owner@parrain.test", staff.Owner, nil},
+		{"support@parrain.test", staff.Support, []string{w.shopA}},
+		{"viewer@parrain.test", staff.Viewer, []string{w.shopA}},
+	} {
+		if _, err := svc.Add(context.Background(), m.email, "", m.role, staffPassword, m.shops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// staffClient is a logged-in browser without JavaScript.
+type staffClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+func (w *consoleWorld) login(t *testing.T, email string) *staffClient {
+	jar, _ := cookiejar.New(nil)
+	sc := &staffClient{t: t, base: w.h.app.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	resp, err := sc.c.PostForm(sc.base+"/console/login", url.Values{"email": {email}, "password": {staffPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login %s: %d", email, resp.StatusCode)
+	}
+	_, page := sc.get("/console/")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the console page: %s", page)
+	}
+	sc.csrf = m[1]
+	return sc
+}
+
+func (sc *staffClient) get(path string) (int, string) {
+	resp, err := sc.c.Get(sc.base + path)
+	if err != nil {
+		sc.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (sc *staffClient) send(method, path, body, csrf string) (int, string) {
+	req, _ := http.NewRequest(method, sc.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if csrf != "" {
+		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	resp, err := sc.c.Do(req)
+	if err != nil {
+		sc.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestConsoleTenantIsolation(t *testing.T) {
+	w := newConsoleWorld(t)
+	support := w.login(t, "support@parrain.test")
+	a, b := "/api/admin/shops/"+w.shopA, "/api/admin/shops/"+w.shopB
+	pa, pb := "/console/shops/"+w.shopA, "/console/shops/"+w.shopB
+	// Shop B is not the support member's: every route answers 404, and a
+	// referral of B is not found under A either.
+	for _, r := range []struct{ method, path string }{
+		{"GET", b + "/referrals"}, {"GET", fmt.Sprintf("%s/referrals/%d", b, w.refB)}, {"GET", b + "/program"},
+		{"PUT", b + "/program"}, {"POST", fmt.Sprintf("%s/referrals/%d/approve", b, w.refB)}, {"POST", b + "/attributions"},
+		{"GET", fmt.Sprintf("%s/referrals/%d", a, w.refB)}, {"POST", fmt.Sprintf("%s/referrals/%d/reject", a, w.refB)},
+		{"POST", fmt.Sprintf("%s/referrals/%d/notes", a, w.refB)},
+		{"GET", pb + "/queue"}, {"GET", fmt.Sprintf("%s/referrals/%d", pb, w.refB)}, {"GET", pb + "/settings"},
+		{"GET", pb + "/dashboard"}, {"GET", pb + "/customers?q=adv1@example.com"}, {"GET", pb + "/export/referrals.csv"},
+		{"GET", pb + "/preview"}, {"GET", fmt.Sprintf("%s/referrals/%d", pa, w.refB)},
+	} {
+		body := `{"reason":"x","body":"x","order_id":"1","advocate_code":"X"}`
+		status, out := support.send(r.method, r.path, body, support.csrf)
+		if status != 404 {
+			t.Errorf("%s %s: %d %.200s, want 404", r.method, r.path, status, out)
+		}
+	}
+	if n := w.h.count("SELECT count(*) FROM audit_log"); n != 0 {
+		t.Fatalf("%d audit rows written by refused requests", n)
+	}
+	// The merchant of shop A, inside the Shopify admin, reaches A only.
+	tok := w.h.sim.SessionToken(w.shopA, 7, time.Minute)
+	for path, want := range map[string]int{a + "/referrals": 200, b + "/referrals": 404, fmt.Sprintf("%s/referrals/%d", a, w.refB): 404} {
+		req, _ := http.NewRequest("GET", w.h.app.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("merchant token %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	// Nobody logged in: 401 on the API, the login page for pages.
+	resp, _ := http.Get(w.h.app.URL + a + "/referrals")
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("anonymous API: %d", resp.StatusCode)
+	}
+	owner := w.login(t, "owner@parrain.test")
+	if status, _ := owner.get(pb + "/queue"); status != 200 {
+		t.Errorf("owner on shop B: %d", status)
+	}
+}
+
+func TestConsoleCSRFRolesInputsAndAudit(t *testing.T) {
+	w := newConsoleWorld(t)
+	support := w.login(t, "support@parrain.test")
+	a := "/api/admin/shops/" + w.shopA
+	reject := fmt.Sprintf("%s/referrals/%d/reject", a, w.refA)
+
+	// CSRF: none or wrong → 403, nothing changed; the pages' forms too.
+	for _, tok := range []string{"", "forged"} {
+		if status, _ := support.send("POST", reject, `{"reason":"duplicate account"}`, tok); status != 403 {
+			t.Errorf("CSRF %q: %d, want 403", tok, status)
+		}
+	}
+	resp, err := support.c.PostForm(support.base+fmt.Sprintf("/console/shops/%s/referrals/%d/reject", w.shopA, w.refA), url.Values{"reason": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("form without csrf: %d", resp.StatusCode)
+	}
+	if s, _, _ := w.h.referralByID(w.refA); s != "pending" {
+		t.Fatalf("a refused request changed the referral: %s", s)
+	}
+
+	// Bad inputs → 400 with field errors.
+	status, out := support.get(a + "/referrals?state=bogus&from=yesterday&min=abc&limit=0")
+	var fe struct{ Fields map[string]string }
+	json.Unmarshal([]byte(out), &fe)
+	for _, f := range []string{"state", "from", "min", "limit"} {
+		if status != 400 || fe.Fields[f] == "" {
+			t.Errorf("bad filter %s: %d %s", f, status, out)
+		}
+	}
+	for body, field := range map[string]string{`{"reason":""}`: "reason", `{"reasn":"x"}`: "body"} {
+		if status, out := support.send("POST", reject, body, support.csrf); status != 400 || !strings.Contains(out, field) {
+			t.Errorf("reject %s: %d %s", body, status, out)
+		}
+	}
+	if status, out := support.send("POST", a+"/attributions", `{"order_id":"","advocate_code":""}`, support.csrf); status != 400 {
+		t.Errorf("empty attribution: %d %s", status, out)
+	}
+	if status, out := support.send("PUT", a+"/program", `{"widget":{"accent_color":"pink"}}`, support.csrf); status != 400 || !strings.Contains(out, "colour") {
+		t.Errorf("bad colour: %d %s", status, out)
+	}
+
+	// A viewer cannot act.
+	viewer := w.login(t, "viewer@parrain.test")
+	if status, _ := viewer.send("POST", fmt.Sprintf("%s/referrals/%d/approve", a, w.refA), `{}`, viewer.csrf); status != 403 {
+		t.Errorf("viewer approve: %d", status)
+	}
+	if _, page := viewer.get(fmt.Sprintf("/console/shops/%s/referrals/%d", w.shopA, w.reviewA)); strings.Contains(page, "Approve and reward") {
+		t.Error("the viewer's page offers actions")
+	}
+
+	// Every action leaves exactly one audit row, even when repeated.
+	audits := func(action string) int { return w.h.count("SELECT count(*) FROM audit_log WHERE action = $1", action) }
+	act := func(path, body string) string {
+		status, out := support.send("POST", a+path, body, support.csrf)
+		if status != 200 {
+			t.Fatalf("POST %s: %d %s", path, status, out)
+		}
+		return out
+	}
+	for range 2 {
+		act(fmt.Sprintf("/referrals/%d/approve", w.reviewA), `{}`)
+		act(fmt.Sprintf("/referrals/%d/reject", w.refA), `{"reason":"same household"}`)
+	}
+	act(fmt.Sprintf("/referrals/%d/notes", w.refA), `{"body":"called the customer"}`)
+	out = act("/attributions", fmt.Sprintf(`{"order_id":"%d","advocate_code":"%s","reason":"told us at the till"}`, w.unattributedOrderA, w.advocateA.Code))
+	var manual struct{ ID int64 }
+	json.Unmarshal([]byte(out), &manual)
+	if status, _ := support.send("POST", a+"/attributions", fmt.Sprintf(`{"order_id":"%d","advocate_code":"%s","reason":"again"}`, w.unattributedOrderA, w.advocateA.Code), support.csrf); status != 409 {
+		t.Errorf("attributing twice: %d, want 409", status)
+	}
+	// The approved referral's reward is issued in the store by the worker.
+	eventually(t, 15*time.Second, "reward issued", func() bool {
+		return w.h.count("SELECT count(*) FROM rewards WHERE referral_id = $1 AND state = 'issued'", w.reviewA) == 1
+	})
+	act(fmt.Sprintf("/referrals/%d/revoke", w.reviewA), `{"reason":"order returned after the hold"}`)
+	act(fmt.Sprintf("/referrals/%d/revoke", w.reviewA), `{"reason":"again"}`)
+	if status, out := support.send("POST", fmt.Sprintf("%s/referrals/%d/reissue", a, w.reviewA), `{}`, support.csrf); status != 409 {
+		t.Errorf("reissue of a revoked reward: %d %s", status, out)
+	}
+	if status, _ := support.send("PUT", a+"/program", `{"holding_days": 3}`, support.csrf); status != 200 {
+		t.Errorf("program update: %d", status)
+	}
+	for action, want := range map[string]int{"approve": 1, "reject": 1, "note": 1, "attribute": 1, "revoke_reward": 1, "update_program": 1} {
+		if n := audits(action); n != want {
+			t.Errorf("%s: %d audit rows, want %d", action, n, want)
+		}
+	}
+	if n := w.h.count(`SELECT count(*) FROM audit_log WHERE actor = 'staff:support@parrain.test' AND before IS NOT NULL AND after IS NOT NULL AND action = 'reject'
+		AND before->>'state' = 'pending' AND after->>'state' = 'rejected' AND reason = 'same household'`); n != 1 {
+		t.Error("the reject audit row lacks who, before, after or reason")
+	}
+	if s, _, _ := w.h.referralByID(manual.ID); s != "pending" {
+		t.Errorf("manual referral: %s", s)
+	}
+}
+
+func TestConsoleLogin(t *testing.T) {
+	w := newConsoleWorld(t)
+	post := func(email, pw string) int {
+		resp, err := http.PostForm(w.h.app.URL+"/console/login", url.Values{"email": {email}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := post("support@parrain.test", "wrong password!"); s != 401 {
+		t.Errorf("wrong password: %d", s)
+	}
+	if s := post("nobody@parrain.test", staffPassword); s != 401 {
+		t.Errorf("unknown account: %d", s)
+	}
+	codes := []int{}
+	for range 11 {
+		codes = append(codes, post("viewer@parrain.test", "guess guess guess"))
+	}
+	if codes[len(codes)-1] != 429 {
+		t.Errorf("11 wrong passwords for one account: %v, want 429 at the end", codes)
+	}
+	w.h.assertLogsLack(staffPassword)
+}
