@@ -137,7 +137,8 @@ func (s *Server) consoleShops(c *gin.Context) {
 	s.render(c, http.StatusOK, "shops", view{"Title": "Shops", "Shops": shops})
 }
 
-var ruleNames = []string{"self-referral", "new customer", "minimum order", "test order", "excluded source", "advocate cap", "velocity per IP", "velocity per code"}
+// ruleNames are the attribution rules, as app/attribution names them.
+var ruleNames = []string{"self-referral", "new customer", "minimum order", "not a test order", "sales channel", "advocate cap", "velocity (IP)", "velocity (advocate)"}
 
 func (s *Server) consoleQueue(c *gin.Context) {
 	shop := shopFrom(c)

@@ -154,13 +154,17 @@ func csvSafe(s string) string {
 
 // CustomerByEmailOrCode finds a shop's advocate and their referrals.
 func (r *ConsoleRepo) CustomerByEmailOrCode(ctx context.Context, shopID int64, q string) (*review.Customer, error) {
-	var c review.Customer
+	var row struct {
+		ID                                       int64
+		Email, Code, FriendCode, FriendCodeState string
+	}
 	code := app.NormalizeCode(q)
 	err := r.db.gorm.WithContext(ctx).Raw(`SELECT id, email, code, friend_code, friend_code_state FROM advocates
-		WHERE shop_id = ? AND (lower(email) = lower(?) OR code = ? OR friend_code = ?) LIMIT 1`, shopID, q, code, code).Scan(&c).Error
+		WHERE shop_id = ? AND (lower(email) = lower(?) OR code = ? OR friend_code = ?) LIMIT 1`, shopID, q, code, code).Scan(&row).Error
 	if err != nil {
 		return nil, unavailable(err, "find customer")
 	}
+	c := review.Customer{ID: row.ID, Email: row.Email, Code: row.Code, FriendCode: row.FriendCode, FriendCodeState: row.FriendCodeState}
 	if c.ID == 0 {
 		return nil, app.Errorf(app.ENOTFOUND, "no advocate %s", q)
 	}

@@ -85,3 +85,30 @@ func runWithTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
 		return []byte(buf.String()), os.ErrDeadlineExceeded
 	}
 }
+
+// TestConsoleInBrowser runs widget/test/console.test.mjs against this app:
+// support reviews and approves a flagged referral (the reward reaches the
+// simulated store), a viewer cannot act, the merchant's offer change shows
+// in the live preview; screenshots of the queue and dashboard.
+func TestConsoleInBrowser(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	testDir := filepath.Join(root, "widget", "test")
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(filepath.Join(testDir, "node_modules", "playwright-core")); err != nil {
+		t.Fatalf("playwright-core is missing: run `make test` (scripts/browser-deps.sh)")
+	}
+	w := newConsoleWorld(t)
+	cmd := exec.Command("node", "--test", "--test-reporter=spec", "console.test.mjs")
+	cmd.Dir = testDir
+	cmd.Env = append(os.Environ(), "APP_URL="+w.h.app.URL, "SIM_URL="+w.h.simSrv.URL, "SHOP="+w.shopA,
+		"REVIEW_ID="+strconv.FormatInt(w.reviewA, 10), "PASSWORD="+staffPassword,
+		"OUT_DIR="+filepath.Join(root, "test-output", "console"), "CHROMIUM="+chromium)
+	out, err := runWithTimeout(cmd, 4*time.Minute)
+	t.Log("\n" + string(out))
+	if err != nil {
+		t.Fatalf("console browser tests failed: %v", err)
+	}
+}

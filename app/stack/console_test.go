@@ -47,8 +47,10 @@ func newConsoleWorld(t *testing.T) *consoleWorld {
 		if i == 0 {
 			w.refA, w.reviewA, w.advocateA = r1, r2, a
 			// A velocity alarm, as the engine raises it: to review.
-			h.direct.Exec(`UPDATE referrals SET state = 'needs_review', flagged = true, reason = 'velocity per IP: 6 referred orders from one address in 60 minutes',
-				decision = jsonb_set(decision, '{outcomes}', decision->'outcomes' || '[{"rule":"velocity per IP","passed":false,"effect":"review","reason":"6 referred orders from one address in 60 minutes"}]') WHERE id = $1`, r2)
+			h.direct.Exec(`UPDATE referrals SET state = 'needs_review', flagged = true, reason = '6 referred orders from one address in 60 minutes',
+				decision = jsonb_set(decision, '{outcomes}', (SELECT jsonb_agg(CASE WHEN o->>'rule' = 'velocity (IP)'
+					THEN '{"rule":"velocity (IP)","passed":false,"effect":"review","reason":"6 referred orders from one address in 60 minutes"}'::jsonb ELSE o END)
+					FROM jsonb_array_elements(decision->'outcomes') o)) WHERE id = $1`, r2)
 			w.unattributedOrderA = h.order(shop, shopifysim.OrderInput{Email: "lone@example.com", Total: "70.00"})
 		} else {
 			w.refB = r1
@@ -173,8 +175,10 @@ func TestConsoleTenantIsolation(t *testing.T) {
 		t.Errorf("anonymous API: %d", resp.StatusCode)
 	}
 	owner := w.login(t, "owner@parrain.test")
-	if status, _ := owner.get(pb + "/queue"); status != 200 {
-		t.Errorf("owner on shop B: %d", status)
+	for _, p := range []string{pb + "/queue", pa + "/customers?q=adv0@example.com", pa + "/dashboard", pa + "/settings", pa + "/preview", pa + "/export/rewards.csv"} {
+		if status, body := owner.get(p); status != 200 {
+			t.Errorf("owner %s: %d %.300s", p, status, body)
+		}
 	}
 }
 
@@ -230,6 +234,11 @@ func TestConsoleCSRFRolesInputsAndAudit(t *testing.T) {
 	}
 	if _, page := viewer.get(fmt.Sprintf("/console/shops/%s/referrals/%d", w.shopA, w.reviewA)); strings.Contains(page, "Approve and reward") {
 		t.Error("the viewer's page offers actions")
+	}
+
+	// The queue filters by a failed rule.
+	if status, out := support.get(a + "/referrals?rule=" + url.QueryEscape("velocity (IP)")); status != 200 || !strings.Contains(out, fmt.Sprintf(`"id":%d,`, w.reviewA)) || strings.Contains(out, fmt.Sprintf(`"id":%d,`, w.refA)) {
+		t.Errorf("rule filter: %d %s", status, out)
 	}
 
 	// Every action leaves exactly one audit row, even when repeated.

@@ -161,6 +161,7 @@
   }
 
   try {
-    session(0);
+    // The console's preview hands the content over directly.
+    P.data ? ready(P.data) : session(0);
   } catch (e) {}
 })(document, window);

@@ -1,0 +1,135 @@
+// Browser tests of the console (support staff and merchant), in Debian's
+// headless chromium driven by playwright-core. app/stack's
+// TestConsoleInBrowser seeds two shops, referrals and staff, then runs this
+// file with APP_URL, SIM_URL, SHOP, REVIEW_ID (a referral flagged for
+// review), PASSWORD and OUT_DIR.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run through app/stack TestConsoleInBrowser (make test)`);
+  return v;
+};
+const APP = env("APP_URL"), SIM = env("SIM_URL"), SHOP = env("SHOP"), REVIEW = env("REVIEW_ID"), PASSWORD = env("PASSWORD"), OUT = env("OUT_DIR");
+mkdirSync(OUT, { recursive: true });
+
+let browser;
+const pageErrors = [];
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
+      "--no-first-run", "--disable-component-update", "--disable-sync"],
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function loggedIn(email) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(`${APP}/console/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${APP}/console/`);
+  return page;
+}
+
+test("support filters the queue, opens a flagged referral, reads the rules, approves it, the reward reaches the store", async () => {
+  const page = await loggedIn("support@parrain.test");
+  await page.getByRole("link", { name: SHOP }).click();
+  await page.waitForURL(/\/queue$/);
+  await page.getByLabel("Flagged").selectOption("1");
+  await page.getByLabel("Failed rule").selectOption("velocity (IP)");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForURL(/flagged=1/);
+  const rows = page.locator("tbody tr");
+  assert.equal(await rows.count(), 1, "one flagged referral");
+  assert.match(await rows.first().textContent(), /needs_review/);
+  await page.screenshot({ path: `${OUT}/queue.png`, fullPage: true });
+
+  await page.getByRole("link", { name: `#${REVIEW}` }).click();
+  await page.waitForURL(new RegExp(`/referrals/${REVIEW}$`));
+  const rules = page.locator("ul.rules").first();
+  assert.match(await rules.textContent(), /✗ velocity \(IP\) — 6 referred orders from one address in 60 minutes \(review\)/);
+  assert.match(await rules.textContent(), /✓ new customer/);
+  assert.match(await page.locator("main").textContent(), /attributed by discount code FRIEND-/);
+  await page.screenshot({ path: `${OUT}/referral.png`, fullPage: true });
+
+  await page.getByRole("button", { name: "Approve and reward" }).click();
+  await page.getByRole("status").filter({ hasText: "Done: approve." }).waitFor();
+  // The worker issues the reward in the store; the page shows it once done.
+  let code = "";
+  for (let i = 0; i < 40 && !code; i++) {
+    await page.reload();
+    const m = /(THANKS-[A-Z2-9]+) — issued/.exec(await page.locator("main").textContent());
+    if (m) code = m[1];
+    else await page.waitForTimeout(250);
+  }
+  assert.ok(code, "the reward was not issued");
+  const discounts = await (await fetch(`${SIM}/_sim/shops/${SHOP}/discounts`)).json();
+  assert.ok(discounts.some((d) => d.code === code), `${code} is not in the store`);
+  assert.match(await page.locator("main").textContent(), /staff:support@parrain\.test — approve/);
+  await page.context().close();
+});
+
+test("a viewer sees but cannot act", async () => {
+  const page = await loggedIn("viewer@parrain.test");
+  await page.goto(`${APP}/console/shops/${SHOP}/referrals/${REVIEW}`);
+  assert.equal(await page.getByRole("button", { name: /Approve|Reject|Revoke|Reissue|Add note/ }).count(), 0);
+  // Even a hand-made request with the viewer's own CSRF token is refused.
+  const csrf = await page.locator("input[name=csrf]").first().inputValue();
+  const status = await page.evaluate(async ([shop, id, csrf]) => {
+    const r = await fetch(`/api/admin/shops/${shop}/referrals/${id}/notes`, {
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify({ body: "hi" }),
+    });
+    return r.status;
+  }, [SHOP, REVIEW, csrf]);
+  assert.equal(status, 403);
+  await page.context().close();
+});
+
+test("the merchant changes the offer and the popup preview follows", async () => {
+  const page = await loggedIn("owner@parrain.test");
+  await page.goto(`${APP}/console/shops/${SHOP}/settings`);
+  const preview = page.frameLocator("iframe#preview");
+  await preview.locator("parrain-popup #pd").waitFor();
+  assert.match(await preview.locator("parrain-popup #pd").textContent(), /Give your friends 10% off/);
+  await page.getByLabel("Percent off").fill("25");
+  await page.getByLabel("Title (English, empty = built-in)").fill("Share the love");
+  await preview.locator("parrain-popup #pd", { hasText: "25% off" }).waitFor();
+  assert.equal(await preview.locator("parrain-popup #pt").textContent(), "Share the love");
+  await page.screenshot({ path: `${OUT}/settings-preview.png`, fullPage: true });
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Settings saved." }).waitFor();
+  assert.equal(await page.getByLabel("Percent off").inputValue(), "25");
+  // A bad value is refused with the field named, nothing saved.
+  await page.getByLabel("Holding period (days)").fill("999");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("alert").filter({ hasText: "holding period must be between 0 and 365 days" }).waitFor();
+  await page.context().close();
+});
+
+test("dashboard and customer lookup", async () => {
+  const page = await loggedIn("owner@parrain.test");
+  await page.goto(`${APP}/console/shops/${SHOP}/dashboard`);
+  const stat = (name) => page.locator(".stat", { hasText: name }).locator("b").textContent();
+  assert.ok(Number(await stat("Referred orders")) >= 1);
+  assert.ok(await page.locator("svg[role=img] rect").count() >= 28);
+  await page.screenshot({ path: `${OUT}/dashboard.png`, fullPage: true });
+  const csv = await page.evaluate((u) => fetch(u).then((r) => r.text()), `/console/shops/${SHOP}/export/referrals.csv`);
+  assert.match(csv.split("\n")[0], /^referral_id,created_at,state/);
+  await page.goto(`${APP}/console/shops/${SHOP}/customers?q=adv0@example.com`);
+  assert.match(await page.locator("main").textContent(), /Sent: code THANKS-|being created|Waiting/);
+  await page.context().close();
+});
+
+test("no script error on any console page", () => {
+  assert.deepEqual(pageErrors, []);
+});
