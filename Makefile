@@ -13,7 +13,7 @@ DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	APP_URL=http://127.0.0.1:8080 LISTEN_ADDR=127.0.0.1:8080 \
 	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090
 
-.PHONY: dev test stack build vet bench bench-intake stop clean
+.PHONY: dev test stack build vet bench bench-intake bench-console stop clean
 
 stack:
 	@scripts/stack.sh up
@@ -50,7 +50,12 @@ bench-intake: stack build
 ## bench: Go benchmarks (attribution with 100k advocates, /r/{code} latency).
 bench: stack
 	@source $(LOCAL)/stack.env && \
-	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench . -benchtime 1500x ./app/stack
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Attribution|ReferralRedirect|WidgetSession' -benchtime 1500x ./app/stack
+
+## bench-console: the review queue and dashboard with 1M referrals (p50/p99).
+bench-console: stack
+	@source $(LOCAL)/stack.env && \
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench ConsoleAtScale -benchtime 100x -timeout 30m ./app/stack
 
 ## stop: stop project-local Postgres/Redis started by scripts/stack.sh.
 stop:

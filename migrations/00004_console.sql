@@ -62,8 +62,13 @@ CREATE INDEX referral_notes_referral ON referral_notes (referral_id, created_at)
 CREATE INDEX referrals_queue ON referrals (shop_id, created_at DESC, id DESC);
 CREATE INDEX referrals_queue_state ON referrals (shop_id, state, created_at DESC, id DESC);
 CREATE INDEX orders_name ON orders (shop_id, name);
+-- The dashboard: clicks and orders of a shop in a date range.
+CREATE INDEX clicks_shop_at ON clicks (shop_id, at);
+CREATE INDEX orders_placed ON orders (shop_id, placed_at) WHERE known AND paid;
 
 -- +goose Down
+DROP INDEX orders_placed;
+DROP INDEX clicks_shop_at;
 DROP INDEX orders_name;
 DROP INDEX referrals_queue_state;
 DROP INDEX referrals_queue;

@@ -78,13 +78,13 @@ func newConsoleWorld(t *testing.T) *consoleWorld {
 
 // staffClient is a logged-in browser without JavaScript.
 type staffClient struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 	csrf string
 }
 
-func (w *consoleWorld) login(t *testing.T, email string) *staffClient {
+func (w *consoleWorld) login(t testing.TB, email string) *staffClient {
 	jar, _ := cookiejar.New(nil)
 	sc := &staffClient{t: t, base: w.h.app.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	resp, err := sc.c.PostForm(sc.base+"/console/login", url.Values{"email": {email}, "password": {staffPassword}})
@@ -312,3 +312,5 @@ func TestConsoleLogin(t *testing.T) {
 	}
 	w.h.assertLogsLack(staffPassword)
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
