@@ -21,6 +21,7 @@ import (
 	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
+	"github.com/parrain/parrain/integrations/shopify"
 )
 
 // Console is the storage the console's pages read besides the review
@@ -36,6 +37,9 @@ type Console interface {
 
 //go:embed templates/*.html
 var templateFS embed.FS
+
+//go:embed static/admin.js
+var adminJS []byte
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"money": func(minor int64, cur string) string {
@@ -72,7 +76,27 @@ func (s *Server) render(c *gin.Context, status int, name string, v view) {
 	}
 }
 
+// embeddedAdmin is the app's page inside the Shopify admin: App Bridge
+// loads in it and every API call carries its session token. Shopify frames
+// it, and only Shopify may.
+func (s *Server) embeddedAdmin(c *gin.Context) {
+	shop := c.Query("shop")
+	frame := "https://admin.shopify.com"
+	if d, err := shopify.NormalizeShop(shop); err == nil {
+		frame += " https://" + d
+	}
+	c.Header("Content-Security-Policy", "frame-ancestors "+frame)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	_ = pages.ExecuteTemplate(c.Writer, "embedded", view{"Key": s.ShopifyKey})
+}
+
 func (s *Server) consoleRoutes(r *gin.Engine) {
+	r.GET("/shopify/admin", s.embeddedAdmin)
+	r.GET("/shopify/admin.js", func(c *gin.Context) {
+		c.Header("Cache-Control", "no-cache")
+		c.Data(http.StatusOK, "text/javascript; charset=utf-8", adminJS)
+	})
 	r.GET("/console/login", func(c *gin.Context) { s.render(c, http.StatusOK, "login", view{"Title": "Log in"}) })
 	r.POST("/console/login", s.consoleLogin)
 	pagesGroup := r.Group("/console", s.authenticate(true))

@@ -105,6 +105,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd.Dir = testDir
 	cmd.Env = append(os.Environ(), "APP_URL="+w.h.app.URL, "SIM_URL="+w.h.simSrv.URL, "SHOP="+w.shopA,
 		"REVIEW_ID="+strconv.FormatInt(w.reviewA, 10), "PASSWORD="+staffPassword,
+		"TOKEN="+w.h.sim.SessionToken(w.shopA, 42, 10*time.Minute),
 		"OUT_DIR="+filepath.Join(root, "test-output", "console"), "CHROMIUM="+chromium)
 	out, err := runWithTimeout(cmd, 4*time.Minute)
 	t.Log("\n" + string(out))

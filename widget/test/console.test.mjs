@@ -130,6 +130,34 @@ test("dashboard and customer lookup", async () => {
   await page.context().close();
 });
 
+test("inside the Shopify admin: App Bridge's token on every call, the merchant reviews and changes the offer", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  // Shopify's App Bridge cannot be fetched here: a stand-in gives the page
+  // what App Bridge gives it, a session token signed with the app secret
+  // (minted by the simulator as Shopify would).
+  await page.route("https://cdn.shopify.com/shopifycloud/app-bridge.js", (route) =>
+    route.fulfill({ contentType: "text/javascript", body: `window.shopify = { idToken: () => Promise.resolve(${JSON.stringify(env("TOKEN"))}) };` }));
+  const calls = [];
+  page.on("request", (r) => r.url().includes("/api/admin/") && calls.push(r.headers()["authorization"] || ""));
+  await page.goto(`${APP}/shopify/admin?shop=${SHOP}&host=x&embedded=1`);
+  await page.getByRole("button", { name: "Only flagged or to review" }).click();
+  await page.getByRole("button", { name: /^Open referral/ }).first().waitFor();
+  await page.getByRole("button", { name: /^Open referral/ }).first().click();
+  await page.getByText(/✓ new customer/).waitFor();
+  await page.getByRole("button", { name: "Offer" }).click();
+  await page.getByLabel("Friend's discount (%)").fill("15");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Offer saved." }).waitFor();
+  await page.getByLabel("Friend's discount (%)").fill("150");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "between 1 and 100" }).waitFor();
+  assert.ok(calls.length >= 4 && calls.every((h) => h.startsWith("Bearer ")), `calls without the token: ${calls}`);
+  await page.screenshot({ path: `${OUT}/embedded-admin.png`, fullPage: true });
+  await ctx.close();
+});
+
 test("no script error on any console page", () => {
   assert.deepEqual(pageErrors, []);
 });
