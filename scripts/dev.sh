@@ -45,6 +45,10 @@ if [ "$installed" = "installed through OAuth" ]; then
   done
 fi
 
+# A console owner for the demo (the first owner is always made on the
+# command line); already there on the second run.
+PARRAIN_STAFF_PASSWORD=parrain-dev-password bin/parrain staff add --email owner@parrain.dev --role owner >/dev/null 2>&1 || true
+
 # A first order from Marie, so the demo order-received page has a popup to
 # show: it appears once the order's webhook is processed (the widget retries).
 demo_page="(no demo order: install failed)"
@@ -58,6 +62,7 @@ cat <<MSG
   Parrain is running.
     App             $APP_URL            (health: $APP_URL/healthz, readiness: $APP_URL/readyz, metrics: $APP_URL/metrics)
     Shopify sim     $SHOPIFY_API_ORIGIN/_sim/   (shops, install link, deliveries, place an order)
+    Console         $APP_URL/console/  (owner@parrain.dev / parrain-dev-password)
     Demo shop       $DEMO_SHOP — $installed
     Demo order page $demo_page
                     (Marie's order-received page with the referral popup; add &lang=fr for French,
