@@ -61,12 +61,20 @@ CREATE INDEX referral_notes_referral ON referral_notes (referral_id, created_at)
 -- order name, email and code.
 CREATE INDEX referrals_queue ON referrals (shop_id, created_at DESC, id DESC);
 CREATE INDEX referrals_queue_state ON referrals (shop_id, state, created_at DESC, id DESC);
+-- The dashboard reads a range of referrals without touching their rows.
+CREATE INDEX referrals_dash ON referrals (shop_id, created_at) INCLUDE (state, order_id, advocate_id);
 CREATE INDEX orders_name ON orders (shop_id, name);
+CREATE INDEX advocates_email ON advocates (shop_id, lower(email));
+-- Rewards of a range, for the dashboard's cost.
+CREATE INDEX rewards_shop_created ON rewards (shop_id, created_at);
 -- The dashboard: clicks and orders of a shop in a date range.
 CREATE INDEX clicks_shop_at ON clicks (shop_id, at);
 CREATE INDEX orders_placed ON orders (shop_id, placed_at) WHERE known AND paid;
 
 -- +goose Down
+DROP INDEX referrals_dash;
+DROP INDEX rewards_shop_created;
+DROP INDEX advocates_email;
 DROP INDEX orders_placed;
 DROP INDEX clicks_shop_at;
 DROP INDEX orders_name;

@@ -18,6 +18,7 @@ type Staff interface {
 	Login(ctx context.Context, email, password string) (*staff.Session, *staff.Member, error)
 	Authenticate(ctx context.Context, token string) (*staff.Session, *staff.Member, error)
 	Logout(ctx context.Context, token string) error
+	Add(ctx context.Context, email, name string, role staff.Role, password string, shopDomains []string) (*staff.Member, error)
 }
 
 // sessionCookie carries a console member's session token.

@@ -33,6 +33,8 @@ type Console interface {
 	ExportReferrals(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error
 	ExportRewards(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error
 	CustomerByEmailOrCode(ctx context.Context, shopID int64, q string) (*review.Customer, error)
+	Members(ctx context.Context) ([]*staff.Member, error)
+	SetDisabled(ctx context.Context, id int64, disabled bool, actor string) error
 }
 
 //go:embed templates/*.html
@@ -102,6 +104,9 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 	pagesGroup := r.Group("/console", s.authenticate(true))
 	pagesGroup.POST("/logout", s.consoleLogout)
 	pagesGroup.GET("/", s.consoleShops)
+	pagesGroup.GET("/staff", requireOwner, s.consoleStaff)
+	pagesGroup.POST("/staff", requireOwner, s.consoleAddStaff)
+	pagesGroup.POST("/staff/:id/:action", requireOwner, s.consoleToggleStaff)
 	shop := pagesGroup.Group("/shops/:shop", s.scopeShop)
 	shop.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/shops/"+shopFrom(c).Domain+"/queue") })
 	shop.GET("/queue", s.consoleQueue)
@@ -162,6 +167,72 @@ func (s *Server) consoleShops(c *gin.Context) {
 }
 
 // ruleNames are the attribution rules, as app/attribution names them.
+// requireOwner lets only owners manage staff.
+func requireOwner(c *gin.Context) {
+	if p := principalFrom(c); p.member == nil || p.member.Role != staff.Owner {
+		fail(c, app.Errorf(app.EFORBIDDEN, "only owners manage staff"))
+		return
+	}
+	c.Next()
+}
+
+func (s *Server) renderStaff(c *gin.Context, status int, fields map[string]string) {
+	members, err := s.Console.Members(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.render(c, status, "staff", view{"Title": "Staff", "Members": members, "Fields": fields})
+}
+
+func (s *Server) consoleStaff(c *gin.Context) { s.renderStaff(c, http.StatusOK, nil) }
+
+func (s *Server) consoleAddStaff(c *gin.Context) {
+	role, err := staff.ParseRole(c.PostForm("role"))
+	if err != nil {
+		s.renderStaff(c, http.StatusBadRequest, map[string]string{"role": app.ErrorMessage(err)})
+		return
+	}
+	var shops []string
+	for _, d := range strings.Split(c.PostForm("shops"), ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			shops = append(shops, d)
+		}
+	}
+	m, err := s.Staff.Add(c.Request.Context(), c.PostForm("email"), "", role, c.PostForm("password"), shops)
+	if err != nil {
+		if code := app.ErrorCode(err); code == app.EINVALID || code == app.ECONFLICT {
+			s.renderStaff(c, http.StatusBadRequest, map[string]string{"member": app.ErrorMessage(err)})
+			return
+		}
+		fail(c, err)
+		return
+	}
+	if err := s.Console.Record(c.Request.Context(), 0, principalFrom(c).actor, "add_staff", "staff:"+m.Email, nil, map[string]any{"role": m.Role, "shops": shops}); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/console/staff?done="+url.QueryEscape("Added "+m.Email+"."))
+}
+
+func (s *Server) consoleToggleStaff(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	action := c.Param("action")
+	if err != nil || (action != "disable" && action != "enable") {
+		fail(c, app.Errorf(app.ENOTFOUND, "no such staff action"))
+		return
+	}
+	if id == principalFrom(c).member.ID {
+		fail(c, app.Errorf(app.EINVALID, "you cannot disable yourself"))
+		return
+	}
+	if err := s.Console.SetDisabled(c.Request.Context(), id, action == "disable", principalFrom(c).actor); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/console/staff?done="+url.QueryEscape("Done: "+action+"."))
+}
+
 var ruleNames = []string{"self-referral", "new customer", "minimum order", "not a test order", "sales channel", "advocate cap", "velocity (IP)", "velocity (advocate)"}
 
 func (s *Server) consoleQueue(c *gin.Context) {

@@ -176,10 +176,17 @@ func (r *ConsoleRepo) Queue(ctx context.Context, shopID int64, f review.Filter) 
 		add("o.total_minor <= ?", f.MaxMinor)
 	}
 	if s := f.Search; s != "" {
+		// One indexed lookup per kind of key, gathered by id: an OR across
+		// tables would scan every referral of the shop.
 		email := attribution.NormalizeEmail(s)
 		code := app.NormalizeCode(s)
-		add("(o.name = ? OR o.name = ? OR o.platform_order_id = ? OR (? <> '' AND (o.email_norm = ? OR lower(a.email) = lower(?))) OR a.code = ? OR a.friend_code = ? OR f.evidence_code = ?)",
-			s, "#"+strings.TrimPrefix(s, "#"), s, email, email, s, code, code, code)
+		add(`f.id IN (
+			SELECT r.id FROM referrals r JOIN orders o ON o.id = r.order_id
+				WHERE o.shop_id = ? AND (o.name = ? OR o.name = ? OR o.platform_order_id = ?)
+			UNION SELECT r.id FROM referrals r JOIN orders o ON o.id = r.order_id WHERE ? <> '' AND o.shop_id = ? AND o.email_norm = ?
+			UNION SELECT r.id FROM referrals r JOIN advocates x ON x.id = r.advocate_id
+				WHERE x.shop_id = ? AND (x.code = ? OR x.friend_code = ? OR lower(x.email) = lower(?)))`,
+			shopID, s, "#"+strings.TrimPrefix(s, "#"), s, email, shopID, email, shopID, code, code, s)
 	}
 	if f.Before != nil {
 		add("(f.created_at, f.id) < (?, ?)", f.Before.CreatedAt, f.Before.ID)
@@ -257,8 +264,12 @@ func (r *ConsoleRepo) Detail(ctx context.Context, shopID, referralID int64) (*re
 func audit(tx *gorm.DB, shopID int64, actor, action, subject, reason string, before, after any) error {
 	b, _ := json.Marshal(before)
 	a, _ := json.Marshal(after)
+	var shop any = shopID
+	if shopID == 0 {
+		shop = nil // not about one shop (staff changes)
+	}
 	return tx.Exec(`INSERT INTO audit_log (shop_id, actor, action, subject, before, after, reason) VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?)`,
-		shopID, actor, action, subject, string(b), string(a), reason).Error
+		shop, actor, action, subject, string(b), string(a), reason).Error
 }
 
 // Apply implements review.Store: lock, check, change, audit, one
@@ -392,4 +403,43 @@ func (r *ConsoleRepo) Attribute(ctx context.Context, shopID int64, orderID, advo
 		return 0, err
 	}
 	return id, unavailable(err, "attribute order")
+}
+
+// Members lists every staff member (owners manage staff).
+func (r *ConsoleRepo) Members(ctx context.Context) ([]*staff.Member, error) {
+	var rows []memberRow
+	if err := r.db.gorm.WithContext(ctx).Raw(memberSelect + `ORDER BY s.email`).Scan(&rows).Error; err != nil {
+		return nil, unavailable(err, "list staff")
+	}
+	out := make([]*staff.Member, len(rows))
+	for i, row := range rows {
+		out[i] = row.toMember()
+	}
+	return out, nil
+}
+
+// SetDisabled disables or re-enables a member and ends their sessions,
+// with an audit line.
+func (r *ConsoleRepo) SetDisabled(ctx context.Context, id int64, disabled bool, actor string) error {
+	err := r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var email string
+		if err := tx.Raw(`UPDATE staff SET disabled = ?, updated_at = now() WHERE id = ? RETURNING email`, disabled, id).Scan(&email).Error; err != nil {
+			return err
+		}
+		if email == "" {
+			return app.Errorf(app.ENOTFOUND, "no staff member %d", id)
+		}
+		if err := tx.Exec(`DELETE FROM staff_sessions WHERE staff_id = ?`, id).Error; err != nil {
+			return err
+		}
+		action := "enable_staff"
+		if disabled {
+			action = "disable_staff"
+		}
+		return tx.Exec(`INSERT INTO audit_log (actor, action, subject) VALUES (?, ?, ?)`, actor, action, "staff:"+email).Error
+	})
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		return err
+	}
+	return unavailable(err, "disable staff member")
 }

@@ -5,13 +5,16 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/analytics"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
+	"gorm.io/gorm"
 )
 
 // ShopsFor lists the shops a member may see.
@@ -33,60 +36,103 @@ func (r *ConsoleRepo) Record(ctx context.Context, shopID int64, actor, action, s
 	return unavailable(audit(r.db.gorm.WithContext(ctx), shopID, actor, action, subject, "", before, after), "write audit log")
 }
 
-// Stats computes the dashboard for a shop and range. Each figure is one
-// indexed aggregate over the range: referrals by (shop_id, created_at),
-// clicks by (shop_id, at), orders by (shop_id, placed_at).
+// Stats computes the dashboard for a shop and range: four aggregates run
+// at once, each on its own connection. The referral figures (count,
+// revenue, average, days, top advocates) come from one pass over the
+// range's referrals joined to their orders (covering index referrals_dash).
 func (r *ConsoleRepo) Stats(ctx context.Context, shopID int64, rg analytics.Range) (analytics.Stats, error) {
 	var s analytics.Stats
-	q := r.db.gorm.WithContext(ctx)
-	steps := []struct {
-		what string
-		run  func() error
-	}{
-		{"clicks", func() error {
-			if err := q.Raw(`SELECT COALESCE(NULLIF(channel, ''), 'direct') AS name, count(*) AS count FROM clicks
-				WHERE shop_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC`, shopID, rg.From, rg.To).Scan(&s.Channels).Error; err != nil {
-				return err
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	run := func(what string, f func(q *gorm.DB) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(r.db.gorm.WithContext(ctx)); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = unavailable(err, "dashboard: "+what)
+				}
+				mu.Unlock()
 			}
-			for _, c := range s.Channels {
-				s.Clicks += c.Count
-			}
-			return nil
-		}},
-		{"referred orders", func() error {
-			var row struct{ N, Revenue, Avg int64 }
-			err := q.Raw(`SELECT count(*) AS n, COALESCE(sum(o.total_minor - o.refunded_minor), 0) AS revenue, COALESCE(avg(o.total_minor), 0)::bigint AS avg
-				FROM referrals f JOIN orders o ON o.id = f.order_id
-				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed')`, shopID, rg.From, rg.To).Scan(&row).Error
-			s.ReferredOrders, s.RevenueMinor, s.ReferredAOVMinor = row.N, row.Revenue, row.Avg
-			return err
-		}},
-		{"reward cost", func() error {
-			// Fixed rewards cost their amount; a percent reward's cost is
-			// only known when used, so it is not counted here.
-			return q.Raw(`SELECT COALESCE(sum(amount_minor), 0) FROM rewards WHERE shop_id = ? AND created_at >= ? AND created_at < ?
-				AND state IN ('issuing', 'issued') AND kind = 'fixed'`, shopID, rg.From, rg.To).Scan(&s.RewardCostMinor).Error
-		}},
-		{"other orders", func() error {
-			return q.Raw(`SELECT COALESCE(avg(o.total_minor), 0)::bigint FROM orders o WHERE o.shop_id = ? AND o.placed_at >= ? AND o.placed_at < ?
-				AND o.known AND o.paid AND NOT EXISTS (SELECT 1 FROM referrals f WHERE f.order_id = o.id)`, shopID, rg.From, rg.To).Scan(&s.OtherAOVMinor).Error
-		}},
-		{"top advocates", func() error {
-			return q.Raw(`SELECT a.code, count(*) AS orders, COALESCE(sum(o.total_minor - o.refunded_minor), 0) AS revenue_minor
-				FROM referrals f JOIN orders o ON o.id = f.order_id JOIN advocates a ON a.id = f.advocate_id
-				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed')
-				GROUP BY a.code ORDER BY 2 DESC, 3 DESC LIMIT 10`, shopID, rg.From, rg.To).Scan(&s.TopAdvocates).Error
-		}},
-		{"days", func() error {
-			return q.Raw(`SELECT date_trunc('day', f.created_at) AS day, count(*) AS orders, COALESCE(sum(o.total_minor - o.refunded_minor), 0) AS revenue_minor
-				FROM referrals f JOIN orders o ON o.id = f.order_id
-				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed')
-				GROUP BY 1 ORDER BY 1`, shopID, rg.From, rg.To).Scan(&s.Days).Error
-		}},
+		}()
 	}
-	for _, st := range steps {
-		if err := st.run(); err != nil {
-			return s, unavailable(err, "dashboard: "+st.what)
+	var channels []analytics.Count
+	run("clicks", func(q *gorm.DB) error {
+		return q.Raw(`SELECT COALESCE(NULLIF(channel, ''), 'direct') AS name, count(*) AS count FROM clicks
+			WHERE shop_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC`, shopID, rg.From, rg.To).Scan(&channels).Error
+	})
+	var rows []struct {
+		Kind       string
+		AdvocateID *int64
+		Day        *time.Time
+		N, Revenue int64
+		Avg        *int64
+	}
+	run("referrals", func(q *gorm.DB) error {
+		return q.Raw(`WITH r AS MATERIALIZED (
+				SELECT f.advocate_id, date_trunc('day', f.created_at) AS day, o.total_minor, o.refunded_minor
+				FROM referrals f JOIN orders o ON o.id = f.order_id
+				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed'))
+			SELECT 'total' AS kind, NULL::bigint AS advocate_id, NULL::timestamptz AS day, count(*) AS n,
+				COALESCE(sum(total_minor - refunded_minor), 0) AS revenue, COALESCE(avg(total_minor), 0)::bigint AS avg FROM r
+			UNION ALL SELECT 'day', NULL, day, count(*), sum(total_minor - refunded_minor), NULL FROM r GROUP BY day
+			UNION ALL (SELECT 'advocate', advocate_id, NULL, count(*), sum(total_minor - refunded_minor), NULL FROM r
+				GROUP BY advocate_id ORDER BY 4 DESC, 5 DESC LIMIT 10)`, shopID, rg.From, rg.To).Scan(&rows).Error
+	})
+	var cost, otherAvg int64
+	run("reward cost", func(q *gorm.DB) error {
+		// Fixed rewards cost their amount; a percent reward's cost is
+		// only known when used, so it is not counted here.
+		return q.Raw(`SELECT COALESCE(sum(amount_minor), 0) FROM rewards WHERE shop_id = ? AND created_at >= ? AND created_at < ?
+			AND state IN ('issuing', 'issued') AND kind = 'fixed'`, shopID, rg.From, rg.To).Scan(&cost).Error
+	})
+	run("other orders", func(q *gorm.DB) error {
+		return q.Raw(`SELECT COALESCE(avg(o.total_minor), 0)::bigint FROM orders o WHERE o.shop_id = ? AND o.placed_at >= ? AND o.placed_at < ?
+			AND o.known AND o.paid AND NOT EXISTS (SELECT 1 FROM referrals f WHERE f.order_id = o.id)`, shopID, rg.From, rg.To).Scan(&otherAvg).Error
+	})
+	wg.Wait()
+	if firstErr != nil {
+		return s, firstErr
+	}
+	s.Channels, s.RewardCostMinor, s.OtherAOVMinor = channels, cost, otherAvg
+	for _, c := range channels {
+		s.Clicks += c.Count
+	}
+	var top []int64
+	revenue := map[int64]analytics.Advocate{}
+	for _, row := range rows {
+		switch row.Kind {
+		case "total":
+			s.ReferredOrders, s.RevenueMinor = row.N, row.Revenue
+			if row.Avg != nil {
+				s.ReferredAOVMinor = *row.Avg
+			}
+		case "day":
+			s.Days = append(s.Days, analytics.Day{Day: *row.Day, Orders: row.N, RevenueMinor: row.Revenue})
+		case "advocate":
+			top = append(top, *row.AdvocateID)
+			revenue[*row.AdvocateID] = analytics.Advocate{Orders: row.N, RevenueMinor: row.Revenue}
+		}
+	}
+	sort.Slice(s.Days, func(i, j int) bool { return s.Days[i].Day.Before(s.Days[j].Day) })
+	if len(top) > 0 {
+		var codes []struct {
+			ID   int64
+			Code string
+		}
+		if err := r.db.gorm.WithContext(ctx).Raw(`SELECT id, code FROM advocates WHERE shop_id = ? AND id IN ?`, shopID, top).Scan(&codes).Error; err != nil {
+			return s, unavailable(err, "dashboard: advocates")
+		}
+		code := map[int64]string{}
+		for _, c := range codes {
+			code[c.ID] = c.Code
+		}
+		for _, id := range top {
+			a := revenue[id]
+			a.Code = code[id]
+			s.TopAdvocates = append(s.TopAdvocates, a)
 		}
 	}
 	return s, nil

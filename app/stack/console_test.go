@@ -289,6 +289,31 @@ func TestConsoleCSRFRolesInputsAndAudit(t *testing.T) {
 
 func TestConsoleLogin(t *testing.T) {
 	w := newConsoleWorld(t)
+	// Owners manage staff; others may not.
+	owner := w.login(t, "owner@parrain.test")
+	resp, err := owner.c.PostForm(owner.base+"/console/staff", url.Values{"csrf": {owner.csrf}, "email": {"new@parrain.test"},
+		"role": {"viewer"}, "shops": {w.shopA}, "password": {staffPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || w.h.count("SELECT count(*) FROM audit_log WHERE action = 'add_staff' AND shop_id IS NULL") != 1 {
+		t.Fatalf("owner adds staff: %d", resp.StatusCode)
+	}
+	var newID int64
+	w.h.direct.QueryRow(`SELECT id FROM staff WHERE email = 'new@parrain.test'`).Scan(&newID)
+	if status, _ := w.login(t, "new@parrain.test").get("/console/shops/" + w.shopA + "/queue"); status != 200 {
+		t.Fatalf("new viewer: %d", status)
+	}
+	support := w.login(t, "support@parrain.test")
+	if status, _ := support.get("/console/staff"); status != 403 {
+		t.Errorf("support on the staff page: %d", status)
+	}
+	resp, _ = owner.c.PostForm(owner.base+fmt.Sprintf("/console/staff/%d/disable", newID), url.Values{"csrf": {owner.csrf}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || w.h.count("SELECT count(*) FROM staff_sessions s JOIN staff m ON m.id = s.staff_id WHERE m.email = 'new@parrain.test'") != 0 {
+		t.Fatalf("disable: %d, sessions left", resp.StatusCode)
+	}
 	post := func(email, pw string) int {
 		resp, err := http.PostForm(w.h.app.URL+"/console/login", url.Values{"email": {email}, "password": {pw}})
 		if err != nil {

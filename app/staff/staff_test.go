@@ -36,7 +36,10 @@ func (s *memStore) SessionByHash(_ context.Context, h []byte, now time.Time) (*S
 	c := *x
 	return &c, s.m, nil
 }
-func (s *memStore) DeleteSession(_ context.Context, h []byte) error { delete(s.sessions, string(h)); return nil }
+func (s *memStore) DeleteSession(_ context.Context, h []byte) error {
+	delete(s.sessions, string(h))
+	return nil
+}
 
 func TestAddValidates(t *testing.T) {
 	svc := &Service{Store: &memStore{sessions: map[string]*Session{}}}
