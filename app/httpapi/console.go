@@ -112,6 +112,7 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 	shop.GET("/queue", s.consoleQueue)
 	shop.GET("/referrals/:id", s.consoleReferral)
 	shop.POST("/referrals/:id/:action", requireAct, s.consoleAction)
+	shop.POST("/attributions", requireAct, s.consoleAttribute)
 	shop.GET("/settings", s.consoleSettings)
 	shop.POST("/settings", requireAct, s.consoleSaveSettings)
 	shop.GET("/preview", s.consolePreview)
@@ -239,7 +240,7 @@ func (s *Server) consoleQueue(c *gin.Context) {
 	shop := shopFrom(c)
 	f, bad := parseFilter(c.Query, shop.Currency)
 	raw := map[string]string{}
-	for _, k := range []string{"state", "flagged", "rule", "from", "to", "advocate", "min", "q"} {
+	for _, k := range []string{"state", "flagged", "rule", "from", "to", "advocate", "min", "max", "q"} {
 		raw[k] = c.Query(k)
 	}
 	v := view{"Title": "Review queue", "Page": "queue", "F": raw, "States": []string{"pending", "needs_review", "approved", "rewarded", "rejected", "reversed"}, "Rules": ruleNames}
@@ -302,6 +303,22 @@ func (s *Server) consoleAction(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, back+"?done="+url.QueryEscape("Done: "+c.Param("action")+"."))
+}
+
+// consoleAttribute records a manual attribution and opens the new referral.
+func (s *Server) consoleAttribute(c *gin.Context) {
+	in, _ := readAction(c)
+	queue := "/console/shops/" + shopFrom(c).Domain + "/queue"
+	id, err := s.runAction(c, "attribute", 0, in)
+	if err != nil {
+		if code := app.ErrorCode(err); code == app.EUNAVAILABLE || code == app.EINTERNAL {
+			fail(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, queue+"?error="+url.QueryEscape(app.ErrorMessage(err)))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/shops/%s/referrals/%d?done=%s", shopFrom(c).Domain, id, url.QueryEscape("Attributed by hand.")))
 }
 
 func (s *Server) consoleSettings(c *gin.Context) {

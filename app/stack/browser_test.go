@@ -106,6 +106,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(), "APP_URL="+w.h.app.URL, "SIM_URL="+w.h.simSrv.URL, "SHOP="+w.shopA,
 		"REVIEW_ID="+strconv.FormatInt(w.reviewA, 10), "PASSWORD="+staffPassword,
 		"TOKEN="+w.h.sim.SessionToken(w.shopA, 42, 10*time.Minute),
+		"LONE_ORDER="+strconv.FormatInt(w.unattributedOrderA, 10), "ADVOCATE="+w.advocateA.Code,
 		"OUT_DIR="+filepath.Join(root, "test-output", "console"), "CHROMIUM="+chromium)
 	out, err := runWithTimeout(cmd, 4*time.Minute)
 	t.Log("\n" + string(out))

@@ -79,6 +79,19 @@ test("support filters the queue, opens a flagged referral, reads the rules, appr
   await page.context().close();
 });
 
+test("support attributes an order by hand", async () => {
+  const page = await loggedIn("support@parrain.test");
+  await page.goto(`${APP}/console/shops/${SHOP}/queue`);
+  await page.getByLabel("Order to attribute (name or id)").fill(env("LONE_ORDER"));
+  await page.getByLabel("Referrer's code").fill(env("ADVOCATE"));
+  await page.getByLabel("Why").fill("the customer told us at the till");
+  await page.getByRole("button", { name: "Attribute" }).click();
+  await page.getByRole("status").filter({ hasText: "Attributed by hand." }).waitFor();
+  assert.match(await page.locator("main").textContent(), /manual attribution[\s\S]*pending|pending[\s\S]*manual/);
+  assert.match(await page.locator("main").textContent(), /staff:support@parrain\.test — attribute: the customer told us at the till/);
+  await page.context().close();
+});
+
 test("a viewer sees but cannot act", async () => {
   const page = await loggedIn("viewer@parrain.test");
   await page.goto(`${APP}/console/shops/${SHOP}/referrals/${REVIEW}`);
