@@ -331,11 +331,11 @@ func (s *Server) consoleSettings(c *gin.Context) {
 }
 
 func (s *Server) renderSettings(c *gin.Context, status int, p app.Program, fields map[string]string) {
-	titles := map[string]string{}
+	titles, offers := map[string]string{}, map[string]string{}
 	for _, l := range app.Languages {
-		titles[l] = p.Widget.Texts[l]["title"]
+		titles[l], offers[l] = p.Widget.Texts[l]["title"], p.Widget.Texts[l]["offer"]
 	}
-	s.render(c, status, "settings", view{"Title": "Settings", "Page": "settings", "P": p, "Fields": fields, "Titles": titles,
+	s.render(c, status, "settings", view{"Title": "Settings", "Page": "settings", "P": p, "Fields": fields, "Titles": titles, "Offers": offers,
 		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping},
 		"Languages":  append([]string{app.LanguageAuto}, app.Languages...),
 		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft}})
@@ -384,6 +384,8 @@ func programFromForm(get func(string) string, has func(string) bool, p *app.Prog
 	num("cap_window_days", &p.CapWindowDays)
 	str("language", &p.Widget.Language)
 	str("accent_color", &p.Widget.AccentColor)
+	str("background_color", &p.Widget.BackgroundColor)
+	str("text_color", &p.Widget.TextColor)
 	str("position", &p.Widget.Position)
 	num("cap_days", &p.Widget.CapDays)
 	texts := map[string]map[string]string{}
@@ -394,16 +396,19 @@ func programFromForm(get func(string) string, has func(string) bool, p *app.Prog
 		}
 	}
 	for _, l := range app.Languages {
-		if !has("title_" + l) {
-			continue
-		}
-		if texts[l] == nil {
-			texts[l] = map[string]string{}
-		}
-		if v := strings.TrimSpace(get("title_" + l)); v != "" {
-			texts[l]["title"] = v
-		} else {
-			delete(texts[l], "title")
+		for _, key := range []string{"title", "offer"} {
+			field := key + "_" + l
+			if !has(field) {
+				continue
+			}
+			if texts[l] == nil {
+				texts[l] = map[string]string{}
+			}
+			if v := strings.TrimSpace(get(field)); v != "" {
+				texts[l][key] = v
+			} else {
+				delete(texts[l], key)
+			}
 		}
 	}
 	p.Widget.Texts = texts

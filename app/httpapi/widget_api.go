@@ -103,22 +103,14 @@ func (s *Server) widgetSession(c *gin.Context) {
 		fail(c, app.Errorf(app.ERATELIMITED, "too many requests for this shop; try again in a minute"))
 		return
 	}
-	shop, err := s.Shops.ShopByDomain(ctx, app.PlatformShopify, domain)
-	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && shop.Status != app.ShopInstalled) {
-		// Same answer as a failed proof: the API does not confirm which
-		// shops use Parrain.
-		fail(c, app.Errorf(app.EFORBIDDEN, "cannot show a referral link: this page did not prove it shows this order"))
+	// Same answer for an unknown shop as for a failed proof: the API does
+	// not confirm which shops use Parrain.
+	shop, ok := s.widgetShop(c, domain, "cannot show a referral link: this page did not prove it shows this order")
+	if !ok {
 		return
-	}
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if shop.Name == "" {
-		shop.Name = domain
 	}
 	req.Shop = shop
-	req.Languages = append(append([]string{in.Lang}, in.Langs...), acceptLanguages(c.GetHeader("Accept-Language"))...)
+	req.Languages = in.languages(c)
 	content, err := s.Popups.Session(ctx, req)
 	c.Header("Cache-Control", "no-store")
 	if errors.Is(err, popup.ErrPending) {
@@ -151,22 +143,13 @@ func (s *Server) proxyWidgetSession(c *gin.Context) {
 		fail(c, app.Errorf(app.EFORBIDDEN, "not a signed app proxy request"))
 		return
 	}
-	shop, err := s.Shops.ShopByDomain(ctx, app.PlatformShopify, domain)
-	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && shop.Status != app.ShopInstalled) {
-		fail(c, app.Errorf(app.EFORBIDDEN, "shop is not installed"))
+	shop, ok := s.widgetShop(c, domain, "shop is not installed")
+	if !ok {
 		return
-	}
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if shop.Name == "" {
-		shop.Name = domain
 	}
 	var in widgetSessionRequest
 	_ = json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)).Decode(&in) // only languages are read
-	langs := append(append([]string{in.Lang}, in.Langs...), acceptLanguages(c.GetHeader("Accept-Language"))...)
-	content, err := s.Popups.ForCustomer(ctx, shop, customer, langs)
+	content, err := s.Popups.ForCustomer(ctx, shop, customer, in.languages(c))
 	c.Header("Cache-Control", "no-store, private")
 	if err != nil {
 		fail(c, err)
@@ -176,6 +159,30 @@ func (s *Server) proxyWidgetSession(c *gin.Context) {
 		State string `json:"state"`
 		*popup.Content
 	}{"ready", content})
+}
+
+// widgetShop loads an installed shop for the widget API; an unknown or
+// uninstalled one is refused with the given message.
+func (s *Server) widgetShop(c *gin.Context, domain, refusal string) (*app.Shop, bool) {
+	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && shop.Status != app.ShopInstalled) {
+		fail(c, app.Errorf(app.EFORBIDDEN, "%s", refusal))
+		return nil, false
+	}
+	if err != nil {
+		fail(c, err)
+		return nil, false
+	}
+	if shop.Name == "" {
+		shop.Name = domain
+	}
+	return shop, true
+}
+
+// languages are the shopper's, most preferred first: the page's, the
+// browser's, then Accept-Language.
+func (in widgetSessionRequest) languages(c *gin.Context) []string {
+	return append(append([]string{in.Lang}, in.Langs...), acceptLanguages(c.GetHeader("Accept-Language"))...)
 }
 
 // allow applies a per-minute limit; 0 means none.

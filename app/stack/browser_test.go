@@ -16,10 +16,11 @@ import (
 // frequency cap, French, hostile CSS, phone layout, storefront capture.
 // make test installs chromium and playwright-core first
 // (scripts/browser-deps.sh).
-func TestWidgetInBrowser(t *testing.T) {
-	root, _ := filepath.Abs("../..")
-	testDir := filepath.Join(root, "widget", "test")
-	chromium := os.Getenv("CHROMIUM")
+// browserTests locates widget/test and checks what the browser tests need.
+func browserTests(t *testing.T) (root, testDir, chromium string) {
+	root, _ = filepath.Abs("../..")
+	testDir = filepath.Join(root, "widget", "test")
+	chromium = os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
@@ -28,6 +29,24 @@ func TestWidgetInBrowser(t *testing.T) {
 			t.Fatalf("%s is missing: run `make test` (scripts/browser-deps.sh installs chromium and playwright-core)", need)
 		}
 	}
+	return root, testDir, chromium
+}
+
+// runNodeTests runs one test file of widget/test with env, logging its
+// report.
+func runNodeTests(t *testing.T, testDir, file string, env ...string) {
+	cmd := exec.Command("node", "--test", "--test-reporter=spec", file)
+	cmd.Dir = testDir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := runWithTimeout(cmd, 4*time.Minute)
+	t.Log("\n" + string(out))
+	if err != nil {
+		t.Fatalf("%s failed: %v", file, err)
+	}
+}
+
+func TestWidgetInBrowser(t *testing.T) {
+	root, testDir, chromium := browserTests(t)
 	h := newHarness(t, withSimulator(), withEnv("WIDGET_PER_MINUTE_PER_IP", "10000"), withEnv("CLICKS_PER_MINUTE_PER_IP", "10000"))
 	const shop = "demo-widget.myshopify.com"
 	h.installAndSync(shop, "USD")
@@ -43,16 +62,9 @@ func TestWidgetInBrowser(t *testing.T) {
 	h.putProgram(shop, `{"widget":{"launcher":true}}`)
 
 	out := filepath.Join(root, "test-output", "widget")
-	cmd := exec.Command("node", "--test", "--test-reporter=spec", "browser.test.mjs")
-	cmd.Dir = testDir
-	cmd.Env = append(os.Environ(),
+	runNodeTests(t, testDir, "browser.test.mjs",
 		"SIM_URL="+h.simSrv.URL, "APP_URL="+h.app.URL, "SHOP="+shop, "ORDER_ID="+strconv.FormatInt(orderID, 10),
 		"LINK="+h.app.URL+"/r/"+adv.Code, "CODE="+adv.FriendCode, "REF="+adv.Code, "OUT_DIR="+out, "CHROMIUM="+chromium)
-	outb, err := runWithTimeout(cmd, 4*time.Minute)
-	t.Log("\n" + string(outb))
-	if err != nil {
-		t.Fatalf("browser tests failed: %v", err)
-	}
 	t.Logf("screenshots in %s", out)
 
 	// The friend's order placed in the browser carries the cart attribute
@@ -91,26 +103,11 @@ func runWithTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
 // simulated store), a viewer cannot act, the merchant's offer change shows
 // in the live preview; screenshots of the queue and dashboard.
 func TestConsoleInBrowser(t *testing.T) {
-	root, _ := filepath.Abs("../..")
-	testDir := filepath.Join(root, "widget", "test")
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(filepath.Join(testDir, "node_modules", "playwright-core")); err != nil {
-		t.Fatalf("playwright-core is missing: run `make test` (scripts/browser-deps.sh)")
-	}
+	root, testDir, chromium := browserTests(t)
 	w := newConsoleWorld(t)
-	cmd := exec.Command("node", "--test", "--test-reporter=spec", "console.test.mjs")
-	cmd.Dir = testDir
-	cmd.Env = append(os.Environ(), "APP_URL="+w.h.app.URL, "SIM_URL="+w.h.simSrv.URL, "SHOP="+w.shopA,
+	runNodeTests(t, testDir, "console.test.mjs", "APP_URL="+w.h.app.URL, "SIM_URL="+w.h.simSrv.URL, "SHOP="+w.shopA,
 		"REVIEW_ID="+strconv.FormatInt(w.reviewA, 10), "PASSWORD="+staffPassword,
 		"TOKEN="+w.h.sim.SessionToken(w.shopA, 42, 10*time.Minute),
 		"LONE_ORDER="+strconv.FormatInt(w.unattributedOrderA, 10), "ADVOCATE="+w.advocateA.Code,
 		"OUT_DIR="+filepath.Join(root, "test-output", "console"), "CHROMIUM="+chromium)
-	out, err := runWithTimeout(cmd, 4*time.Minute)
-	t.Log("\n" + string(out))
-	if err != nil {
-		t.Fatalf("console browser tests failed: %v", err)
-	}
 }

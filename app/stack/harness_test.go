@@ -99,6 +99,14 @@ func (h *harness) now() time.Time { return time.Now().Add(time.Duration(h.skew.L
 // advance moves both clocks forward by d.
 func (h *harness) advance(d time.Duration) { h.skew.Add(int64(d)) }
 
+// startOfMinute moves the clock to just after a minute boundary, so that a
+// test counting requests against a per-minute limit does not straddle two
+// windows.
+func (h *harness) startOfMinute() {
+	now := h.now()
+	h.advance(now.Truncate(time.Minute).Add(time.Minute + 100*time.Millisecond).Sub(now))
+}
+
 // runRefreshJob runs the scheduled token refresh once, as the worker would.
 func (h *harness) runRefreshJob() error {
 	return h.stack.Mux().ProcessTask(context.Background(), jobs.NewRefreshTokensTask())

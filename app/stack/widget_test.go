@@ -52,14 +52,7 @@ func TestWidgetSession(t *testing.T) {
 	h := newHarness(t, withSimulator())
 	const shop = "widget-shop.myshopify.com"
 	h.installAndSync(shop, "EUR")
-	in := simOrder("ann@example.com")
-	in.FirstName = "Ann"
-	orderID := h.order(shop, in)
-	var adv *advocateView
-	eventually(t, 15*time.Second, "advocate with friend code", func() bool {
-		adv = h.advocate("ann@example.com")
-		return adv != nil && adv.FriendState == "created"
-	})
+	orderID, adv := h.newAdvocate(shop, "ann@example.com", "Ann")
 	oid := strconv.FormatInt(orderID, 10)
 	customer := h.customerOf(oid)
 
@@ -152,6 +145,21 @@ func TestWidgetSession(t *testing.T) {
 		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
+}
+
+// newAdvocate places a first paid order for email and waits until the buyer
+// is an advocate with a friend code in the store.
+func (h *harness) newAdvocate(shop, email, first string) (int64, *advocateView) {
+	h.t.Helper()
+	in := simOrder(email)
+	in.FirstName = first
+	orderID := h.order(shop, in)
+	var adv *advocateView
+	eventually(h.t, 15*time.Second, "advocate with friend code", func() bool {
+		adv = h.advocate(email)
+		return adv != nil && adv.FriendState == "created"
+	})
+	return orderID, adv
 }
 
 // putProgram changes the program through the admin API, as the embedded
@@ -252,6 +260,7 @@ func TestWidgetSessionPendingThenReadyAndRateLimit(t *testing.T) {
 	}
 
 	h.rdb.FlushDB(t.Context())
+	h.startOfMinute()
 	codes := []int{}
 	for range 7 {
 		status, _, _ := h.widgetSession(body, "")

@@ -7,13 +7,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { env, launch } from "./lib.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set: run through app/stack TestWidgetInBrowser (make test)`);
-  return v;
-};
 const SIM = env("SIM_URL"), SHOP = env("SHOP"), ORDER = env("ORDER_ID");
 const LINK = env("LINK"), CODE = env("CODE"), REF = env("REF"), APP = env("APP_URL"), OUT = env("OUT_DIR");
 const thankYou = (q = "") => `${SIM}/thank-you/${ORDER}?shop=${SHOP}${q}`;
@@ -23,11 +18,7 @@ mkdirSync(OUT, { recursive: true });
 let browser;
 const pageErrors = [];
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
-      "--no-first-run", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();

@@ -6,24 +6,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { env, launch } from "./lib.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set: run through app/stack TestConsoleInBrowser (make test)`);
-  return v;
-};
 const APP = env("APP_URL"), SIM = env("SIM_URL"), SHOP = env("SHOP"), REVIEW = env("REVIEW_ID"), PASSWORD = env("PASSWORD"), OUT = env("OUT_DIR");
 mkdirSync(OUT, { recursive: true });
 
 let browser;
 const pageErrors = [];
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
-      "--no-first-run", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launch();
 });
 after(async () => {
   await browser?.close();
