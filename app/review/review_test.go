@@ -22,7 +22,10 @@ func (f *fakeStore) Apply(_ context.Context, c Change) (bool, *app.Reward, error
 	f.applied = append(f.applied, c)
 	return f.changed, &app.Reward{ID: 77}, nil
 }
-func (f *fakeStore) AddNote(context.Context, int64, int64, string, string) error { f.notes++; return nil }
+func (f *fakeStore) AddNote(context.Context, int64, int64, string, string) error {
+	f.notes++
+	return nil
+}
 func (f *fakeStore) Attribute(context.Context, int64, string, string, string, string, time.Time) (int64, error) {
 	return 5, nil
 }
@@ -32,7 +35,9 @@ type fakeEngine struct{}
 func (fakeEngine) NewReward(_ context.Context, shop *app.Shop, referralID, advocateID int64) (*app.Reward, error) {
 	return &app.Reward{ShopID: shop.ID, ReferralID: referralID, AdvocateID: advocateID, Code: "THANKS-X"}, nil
 }
-func (fakeEngine) Hold(context.Context, *app.Shop) (time.Duration, error) { return 14 * 24 * time.Hour, nil }
+func (fakeEngine) Hold(context.Context, *app.Shop) (time.Duration, error) {
+	return 14 * 24 * time.Hour, nil
+}
 
 type fakeRewards struct{ queued []int64 }
 
