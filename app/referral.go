@@ -81,7 +81,10 @@ type DiscountSpec struct {
 	Currency      string
 	MinOrderMinor int64
 	// CustomerID restricts the code to one customer; "" means anyone.
-	CustomerID string
+	// Platforms that restrict by email instead (WooCommerce) use
+	// CustomerEmail.
+	CustomerID    string
+	CustomerEmail string
 	// UsageLimit is the total number of uses; 0 means unlimited.
 	UsageLimit      int
 	OncePerCustomer bool

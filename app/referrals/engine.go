@@ -405,7 +405,7 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	}
 	spec := app.DiscountSpec{
 		Code: rw.Code, Title: "Parrain: thank you, " + adv.Code, Kind: rw.Kind, Percent: rw.Percent,
-		AmountMinor: rw.AmountMinor, Currency: rw.Currency, CustomerID: adv.CustomerID, UsageLimit: 1,
+		AmountMinor: rw.AmountMinor, Currency: rw.Currency, CustomerID: adv.CustomerID, CustomerEmail: adv.Email, UsageLimit: 1,
 		OncePerCustomer: true, StartsAt: e.Now().Add(-time.Minute), EndsAt: rw.ExpiresAt,
 	}
 	ref, err := e.Store.CreateDiscount(ctx, shop, spec)

@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/storetest"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
 )
@@ -111,4 +113,30 @@ func TestStoreOfferKindsAndErrors(t *testing.T) {
 	if !errors.As(err, &re) || re.Delay <= 0 {
 		t.Fatalf("throttled call: %v, want a RetryError", err)
 	}
+}
+
+func TestStoreConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Fixture {
+		st, sim, shop := storeAgainstSimulator(t)
+		return storetest.Fixture{
+			Store: st, Shop: shop, CustomerID: "77",
+			Code: func(code string) (bool, bool) {
+				for _, d := range sim.Discounts(shop.Domain) {
+					if storetest.Same(d.Code, code) {
+						return true, d.Status == "ACTIVE"
+					}
+				}
+				return false, false
+			},
+			Codes: func() int { return len(sim.Discounts(shop.Domain)) },
+			AddOrders: func(customerID string, n int) {
+				id, _ := strconv.ParseInt(customerID, 10, 64)
+				for range n {
+					if _, err := sim.CreateOrder(shop.Domain, shopifysim.OrderInput{CustomerID: id, Email: "c@example.com", Quiet: true}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+		}
+	})
 }

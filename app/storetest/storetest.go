@@ -1,0 +1,109 @@
+// Package storetest is the conformance suite of app.StorePlatform: what the
+// referral engine relies on from a store, run against each adapter and its
+// simulator over HTTP (integrations/shopify, integrations/woocommerce).
+package storetest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parrain/parrain/app"
+)
+
+// Fixture is one adapter wired to its simulator, with ways to look into
+// the simulated store.
+type Fixture struct {
+	Store app.StorePlatform
+	Shop  *app.Shop
+	// Code reports whether the store holds the code (in any case) and
+	// whether a shopper could use it now.
+	Code func(code string) (exists, usable bool)
+	// Codes is how many discount codes the store holds.
+	Codes func() int
+	// AddOrders gives the store customer n orders.
+	AddOrders func(customerID string, n int)
+	// CustomerID is a valid customer id on the platform.
+	CustomerID string
+}
+
+// Run runs the suite; each subtest gets a fresh fixture.
+func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
+	ctx := context.Background()
+	spec := func(code, kind string) app.DiscountSpec {
+		return app.DiscountSpec{Code: code, Title: "Parrain " + code, Kind: kind, Percent: 10, AmountMinor: 1000, Currency: "EUR",
+			OncePerCustomer: true, StartsAt: time.Now().Add(-time.Minute)}
+	}
+
+	t.Run("create is idempotent by code, whatever its case", func(t *testing.T) {
+		f := newFixture(t)
+		ref, err := f.Store.CreateDiscount(ctx, f.Shop, spec("FRIEND-ANNA-7K2P", app.OfferPercent))
+		if err != nil || ref == "" {
+			t.Fatalf("create: %q %v", ref, err)
+		}
+		for _, again := range []string{"FRIEND-ANNA-7K2P", "friend-anna-7k2p"} {
+			ref2, err := f.Store.CreateDiscount(ctx, f.Shop, spec(again, app.OfferPercent))
+			if err != nil || ref2 != ref {
+				t.Fatalf("create %s again: %q %v, want %q", again, ref2, err, ref)
+			}
+		}
+		if n := f.Codes(); n != 1 {
+			t.Fatalf("%d codes in the store, want 1", n)
+		}
+		if exists, usable := f.Code("FRIEND-ANNA-7K2P"); !exists || !usable {
+			t.Fatalf("code exists %v usable %v", exists, usable)
+		}
+	})
+
+	t.Run("every offer kind", func(t *testing.T) {
+		f := newFixture(t)
+		exp := time.Now().Add(90 * 24 * time.Hour)
+		reward := spec("THANKS-ABCDEFGHJK", app.OfferFixed)
+		reward.UsageLimit, reward.CustomerID, reward.CustomerEmail, reward.EndsAt = 1, f.CustomerID, "anna@example.com", &exp
+		free := spec("FRIEND-FREE-1", app.OfferFreeShipping)
+		free.MinOrderMinor = 5000
+		for _, d := range []app.DiscountSpec{spec("FRIEND-PCT-1", app.OfferPercent), free, reward} {
+			if _, err := f.Store.CreateDiscount(ctx, f.Shop, d); err != nil {
+				t.Fatalf("%s (%s): %v", d.Code, d.Kind, err)
+			}
+			if exists, usable := f.Code(d.Code); !exists || !usable {
+				t.Errorf("%s: exists %v usable %v", d.Code, exists, usable)
+			}
+		}
+		bad := spec("FRIEND-BAD", "cashback")
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, bad); app.ErrorCode(err) != app.EINVALID {
+			t.Errorf("unknown kind: %v, want invalid", err)
+		}
+	})
+
+	t.Run("deactivate makes a code unusable; unknown codes are fine", func(t *testing.T) {
+		f := newFixture(t)
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, spec("THANKS-REVOKE", app.OfferFixed)); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := f.Store.DeactivateDiscount(ctx, f.Shop, "thanks-revoke"); err != nil {
+				t.Fatalf("deactivate: %v", err)
+			}
+		}
+		if exists, usable := f.Code("THANKS-REVOKE"); !exists || usable {
+			t.Fatalf("after deactivation: exists %v usable %v", exists, usable)
+		}
+		if err := f.Store.DeactivateDiscount(ctx, f.Shop, "NEVER-CREATED"); err != nil {
+			t.Fatalf("unknown code: %v", err)
+		}
+	})
+
+	t.Run("customer order count", func(t *testing.T) {
+		f := newFixture(t)
+		f.AddOrders(f.CustomerID, 3)
+		n, err := f.Store.CustomerOrderCount(ctx, f.Shop, f.CustomerID)
+		if err != nil || n != 3 {
+			t.Fatalf("count: %d %v, want 3", n, err)
+		}
+	})
+}
+
+// Same reports whether two codes are the same code (stores may change case).
+func Same(a, b string) bool { return strings.EqualFold(a, b) }

@@ -1,0 +1,170 @@
+package woocommerce
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parrain/parrain/app"
+)
+
+// Client is our small typed client for the wc/v3 REST API (woocommerce.md
+// §7: no Go client covers what we need). Over https it sends Basic auth;
+// over http, where WordPress refuses Basic and query keys, OAuth 1.0a.
+type Client struct {
+	// Store is the store's URL, e.g. https://shop.example.
+	Store          string
+	ConsumerKey    string
+	ConsumerSecret string
+	HTTP           *http.Client
+	Now            func() time.Time
+}
+
+// APIError is WooCommerce's error answer, its code kept.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("woocommerce %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// do calls path (below /wp-json/wc/v3) and decodes the answer into out. It
+// returns the response headers (X-WP-Total).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) (http.Header, error) {
+	u, err := url.Parse(strings.TrimRight(c.Store, "/") + "/wp-json/wc/v3" + path)
+	if err != nil {
+		return nil, app.Wrap(app.EINVALID, err, "bad store URL")
+	}
+	u.RawQuery = query.Encode()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	if u.Scheme != "https" {
+		now := time.Now
+		if c.Now != nil {
+			now = c.Now
+		}
+		u = SignOAuth1(method, u, c.ConsumerKey, c.ConsumerSecret, now())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "https" {
+		req.SetBasicAuth(c.ConsumerKey, c.ConsumerSecret)
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 20 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, app.Wrap(app.EUNAVAILABLE, err, "store unreachable")
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, app.Wrap(app.EUNAVAILABLE, err, "store answer unreadable")
+	}
+	if resp.StatusCode >= 300 {
+		e := &APIError{Status: resp.StatusCode}
+		var we struct{ Code, Message string }
+		if json.Unmarshal(raw, &we) == nil {
+			e.Code, e.Message = we.Code, we.Message
+		}
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			// Hosts and WAFs throttle; the job retries with backoff.
+			return nil, app.Wrap(app.EUNAVAILABLE, e, "store busy or down, retry later")
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			return nil, app.Wrap(app.EUNAUTHORIZED, e, "the store refused our keys")
+		case resp.StatusCode == http.StatusNotFound:
+			return nil, app.Wrap(app.ENOTFOUND, e, "not found in the store")
+		}
+		return nil, app.Wrap(app.EINVALID, e, "the store refused: "+e.Message)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return nil, fmt.Errorf("decode woocommerce %s %s: %w", method, path, err)
+		}
+	}
+	return resp.Header, nil
+}
+
+// Coupon is a wc/v3 coupon.
+type Coupon struct {
+	ID                int64    `json:"id,omitempty"`
+	Code              string   `json:"code"`
+	DiscountType      string   `json:"discount_type"` // percent, fixed_cart
+	Amount            string   `json:"amount"`
+	Status            string   `json:"status,omitempty"`
+	Description       string   `json:"description,omitempty"`
+	IndividualUse     bool     `json:"individual_use"`
+	UsageLimit        *int     `json:"usage_limit,omitempty"`
+	UsageLimitPerUser *int     `json:"usage_limit_per_user,omitempty"`
+	UsageCount        int      `json:"usage_count,omitempty"`
+	EmailRestrictions []string `json:"email_restrictions,omitempty"`
+	MinimumAmount     string   `json:"minimum_amount,omitempty"`
+	FreeShipping      bool     `json:"free_shipping"`
+	DateExpires       *string  `json:"date_expires,omitempty"`
+}
+
+// CreateCoupon creates a coupon; the store lower-cases its code.
+func (c *Client) CreateCoupon(ctx context.Context, in Coupon) (*Coupon, error) {
+	var out Coupon
+	_, err := c.do(ctx, http.MethodPost, "/coupons", nil, in, &out)
+	return &out, err
+}
+
+// CouponByCode finds a coupon by code (case-insensitively, as the store
+// keeps codes lower-case); ENOTFOUND when there is none.
+func (c *Client) CouponByCode(ctx context.Context, code string) (*Coupon, error) {
+	var out []Coupon
+	if _, err := c.do(ctx, http.MethodGet, "/coupons", url.Values{"code": {strings.ToLower(code)}}, nil, &out); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if strings.EqualFold(out[i].Code, code) {
+			return &out[i], nil
+		}
+	}
+	return nil, app.Errorf(app.ENOTFOUND, "no coupon %s", code)
+}
+
+// UpdateCoupon changes a coupon's fields.
+func (c *Client) UpdateCoupon(ctx context.Context, id int64, fields map[string]any) error {
+	_, err := c.do(ctx, http.MethodPut, "/coupons/"+strconv.FormatInt(id, 10), nil, fields, nil)
+	return err
+}
+
+// CustomerOrderCount counts the customer's orders (X-WP-Total).
+func (c *Client) CustomerOrderCount(ctx context.Context, customerID string) (int, error) {
+	h, err := c.do(ctx, http.MethodGet, "/orders", url.Values{"customer": {customerID}, "per_page": {"1"}, "status": {"any"}}, nil, &[]json.RawMessage{})
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(h.Get("X-WP-Total"))
+	if err != nil {
+		return 0, fmt.Errorf("woocommerce orders: no X-WP-Total")
+	}
+	return n, nil
+}

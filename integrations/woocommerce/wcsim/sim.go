@@ -1,0 +1,197 @@
+// Package wcsim plays a WooCommerce store over real HTTP, as far as
+// Parrain uses it, following the requests and answers recorded from
+// WordPress 6.8.3 + WooCommerce 10.0.2 (../testdata, shared/fixtures):
+// wc/v3 coupons (codes stored lower-case, duplicates refused with
+// woocommerce_rest_coupon_code_already_exists, lookup by code, draft
+// status), orders counted per customer (X-WP-Total), and authentication as
+// WordPress does it without https: Basic and query keys refused (401
+// woocommerce_rest_cannot_view), OAuth 1.0a one-legged accepted.
+package wcsim
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parrain/parrain/integrations/woocommerce"
+)
+
+// Coupon is a coupon as the store keeps it.
+type Coupon struct {
+	ID                int64    `json:"id"`
+	Code              string   `json:"code"`
+	DiscountType      string   `json:"discount_type"`
+	Amount            string   `json:"amount"`
+	Status            string   `json:"status"`
+	Description       string   `json:"description"`
+	IndividualUse     bool     `json:"individual_use"`
+	UsageLimit        *int     `json:"usage_limit"`
+	UsageLimitPerUser *int     `json:"usage_limit_per_user"`
+	UsageCount        int      `json:"usage_count"`
+	EmailRestrictions []string `json:"email_restrictions"`
+	MinimumAmount     string   `json:"minimum_amount"`
+	FreeShipping      bool     `json:"free_shipping"`
+	DateExpires       *string  `json:"date_expires"`
+}
+
+// Sim is one simulated store.
+type Sim struct {
+	Key, Secret string
+	Now         func() time.Time
+
+	mu      sync.Mutex
+	seq     int64
+	coupons []*Coupon
+	orders  map[string]int // customer id → orders
+}
+
+// New returns a store accepting one API key pair.
+func New(key, secret string) *Sim {
+	return &Sim{Key: key, Secret: secret, Now: time.Now, orders: map[string]int{}, seq: 9}
+}
+
+// AddOrders records n orders of a customer.
+func (s *Sim) AddOrders(customerID string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.orders[customerID] += n
+}
+
+// Coupons returns a copy of the coupons.
+func (s *Sim) Coupons() []Coupon {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Coupon, len(s.coupons))
+	for i, c := range s.coupons {
+		out[i] = *c
+	}
+	return out
+}
+
+// Handler serves /wp-json/wc/v3/…
+func (s *Sim) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /wp-json/wc/v3/coupons", s.auth(s.createCoupon))
+	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
+	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
+	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.auth(s.listOrders))
+	return mux
+}
+
+func wcError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg, "data": map[string]int{"status": status}})
+}
+
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// auth plays class-wc-rest-authentication.php without https: Basic and
+// consumer_key/consumer_secret are ignored (so the request is anonymous,
+// 401), OAuth 1.0a one-legged is checked (signature, ±15 min timestamp).
+func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		sig := q.Get("oauth_signature")
+		if q.Get("oauth_consumer_key") != s.Key || sig == "" {
+			wcError(w, http.StatusUnauthorized, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+			return
+		}
+		ts, err := strconv.ParseInt(q.Get("oauth_timestamp"), 10, 64)
+		if err != nil || s.Now().Sub(time.Unix(ts, 0)).Abs() > 15*time.Minute {
+			wcError(w, http.StatusUnauthorized, "woocommerce_rest_authentication_error", "Invalid timestamp.")
+			return
+		}
+		q.Del("oauth_signature")
+		u := *r.URL
+		u.Scheme, u.Host = "http", r.Host
+		if !woocommerce.VerifyOAuth1(r.Method, &u, q, s.Secret, sig) {
+			wcError(w, http.StatusUnauthorized, "woocommerce_rest_authentication_error", "Invalid signature - provided signature does not match.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Sim) createCoupon(w http.ResponseWriter, r *http.Request) {
+	var in Coupon
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+		return
+	}
+	code := strings.ToLower(strings.TrimSpace(in.Code))
+	if code == "" {
+		wcError(w, http.StatusBadRequest, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.coupons {
+		if c.Code == code {
+			wcError(w, http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
+			return
+		}
+	}
+	s.seq++
+	in.ID, in.Code = s.seq, code
+	if in.Status == "" {
+		in.Status = "publish"
+	}
+	if in.DiscountType == "" {
+		in.DiscountType = "fixed_cart"
+	}
+	c := in
+	s.coupons = append(s.coupons, &c)
+	reply(w, http.StatusCreated, c)
+}
+
+func (s *Sim) listCoupons(w http.ResponseWriter, r *http.Request) {
+	code := strings.ToLower(r.URL.Query().Get("code"))
+	s.mu.Lock()
+	out := []Coupon{}
+	for _, c := range s.coupons {
+		if code == "" || c.Code == code {
+			out = append(out, *c)
+		}
+	}
+	s.mu.Unlock()
+	w.Header().Set("X-WP-Total", strconv.Itoa(len(out)))
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Sim) updateCoupon(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var in map[string]any
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.coupons {
+		if c.ID == id {
+			if st, ok := in["status"].(string); ok {
+				c.Status = st
+			}
+			reply(w, http.StatusOK, *c)
+			return
+		}
+	}
+	wcError(w, http.StatusNotFound, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
+}
+
+func (s *Sim) listOrders(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := s.orders[r.URL.Query().Get("customer")]
+	s.mu.Unlock()
+	w.Header().Set("X-WP-Total", strconv.Itoa(n))
+	w.Header().Set("X-WP-TotalPages", strconv.Itoa(min(n, 1)))
+	reply(w, http.StatusOK, []any{})
+}
