@@ -73,6 +73,9 @@ type ShopDetails struct {
 	Currency       string
 	Timezone       string
 	Plan           string
+	// StoreURL is where a WooCommerce store lives (https://shop.example or
+	// http://…/wordpress); empty for Shopify, whose API is at the domain.
+	StoreURL string
 }
 
 // ShopService stores shops and their credentials. Every method is scoped to

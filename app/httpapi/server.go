@@ -111,6 +111,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/auth/shopify/callback", s.shopifyCallback)
 	r.GET("/api/shopify/session", s.shopifySession)
 	r.POST("/webhooks/shopify", s.shopifyWebhook)
+	r.POST("/webhooks/woocommerce/:shop", s.woocommerceWebhook)
 	r.GET("/r/:code", s.referralLink)
 
 	if s.WidgetAssets != nil {

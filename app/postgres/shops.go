@@ -24,6 +24,7 @@ type shopRow struct {
 	Currency              string
 	Timezone              string
 	Plan                  string
+	StoreURL              string
 	AccessToken           *string
 	AccessTokenExpiresAt  *time.Time
 	RefreshToken          *string
@@ -41,7 +42,7 @@ func (shopRow) TableName() string { return "shops" }
 func (r *shopRow) toShop() *app.Shop {
 	s := &app.Shop{
 		ID: r.ID, Platform: app.Platform(r.Platform), Domain: r.Domain, Status: app.ShopStatus(r.Status),
-		ShopDetails: app.ShopDetails{Name: r.Name, Email: r.Email, Currency: r.Currency, Timezone: r.Timezone, Plan: r.Plan},
+		ShopDetails: app.ShopDetails{Name: r.Name, Email: r.Email, Currency: r.Currency, Timezone: r.Timezone, Plan: r.Plan, StoreURL: r.StoreURL},
 		InstalledAt: r.InstalledAt, UninstalledAt: r.UninstalledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.PlatformShopID != nil {
@@ -215,10 +216,14 @@ func (s *ShopService) UpdateCredentials(ctx context.Context, shopID int64, fn fu
 
 // SetDetails implements app.ShopService.
 func (s *ShopService) SetDetails(ctx context.Context, shopID int64, d app.ShopDetails) error {
-	res := s.db.gorm.WithContext(ctx).Model(&shopRow{}).Where("id = ?", shopID).Updates(map[string]any{
+	fields := map[string]any{
 		"platform_shop_id": d.PlatformShopID, "name": d.Name, "email": d.Email, "currency": d.Currency,
 		"timezone": d.Timezone, "plan": d.Plan, "updated_at": s.db.now(),
-	})
+	}
+	if d.StoreURL != "" {
+		fields["store_url"] = d.StoreURL
+	}
+	res := s.db.gorm.WithContext(ctx).Model(&shopRow{}).Where("id = ?", shopID).Updates(fields)
 	if res.Error != nil {
 		return unavailable(res.Error, fmt.Sprintf("set details of shop %d", shopID))
 	}

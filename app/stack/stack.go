@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
@@ -28,6 +29,7 @@ import (
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/integrations/shopify"
+	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/jobs"
 	"github.com/parrain/parrain/widget"
 )
@@ -104,6 +106,50 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 
 func (s *Stack) now() time.Time { return s.Now() }
 
+// platformStores sends each shop's store calls to its platform's adapter.
+type platformStores map[app.Platform]app.StorePlatform
+
+func (p platformStores) of(shop *app.Shop) (app.StorePlatform, error) {
+	if st, ok := p[shop.Platform]; ok {
+		return st, nil
+	}
+	return nil, app.Errorf(app.EINVALID, "no store adapter for platform %q", shop.Platform)
+}
+
+func (p platformStores) CreateDiscount(ctx context.Context, shop *app.Shop, d app.DiscountSpec) (string, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return "", err
+	}
+	return st.CreateDiscount(ctx, shop, d)
+}
+
+func (p platformStores) DeactivateDiscount(ctx context.Context, shop *app.Shop, code string) error {
+	st, err := p.of(shop)
+	if err != nil {
+		return err
+	}
+	return st.DeactivateDiscount(ctx, shop, code)
+}
+
+func (p platformStores) CustomerOrderCount(ctx context.Context, shop *app.Shop, customerID string) (int, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return 0, err
+	}
+	return st.CustomerOrderCount(ctx, shop, customerID)
+}
+
+func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
+	out := map[string]jobs.TopicHandler{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // Staff is the console's accounts service.
 func (s *Stack) Staff() *staff.Service { return &staff.Service{Store: s.DB.Console(), Now: s.now} }
 
@@ -154,7 +200,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	rewards := jobs.RewardQueue{Queue: s.Jobs}
 	mux.Handle(jobs.TypeProcessWebhook, &jobs.WebhookProcessor{
 		Webhooks: s.Webhooks, Shops: shops, Now: s.now,
-		Topics: jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now),
+		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now), jobs.WooCommerceTopics(engine)),
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now})
@@ -172,7 +218,11 @@ func (s *Stack) Engine() *referrals.Engine {
 	key := hmac.New(sha256.New, []byte(s.Config.ShopifyAPISecret))
 	key.Write([]byte("parrain reward codes v1"))
 	return &referrals.Engine{
-		Repo: s.DB.Referrals(), Store: &shopify.Store{Admin: s.Admin, Tokens: s.Tokens}, Shops: s.DB.Shops(),
+		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
+		Store: platformStores{
+			app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens},
+			app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops()}},
+		},
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 	}
 }

@@ -1,0 +1,132 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/integrations/woocommerce"
+	"github.com/parrain/parrain/integrations/woocommerce/wcsim"
+)
+
+// wcDelivery is a delivery recorded from WooCommerce 10.0.2.
+func wcDelivery(t *testing.T, name string) (http.Header, []byte) {
+	t.Helper()
+	b, err := os.ReadFile("../../integrations/woocommerce/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Delivery struct {
+			Headers map[string]string
+			Body    string
+		}
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	for k, v := range r.Delivery.Headers {
+		h.Set(k, v)
+	}
+	return h, []byte(r.Delivery.Body)
+}
+
+// The WooCommerce intake with the real deliveries of one order's life
+// (created, updated by the same save, completed, partly refunded, refunded),
+// re-signed with the shop's webhook secret, through the real stack: stored
+// once each, processed by the engine into one order and one referral that
+// the full refund reverses.
+func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
+	h := newHarness(t)
+	store := wcsim.New("ck_live", "cs_live")
+	srv := httptest.NewServer(store.Handler())
+	defer srv.Close()
+	ctx := context.Background()
+	const domain = "shop.example"
+	creds := woocommerce.Credentials("ck_live", "cs_live")
+	shop, err := h.stack.DB.Shops().Install(ctx, app.PlatformWooCommerce, domain, creds, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.stack.DB.Shops().SetDetails(ctx, shop.ID, app.ShopDetails{Name: "Woo", Currency: "EUR", StoreURL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	// Marie is an advocate of this shop; the recorded order used her code.
+	if _, err := h.direct.Exec(`INSERT INTO advocates (shop_id, customer_id, email, code, friend_code, friend_code_state)
+		VALUES ($1, '5', 'marie@example.com', 'MARIE-7K2Q', 'FRIEND-MARIE-7K2Q', 'created')`, shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	secret := woocommerce.WebhookSecret(creds, domain)
+	post := func(name string, resign bool) (int, string) {
+		hdr, body := wcDelivery(t, name)
+		if resign {
+			hdr.Set("X-WC-Webhook-Signature", woocommerce.Sign(body, secret))
+		}
+		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/"+domain, bytes.NewReader(body))
+		req.Header = hdr
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+	if status, out := post("delivery-ping.json", false); status != 200 || !bytes.Contains([]byte(out), []byte("ping")) {
+		t.Fatalf("ping: %d %s", status, out)
+	}
+	// Signed with the fixture store's secret, not this shop's: refused.
+	if status, _ := post("delivery-order-created.json", false); status != 401 {
+		t.Fatalf("foreign signature: %d", status)
+	}
+	if n := h.count("SELECT count(*) FROM webhook_events"); n != 0 {
+		t.Fatalf("%d events stored by refused deliveries", n)
+	}
+	if status, out := post("delivery-order-created.json", true); status != 200 || !bytes.Contains([]byte(out), []byte("stored")) {
+		t.Fatalf("order.created: %d %s", status, out)
+	}
+	// The same save's order.updated has a byte-identical body.
+	if status, out := post("delivery-order-updated-1-create-set-paid.json", true); status != 200 || !bytes.Contains([]byte(out), []byte("duplicate")) {
+		t.Fatalf("order.updated of the same save: %d %s", status, out)
+	}
+	eventually(t, 15*time.Second, "the referral", func() bool { s, _, _ := h.referral(12); return s == "pending" })
+	if _, ev, _ := h.referral(12); ev != "discount_code:FRIEND-MARIE-7K2Q" {
+		t.Fatalf("evidence %s: WooCommerce lower-cases coupon codes", ev)
+	}
+	for _, name := range []string{"delivery-order-updated-2-completed.json", "delivery-order-updated-3-partial-refund.json"} {
+		if status, out := post(name, true); status != 200 {
+			t.Fatalf("%s: %d %s", name, status, out)
+		}
+	}
+	eventually(t, 15*time.Second, "the partial refund", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 1000") == 1
+	})
+	if s, _, _ := h.referral(12); s != "pending" {
+		t.Fatalf("after a partial refund above the minimum: %s", s)
+	}
+	if status, out := post("delivery-order-updated-4-refunded.json", true); status != 200 {
+		t.Fatalf("refunded: %d %s", status, out)
+	}
+	eventually(t, 15*time.Second, "the reversal", func() bool { s, _, _ := h.referral(12); return s == "reversed" })
+	if n := h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 4500"); n != 1 {
+		t.Fatal("both refunds counted once each")
+	}
+	if status, _ := post("delivery-order-created.json", true); status != 200 || h.count("SELECT count(*) FROM webhook_events") != 4 {
+		t.Fatal("a late duplicate stored twice")
+	}
+	// Unknown shop.
+	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/nobody.example", bytes.NewReader([]byte("{}")))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("unknown shop: %d", resp.StatusCode)
+	}
+}
