@@ -60,7 +60,10 @@ type Server struct {
 	Popups          Popups
 	Staff           Staff
 	Review          Review
-	Console         Console
+	WooInstalls     WooInstalls
+	// WooHTTP calls WooCommerce stores (nil: a default client).
+	WooHTTP *http.Client
+	Console Console
 	// PopupScript is the popup's versioned file name (for the preview).
 	PopupScript string
 	// WidgetAssets serves /widget/{file}.
@@ -112,6 +115,11 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/api/shopify/session", s.shopifySession)
 	r.POST("/webhooks/shopify", s.shopifyWebhook)
 	r.POST("/webhooks/woocommerce/:shop", s.woocommerceWebhook)
+	if s.WooInstalls != nil {
+		r.GET("/auth/woocommerce/start", s.wooInstallStart)
+		r.POST("/auth/woocommerce/callback", s.wooInstallCallback)
+		r.GET("/auth/woocommerce/return", s.wooInstallReturn)
+	}
 	r.GET("/r/:code", s.referralLink)
 
 	if s.WidgetAssets != nil {

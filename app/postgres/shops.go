@@ -281,3 +281,24 @@ func derefTime(t *time.Time) time.Time {
 	}
 	return *t
 }
+
+// StartWooCommerceInstall records a wc-auth state for a store.
+func (s *ShopService) StartWooCommerceInstall(ctx context.Context, state, storeURL string) error {
+	err := s.db.gorm.WithContext(ctx).Exec(`INSERT INTO woocommerce_installs (state, store_url) VALUES (?, ?)`, state, storeURL).Error
+	return unavailable(err, "start woocommerce install")
+}
+
+// TakeWooCommerceInstall consumes a live state (younger than maxAge,
+// unused) and returns its store; ENOTFOUND otherwise.
+func (s *ShopService) TakeWooCommerceInstall(ctx context.Context, state string, maxAge time.Duration) (string, error) {
+	var storeURL string
+	err := s.db.gorm.WithContext(ctx).Raw(`UPDATE woocommerce_installs SET used_at = now()
+		WHERE state = ? AND used_at IS NULL AND created_at > ? RETURNING store_url`, state, s.db.now().Add(-maxAge)).Scan(&storeURL).Error
+	if err != nil {
+		return "", unavailable(err, "take woocommerce install")
+	}
+	if storeURL == "" {
+		return "", app.Errorf(app.ENOTFOUND, "unknown, used or expired install")
+	}
+	return storeURL, nil
+}

@@ -179,6 +179,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		Staff:                  s.Staff(),
 		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
 		Console:                s.DB.Console(),
+		WooInstalls:            s.DB.Shops(),
 		PopupScript:            s.widgetAssets.PopupName,
 		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
 		WidgetPerShopPerMinute: s.Config.WidgetPerShop,

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +131,69 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Fatalf("unknown shop: %d", resp.StatusCode)
 	}
+}
+
+// The wc-auth install: a live single-use state binds the unsigned key
+// callback to the store we sent the merchant to; the keys count only if that
+// store accepts them; only then 200.
+func TestWooCommerceInstall(t *testing.T) {
+	h := newHarness(t)
+	store := wcsim.New("ck_granted", "cs_granted")
+	srv := httptest.NewServer(store.Handler())
+	defer srv.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	start := func() string {
+		resp, err := noFollow.Get(h.app.URL + "/auth/woocommerce/start?store=" + url.QueryEscape(srv.URL+"/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := resp.Location()
+		if resp.StatusCode != http.StatusFound || loc == nil || loc.Path != "/wc-auth/v1/authorize" || loc.Query().Get("scope") != "read_write" ||
+			loc.Query().Get("callback_url") != h.app.URL+"/auth/woocommerce/callback" || len(loc.Query().Get("user_id")) < 32 {
+			t.Fatalf("start: %d %v", resp.StatusCode, loc)
+		}
+		return loc.Query().Get("user_id")
+	}
+	callback := func(state, key, secret string) int {
+		body, _ := json.Marshal(map[string]any{"key_id": 1, "user_id": state, "consumer_key": key, "consumer_secret": secret, "key_permissions": "read_write"})
+		resp, err := http.Post(h.app.URL+"/auth/woocommerce/callback", "application/json;charset=UTF-8", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	shops := func() int { return h.count("SELECT count(*) FROM shops WHERE platform = 'woocommerce'") }
+
+	if resp, _ := noFollow.Get(h.app.URL + "/auth/woocommerce/start?store=javascript:alert(1)"); resp.StatusCode != 400 {
+		t.Fatalf("bad store: %d", resp.StatusCode)
+	}
+	if s := callback("no-such-state", "ck_granted", "cs_granted"); s != 403 || shops() != 0 {
+		t.Fatalf("unknown state: %d, %d shops", s, shops())
+	}
+	if s := callback(start(), "ck_granted", "cs_wrong"); s != 403 || shops() != 0 {
+		t.Fatalf("keys the store refuses: %d, %d shops", s, shops())
+	}
+	stale := start()
+	h.direct.Exec(`UPDATE woocommerce_installs SET created_at = now() - interval '16 minutes' WHERE state = $1`, stale)
+	if s := callback(stale, "ck_granted", "cs_granted"); s != 403 || shops() != 0 {
+		t.Fatalf("stale state: %d", s)
+	}
+	state := start()
+	if s := callback(state, "ck_granted", "cs_granted"); s != 200 || shops() != 1 {
+		t.Fatalf("good keys: %d, %d shops", s, shops())
+	}
+	if s := callback(state, "ck_granted", "cs_granted"); s != 403 {
+		t.Fatalf("the same state twice: %d", s)
+	}
+	if n := h.count(`SELECT count(*) FROM shops WHERE platform = 'woocommerce' AND currency = 'EUR' AND store_url = $1
+		AND access_token IS NOT NULL AND access_token NOT LIKE '%ck_granted%' AND refresh_token NOT LIKE '%cs_granted%'`, srv.URL); n != 1 {
+		t.Fatal("shop not recorded with its store URL, currency and sealed keys")
+	}
+	resp, _ := http.Get(h.app.URL + "/auth/woocommerce/return?success=1&user_id=" + state)
+	if body := readAll(resp); resp.StatusCode != 200 || !strings.Contains(body, "Parrain is connected") {
+		t.Fatalf("return page: %d", resp.StatusCode)
+	}
+	h.assertLogsLack("cs_granted", "ck_granted")
 }

@@ -168,3 +168,24 @@ func (c *Client) CustomerOrderCount(ctx context.Context, customerID string) (int
 	}
 	return n, nil
 }
+
+// StoreCurrency is the store's currency code; the call also proves the keys
+// work (any authenticated read would).
+func (c *Client) StoreCurrency(ctx context.Context) (string, error) {
+	var out struct {
+		Code string `json:"code"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, "/data/currencies/current", nil, nil, &out); err != nil {
+		return "", err
+	}
+	if len(out.Code) != 3 {
+		return "", fmt.Errorf("woocommerce: no currency code in the store's answer")
+	}
+	return out.Code, nil
+}
+
+// VerifyKeys checks a key pair against the store it is for and returns the
+// store's currency.
+func VerifyKeys(ctx context.Context, storeURL, key, secret string, hc *http.Client) (string, error) {
+	return (&Client{Store: storeURL, ConsumerKey: key, ConsumerSecret: secret, HTTP: hc}).StoreCurrency(ctx)
+}

@@ -40,6 +40,7 @@ type Coupon struct {
 // Sim is one simulated store.
 type Sim struct {
 	Key, Secret string
+	Currency    string
 	Now         func() time.Time
 
 	mu      sync.Mutex
@@ -50,7 +51,7 @@ type Sim struct {
 
 // New returns a store accepting one API key pair.
 func New(key, secret string) *Sim {
-	return &Sim{Key: key, Secret: secret, Now: time.Now, orders: map[string]int{}, seq: 9}
+	return &Sim{Key: key, Secret: secret, Currency: "EUR", Now: time.Now, orders: map[string]int{}, seq: 9}
 }
 
 // AddOrders records n orders of a customer.
@@ -78,6 +79,9 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.auth(s.listOrders))
+	mux.HandleFunc("GET /wp-json/wc/v3/data/currencies/current", s.auth(func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK, map[string]string{"code": s.Currency, "name": "Euro", "symbol": "&euro;"})
+	}))
 	return mux
 }
 
