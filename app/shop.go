@@ -40,8 +40,10 @@ type Shop struct {
 
 	InstalledAt   *time.Time
 	UninstalledAt *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// PolledAt is the last reconciliation poll (WooCommerce).
+	PolledAt  *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Credentials are a shop's API credentials, in clear only in memory: the

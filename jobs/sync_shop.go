@@ -55,6 +55,11 @@ type SyncShop struct {
 	Admin      ShopifyAdmin
 	Tokens     AccessTokens
 	WebhookURL string
+	// WooCommerce sets up a WooCommerce shop (its details come with the
+	// install; its webhooks are created here).
+	WooCommerce interface {
+		Setup(ctx context.Context, shop *app.Shop) error
+	}
 }
 
 // ProcessTask implements asynq.Handler.
@@ -69,6 +74,17 @@ func (h *SyncShop) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	if shop.Status != app.ShopInstalled {
 		return nil // uninstalled before the job ran
+	}
+	if shop.Platform == app.PlatformWooCommerce {
+		if h.WooCommerce == nil {
+			return fmt.Errorf("sync shop %d: no WooCommerce setup: %w", shop.ID, asynq.SkipRetry)
+		}
+		if h.Programs != nil {
+			if _, err := h.Programs.Program(ctx, shop); err != nil {
+				return err
+			}
+		}
+		return h.WooCommerce.Setup(ctx, shop)
 	}
 	token, err := h.Tokens.AccessToken(ctx, shop.ID, shop.Domain)
 	if err != nil {

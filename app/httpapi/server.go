@@ -114,7 +114,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/auth/shopify/callback", s.shopifyCallback)
 	r.GET("/api/shopify/session", s.shopifySession)
 	r.POST("/webhooks/shopify", s.shopifyWebhook)
-	r.POST("/webhooks/woocommerce/:shop", s.woocommerceWebhook)
+	r.POST("/webhooks/woocommerce/*shop", s.woocommerceWebhook) // a store in a folder: host/path
 	if s.WooInstalls != nil {
 		r.GET("/auth/woocommerce/start", s.wooInstallStart)
 		r.POST("/auth/woocommerce/callback", s.wooInstallCallback)

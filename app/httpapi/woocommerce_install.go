@@ -118,6 +118,13 @@ func (s *Server) wooInstallCallback(c *gin.Context) {
 		return
 	}
 	logging.From(ctx).Info("woocommerce shop installed", "shop_id", shop.ID)
+	if s.Install != nil {
+		// Webhooks and program, off the request: WooCommerce waits for
+		// this answer. A lost job is made up by the maintenance schedule.
+		if err := s.Install.ShopInstalled(ctx, shop); err != nil {
+			logging.From(ctx).Warn("queue woocommerce setup", "shop_id", shop.ID, "error", err.Error())
+		}
+	}
 	c.JSON(http.StatusOK, gin.H{"status": "installed"})
 }
 

@@ -37,7 +37,7 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ping"})
 		return
 	}
-	domain := strings.ToLower(c.Param("shop"))
+	domain := strings.ToLower(strings.TrimPrefix(c.Param("shop"), "/"))
 	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformWooCommerce, domain)
 	if app.ErrorCode(err) == app.ENOTFOUND {
 		reject("shop", app.Errorf(app.ENOTFOUND, "unknown shop"))

@@ -32,6 +32,7 @@ type shopRow struct {
 	Scopes                string
 	InstalledAt           *time.Time
 	UninstalledAt         *time.Time
+	PolledAt              *time.Time
 	RedactedAt            *time.Time
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
@@ -43,7 +44,7 @@ func (r *shopRow) toShop() *app.Shop {
 	s := &app.Shop{
 		ID: r.ID, Platform: app.Platform(r.Platform), Domain: r.Domain, Status: app.ShopStatus(r.Status),
 		ShopDetails: app.ShopDetails{Name: r.Name, Email: r.Email, Currency: r.Currency, Timezone: r.Timezone, Plan: r.Plan, StoreURL: r.StoreURL},
-		InstalledAt: r.InstalledAt, UninstalledAt: r.UninstalledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		InstalledAt: r.InstalledAt, UninstalledAt: r.UninstalledAt, PolledAt: r.PolledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.PlatformShopID != nil {
 		s.PlatformShopID = *r.PlatformShopID
@@ -301,4 +302,24 @@ func (s *ShopService) TakeWooCommerceInstall(ctx context.Context, state string, 
 		return "", app.Errorf(app.ENOTFOUND, "unknown, used or expired install")
 	}
 	return storeURL, nil
+}
+
+// InstalledShops lists the installed shops of a platform.
+func (s *ShopService) InstalledShops(ctx context.Context, platform app.Platform, limit int) ([]*app.Shop, error) {
+	var rows []shopRow
+	err := s.db.gorm.WithContext(ctx).Where("platform = ? AND status = ?", string(platform), string(app.ShopInstalled)).
+		Order("id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, unavailable(err, "list installed shops")
+	}
+	out := make([]*app.Shop, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toShop()
+	}
+	return out, nil
+}
+
+// MarkPolled records a reconciliation poll.
+func (s *ShopService) MarkPolled(ctx context.Context, shopID int64, at time.Time) error {
+	return unavailable(s.db.gorm.WithContext(ctx).Exec(`UPDATE shops SET polled_at = ? WHERE id = ?`, at, shopID).Error, "mark shop polled")
 }

@@ -150,6 +150,14 @@ func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
 	return out
 }
 
+// WooCommerce is the WooCommerce stores' setup, health and poll.
+func (s *Stack) WooCommerce() *jobs.WooCommerceMaintain {
+	return &jobs.WooCommerceMaintain{
+		Shops: s.DB.Shops(), Clients: woocommerce.ShopClients{Shops: s.DB.Shops()}, Engine: s.Engine(),
+		Notices: s.DB.Console(), AppURL: strings.TrimRight(s.Config.AppURL.String(), "/"), Now: s.now,
+	}
+}
+
 // Staff is the console's accounts service.
 func (s *Stack) Staff() *staff.Service { return &staff.Service{Store: s.DB.Console(), Now: s.now} }
 
@@ -205,9 +213,12 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now})
+	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, Programs: s.DB.Referrals(), WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
+		WooCommerce: woo,
 	})
+	mux.Handle(jobs.TypeWooCommerceMaintain, woo)
 	mux.Handle(jobs.TypeResyncShops, &jobs.ResyncShops{Shops: shops, Install: jobs.InstallQueue{Queue: s.Queue}})
 	mux.Handle(jobs.TypeRefreshTokens, &jobs.RefreshTokens{Shops: shops, Tokens: s.Tokens, Now: s.now, Ahead: s.Tokens.Margin})
 	return mux
@@ -243,6 +254,7 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		{jobs.RefreshTokensCron, jobs.NewRefreshTokensTask()},
 		{jobs.ResyncShopsCron, jobs.NewResyncShopsTask()},
 		{jobs.ApproveReferralsCron, jobs.NewApproveReferralsTask()},
+		{jobs.WooCommerceMaintainCron, jobs.NewWooCommerceMaintainTask()},
 	} {
 		cron, task := e.cron, e.task
 		if _, err := sched.Register(cron, task); err != nil {

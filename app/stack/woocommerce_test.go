@@ -15,6 +15,7 @@ import (
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/integrations/woocommerce/wcsim"
+	"github.com/parrain/parrain/jobs"
 )
 
 // wcDelivery is a delivery recorded from WooCommerce 10.0.2.
@@ -191,6 +192,39 @@ func TestWooCommerceInstall(t *testing.T) {
 		AND access_token IS NOT NULL AND access_token NOT LIKE '%ck_granted%' AND refresh_token NOT LIKE '%cs_granted%'`, srv.URL); n != 1 {
 		t.Fatal("shop not recorded with its store URL, currency and sealed keys")
 	}
+	// The post-install job creates the three order webhooks, with our
+	// delivery URL.
+	eventually(t, 15*time.Second, "webhooks created", func() bool { return len(store.Webhooks()) == 3 })
+	for _, w := range store.Webhooks() {
+		if w.Status != "active" || !strings.HasSuffix(w.DeliveryURL, "/webhooks/woocommerce/"+strings.TrimPrefix(srv.URL, "http://")) || w.Secret == "" {
+			t.Fatalf("webhook %+v", w)
+		}
+	}
+	// WooCommerce disables one after failed deliveries: the maintenance
+	// job re-enables it and tells the merchant (audit log).
+	store.Disable(store.Webhooks()[1].ID)
+	// A delivery missed meanwhile: the poll finds the order.
+	_, missed := wcDelivery(t, "delivery-order-updated-2-completed.json")
+	store.AddOrderJSON(missed)
+	h.direct.Exec(`UPDATE shops SET polled_at = '2026-11-22 10:00:00+00' WHERE platform = 'woocommerce'`)
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewWooCommerceMaintainTask()); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range store.Webhooks() {
+		if w.Status != "active" {
+			t.Fatalf("webhook %d still %s", w.ID, w.Status)
+		}
+	}
+	if h.count("SELECT count(*) FROM audit_log WHERE action = 'webhooks_reenabled'") != 1 {
+		t.Fatal("the merchant was not told about the disabled webhook")
+	}
+	if h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND paid AND total_minor = 4500") != 1 {
+		t.Fatal("the poll did not recover the missed order")
+	}
+	if h.count("SELECT count(*) FROM shops WHERE platform = 'woocommerce' AND polled_at > now() - interval '1 minute'") != 1 {
+		t.Fatal("poll time not recorded")
+	}
+
 	resp, _ := http.Get(h.app.URL + "/auth/woocommerce/return?success=1&user_id=" + state)
 	if body := readAll(resp); resp.StatusCode != 200 || !strings.Contains(body, "Parrain is connected") {
 		t.Fatalf("return page: %d", resp.StatusCode)

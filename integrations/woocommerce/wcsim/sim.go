@@ -43,10 +43,62 @@ type Sim struct {
 	Currency    string
 	Now         func() time.Time
 
-	mu      sync.Mutex
-	seq     int64
-	coupons []*Coupon
-	orders  map[string]int // customer id → orders
+	mu       sync.Mutex
+	seq      int64
+	coupons  []*Coupon
+	orders   map[string]int // customer id → orders
+	webhooks []*Webhook
+	bodies   []orderBody // full orders, for GET /orders?modified_after
+}
+
+// Webhook is a webhook as the store keeps it (the secret is never shown).
+type Webhook struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Status      string `json:"status"` // active, paused, disabled
+	Topic       string `json:"topic"`
+	DeliveryURL string `json:"delivery_url"`
+	Secret      string `json:"-"`
+}
+
+type orderBody struct {
+	modified string // date_modified_gmt
+	raw      json.RawMessage
+}
+
+// AddOrderJSON stores a full order (a REST v3 order body) for the
+// reconciliation poll.
+func (s *Sim) AddOrderJSON(raw []byte) {
+	var o struct {
+		Modified string `json:"date_modified_gmt"`
+	}
+	_ = json.Unmarshal(raw, &o)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bodies = append(s.bodies, orderBody{modified: o.Modified, raw: append(json.RawMessage{}, raw...)})
+}
+
+// Webhooks returns a copy of the webhooks.
+func (s *Sim) Webhooks() []Webhook {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Webhook, len(s.webhooks))
+	for i, w := range s.webhooks {
+		out[i] = *w
+	}
+	return out
+}
+
+// Disable plays WooCommerce disabling a webhook after repeated failed
+// deliveries.
+func (s *Sim) Disable(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.webhooks {
+		if w.ID == id {
+			w.Status = "disabled"
+		}
+	}
 }
 
 // New returns a store accepting one API key pair.
@@ -79,6 +131,9 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.auth(s.listOrders))
+	mux.HandleFunc("GET /wp-json/wc/v3/webhooks", s.auth(s.listWebhooks))
+	mux.HandleFunc("POST /wp-json/wc/v3/webhooks", s.auth(s.createWebhook))
+	mux.HandleFunc("PUT /wp-json/wc/v3/webhooks/{id}", s.auth(s.updateWebhook))
 	mux.HandleFunc("GET /wp-json/wc/v3/data/currencies/current", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, map[string]string{"code": s.Currency, "name": "Euro", "symbol": "&euro;"})
 	}))
@@ -192,10 +247,79 @@ func (s *Sim) updateCoupon(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) listOrders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if after := q.Get("modified_after"); after != "" {
+		// The reconciliation poll: orders modified after a GMT time.
+		s.mu.Lock()
+		out := []json.RawMessage{}
+		for _, b := range s.bodies {
+			if b.modified > after {
+				out = append(out, b.raw)
+			}
+		}
+		s.mu.Unlock()
+		w.Header().Set("X-WP-Total", strconv.Itoa(len(out)))
+		w.Header().Set("X-WP-TotalPages", "1")
+		reply(w, http.StatusOK, out)
+		return
+	}
 	s.mu.Lock()
-	n := s.orders[r.URL.Query().Get("customer")]
+	n := s.orders[q.Get("customer")]
 	s.mu.Unlock()
 	w.Header().Set("X-WP-Total", strconv.Itoa(n))
 	w.Header().Set("X-WP-TotalPages", strconv.Itoa(min(n, 1)))
 	reply(w, http.StatusOK, []any{})
+}
+
+func (s *Sim) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	reply(w, http.StatusOK, s.Webhooks())
+}
+
+// createWebhook: topic and delivery_url required; the status is forced to
+// active (woocommerce.md §5).
+func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name, Topic, Secret string
+		DeliveryURL         string `json:"delivery_url"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+		return
+	}
+	if !strings.Contains(in.Topic, ".") {
+		wcError(w, http.StatusBadRequest, "woocommerce_rest_shop_webhook_invalid_topic", "Webhook topic is required and must be valid.")
+		return
+	}
+	if !strings.HasPrefix(in.DeliveryURL, "http") {
+		wcError(w, http.StatusBadRequest, "woocommerce_rest_shop_webhook_invalid_delivery_url", "Webhook delivery URL must be a valid URL starting with http:// or https://.")
+		return
+	}
+	s.mu.Lock()
+	s.seq++
+	wh := &Webhook{ID: s.seq, Name: in.Name, Status: "active", Topic: in.Topic, DeliveryURL: in.DeliveryURL, Secret: in.Secret}
+	s.webhooks = append(s.webhooks, wh)
+	out := *wh
+	s.mu.Unlock()
+	reply(w, http.StatusCreated, out)
+}
+
+func (s *Sim) updateWebhook(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var in struct{ Status string }
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, wh := range s.webhooks {
+		if wh.ID == id {
+			if in.Status != "" {
+				wh.Status = in.Status
+			}
+			reply(w, http.StatusOK, *wh)
+			return
+		}
+	}
+	wcError(w, http.StatusNotFound, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
 }
