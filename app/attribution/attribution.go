@@ -61,9 +61,12 @@ type Order struct {
 	DiscountCodes   []string
 	CartAttributes  map[string]string
 	LandingSite     string
-	Test            bool
-	SourceName      string
-	CreatedAt       time.Time
+	// Key is the platform's secret order key (WooCommerce's order_key),
+	// which the thank-you page shows and the widget API checks.
+	Key        string
+	Test       bool
+	SourceName string
+	CreatedAt  time.Time
 }
 
 // Evidences lists the order's clues, strongest first. The caller resolves

@@ -47,6 +47,8 @@ type widgetSessionRequest struct {
 	OrderKey string   `json:"order_key"`
 	Lang     string   `json:"lang"`
 	Langs    []string `json:"langs"`
+	// Platform is "woocommerce" for a WooCommerce store; Shopify otherwise.
+	Platform string `json:"platform"`
 }
 
 // orderIDShape accepts a platform order id, bare or as a Shopify GID
@@ -94,10 +96,21 @@ func (s *Server) widgetSession(c *gin.Context) {
 			req.Proof.TokenCustomerID = sub[strings.LastIndexByte(sub, '/')+1:]
 		}
 	}
-	domain, err := shopify.NormalizeShop(domain)
-	if err != nil {
-		fail(c, app.Errorf(app.EINVALID, "shop must be the store's myshopify.com domain"))
-		return
+	platform := app.PlatformShopify
+	if in.Platform == string(app.PlatformWooCommerce) && !req.Proof.SessionToken {
+		// A WooCommerce store is known by its host (and folder).
+		platform = app.PlatformWooCommerce
+		if domain == "" || len(domain) > 255 || strings.ContainsAny(domain, " \t\r\n?#") {
+			fail(c, app.Errorf(app.EINVALID, "shop must be the store's host"))
+			return
+		}
+	} else {
+		d, err := shopify.NormalizeShop(domain)
+		if err != nil {
+			fail(c, app.Errorf(app.EINVALID, "shop must be the store's myshopify.com domain"))
+			return
+		}
+		domain = d
 	}
 	if !s.allow(ctx, "w:shop:"+domain, s.WidgetPerShopPerMinute) {
 		fail(c, app.Errorf(app.ERATELIMITED, "too many requests for this shop; try again in a minute"))
@@ -105,7 +118,7 @@ func (s *Server) widgetSession(c *gin.Context) {
 	}
 	// Same answer for an unknown shop as for a failed proof: the API does
 	// not confirm which shops use Parrain.
-	shop, ok := s.widgetShop(c, domain, "cannot show a referral link: this page did not prove it shows this order")
+	shop, ok := s.widgetShop(c, platform, domain, "cannot show a referral link: this page did not prove it shows this order")
 	if !ok {
 		return
 	}
@@ -143,7 +156,7 @@ func (s *Server) proxyWidgetSession(c *gin.Context) {
 		fail(c, app.Errorf(app.EFORBIDDEN, "not a signed app proxy request"))
 		return
 	}
-	shop, ok := s.widgetShop(c, domain, "shop is not installed")
+	shop, ok := s.widgetShop(c, app.PlatformShopify, domain, "shop is not installed")
 	if !ok {
 		return
 	}
@@ -163,8 +176,8 @@ func (s *Server) proxyWidgetSession(c *gin.Context) {
 
 // widgetShop loads an installed shop for the widget API; an unknown or
 // uninstalled one is refused with the given message.
-func (s *Server) widgetShop(c *gin.Context, domain, refusal string) (*app.Shop, bool) {
-	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+func (s *Server) widgetShop(c *gin.Context, platform app.Platform, domain, refusal string) (*app.Shop, bool) {
+	shop, err := s.Shops.ShopByDomain(c.Request.Context(), platform, domain)
 	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && shop.Status != app.ShopInstalled) {
 		fail(c, app.Errorf(app.EFORBIDDEN, "%s", refusal))
 		return nil, false

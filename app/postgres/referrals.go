@@ -345,16 +345,19 @@ func (r *ReferralRepo) AdvocateByCustomer(ctx context.Context, shopID int64, cus
 
 // PopupOrder implements popup.Data: what the popup needs of an order.
 func (r *ReferralRepo) PopupOrder(ctx context.Context, shopID int64, platformOrderID string) (*popup.Order, error) {
-	var row orderRow
-	err := r.db.gorm.WithContext(ctx).Select("known", "paid", "cancelled", "customer_id", "email_norm").
-		Where("shop_id = ? AND platform_order_id = ?", shopID, platformOrderID).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, app.Errorf(app.ENOTFOUND, "no order %s", platformOrderID)
+	var row struct {
+		Found, Known, Paid, Cancelled   bool
+		CustomerID, EmailNorm, OrderKey string
 	}
+	err := r.db.gorm.WithContext(ctx).Raw(`SELECT true AS found, known, paid, cancelled, customer_id, email_norm,
+		COALESCE(facts->>'Key', '') AS order_key FROM orders WHERE shop_id = ? AND platform_order_id = ?`, shopID, platformOrderID).Scan(&row).Error
 	if err != nil {
 		return nil, unavailable(err, "load order for the popup")
 	}
-	return &popup.Order{Known: row.Known, Paid: row.Paid, Cancelled: row.Cancelled, CustomerID: row.CustomerID, EmailNorm: row.EmailNorm}, nil
+	if !row.Found {
+		return nil, app.Errorf(app.ENOTFOUND, "no order %s", platformOrderID)
+	}
+	return &popup.Order{Known: row.Known, Paid: row.Paid, Cancelled: row.Cancelled, CustomerID: row.CustomerID, EmailNorm: row.EmailNorm, Key: row.OrderKey}, nil
 }
 
 // AdvocateFacts implements referrals.Repo: the advocate's identity as their

@@ -101,6 +101,15 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 	if _, ev, _ := h.referral(12); ev != "discount_code:FRIEND-MARIE-7K2Q" {
 		t.Fatalf("evidence %s: WooCommerce lower-cases coupon codes", ev)
 	}
+	// The order-received page proves itself with the order key: a wrong
+	// key is refused; the right one passes the proof (this recorded order
+	// is a guest's, who has no link of their own: 404, not 403).
+	for key, want := range map[string]int{"wc_order_guess": 403, "wc_order_mzfCxDW4W2fgV": 404} {
+		status, _, raw := h.widgetSession(map[string]any{"platform": "woocommerce", "shop": domain, "order_id": "12", "order_key": key}, "")
+		if status != want {
+			t.Errorf("widget with order key %s: %d %s, want %d", key, status, raw, want)
+		}
+	}
 	for _, name := range []string{"delivery-order-updated-2-completed.json", "delivery-order-updated-3-partial-refund.json"} {
 		if status, out := post(name, true); status != 200 {
 			t.Fatalf("%s: %d %s", name, status, out)

@@ -92,7 +92,7 @@ func ParseOrder(payload []byte) (*Change, error) {
 		PlatformID: id, Name: "#" + firstNonEmpty(o.Number, id), Email: o.Billing.Email, Phone: o.Billing.Phone,
 		ShippingAddress: attribution.Address{Line1: o.Shipping.Address1, Line2: o.Shipping.Address2, City: o.Shipping.City,
 			Zip: o.Shipping.Postcode, Country: o.Shipping.Country},
-		BrowserIP: o.CustomerIP, Total: total, SourceName: o.CreatedVia, CartAttributes: map[string]string{},
+		BrowserIP: o.CustomerIP, Total: total, SourceName: o.CreatedVia, CartAttributes: map[string]string{}, Key: o.OrderKey,
 	}
 	if o.CustomerID != 0 {
 		facts.CustomerID = strconv.FormatInt(o.CustomerID, 10)

@@ -29,7 +29,7 @@
       headers: { "Content-Type": "text/plain" },
       credentials: c.proxy ? "same-origin" : "omit",
       body: JSON.stringify({
-        shop: c.shop, order_id: c.orderId, email: c.email, order_key: c.orderKey,
+        shop: c.shop, order_id: c.orderId, email: c.email, order_key: c.orderKey, platform: c.platform,
         langs: [c.lang, d.documentElement.lang].concat(navigator.languages || [])
       })
     }).then(function (r) {
