@@ -35,6 +35,7 @@ dev: stack build
 test: stack
 	@scripts/browser-deps.sh
 	@scripts/extensions-check.sh
+	@scripts/plugin-check.sh
 	@source $(LOCAL)/stack.env && \
 	  unformatted=$$(gofmt -l cmd app integrations jobs migrations widget 2>/dev/null); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi; \

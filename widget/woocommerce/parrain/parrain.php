@@ -1,0 +1,151 @@
+<?php
+/**
+ * Plugin Name:       Parrain referrals
+ * Description:       Connects a WooCommerce store to Parrain: the "share and earn" popup on the order-received page, referral links kept until checkout.
+ * Version:           0.1.0
+ * Requires at least: 6.0
+ * Requires PHP:      7.4
+ * Requires Plugins:  woocommerce
+ * License:           GPL-2.0-or-later
+ * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
+ * Text Domain:       parrain
+ *
+ * Tiny on purpose: everything else happens in Parrain. The widget API checks
+ * the order key with the store before it shows anyone a link.
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+const PARRAIN_OPTION     = 'parrain_app_url';
+const PARRAIN_COOKIE     = 'parrain_ref';
+const PARRAIN_COOKIE_TTL = 30 * DAY_IN_SECONDS;
+
+/** The Parrain address the merchant set, without a trailing slash. */
+function parrain_app_url() {
+	return untrailingslashit( (string) get_option( PARRAIN_OPTION, '' ) );
+}
+
+/** A referral code as Parrain writes them: letters, digits, dashes. */
+function parrain_clean_code( $raw ) {
+	$code = strtoupper( preg_replace( '/[^A-Za-z0-9-]/', '', (string) $raw ) );
+	return ( strlen( $code ) >= 3 && strlen( $code ) <= 40 ) ? $code : '';
+}
+
+/** The store as Parrain knows it: host and folder of the home URL. */
+function parrain_shop_id() {
+	$home = wp_parse_url( home_url() );
+	return strtolower( ( $home['host'] ?? '' ) . ( isset( $home['port'] ) ? ':' . $home['port'] : '' ) . untrailingslashit( $home['path'] ?? '' ) );
+}
+
+/*
+ * Any page: a landing with ?ref=CODE keeps the code in a first-party cookie,
+ * so the order made days later still knows who referred it.
+ */
+add_action(
+	'init',
+	function () {
+		if ( ! isset( $_GET['ref'] ) ) { // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- a public link, nothing changes.
+			return;
+		}
+		$code = parrain_clean_code( wp_unslash( $_GET['ref'] ) ); // phpcs:ignore WordPress.Security.NonceVerification.Recommended
+		if ( '' === $code || headers_sent() ) {
+			return;
+		}
+		setcookie(
+			PARRAIN_COOKIE,
+			$code,
+			array(
+				'expires'  => time() + PARRAIN_COOKIE_TTL,
+				'path'     => COOKIEPATH ? COOKIEPATH : '/',
+				'domain'   => COOKIE_DOMAIN,
+				'secure'   => is_ssl(),
+				'httponly' => true,
+				'samesite' => 'Lax',
+			)
+		);
+		$_COOKIE[ PARRAIN_COOKIE ] = $code;
+	}
+);
+
+/** Copies the kept code into the order's _parrain_ref meta. */
+function parrain_tag_order( $order ) {
+	if ( ! $order instanceof WC_Order || empty( $_COOKIE[ PARRAIN_COOKIE ] ) ) {
+		return;
+	}
+	$code = parrain_clean_code( wp_unslash( $_COOKIE[ PARRAIN_COOKIE ] ) );
+	if ( '' !== $code ) {
+		$order->update_meta_data( '_parrain_ref', $code );
+	}
+}
+// Classic checkout, before the order is saved.
+add_action( 'woocommerce_checkout_create_order', 'parrain_tag_order', 10, 1 );
+// Block checkout (Store API), before the order is saved.
+add_action( 'woocommerce_store_api_checkout_update_order_meta', 'parrain_tag_order', 10, 1 );
+
+/*
+ * Order-received page: the popup, given the order id and its key; Parrain
+ * shows the buyer's link only if the key matches the order it has.
+ */
+add_action(
+	'woocommerce_thankyou',
+	function ( $order_id ) {
+		$app   = parrain_app_url();
+		$order = wc_get_order( $order_id );
+		if ( '' === $app || ! $order ) {
+			return;
+		}
+		printf(
+			'<script async src="%s" data-platform="woocommerce" data-shop="%s" data-order-id="%s" data-order-key="%s" data-lang="%s"></script>',
+			esc_url( $app . '/widget/loader.js' ),
+			esc_attr( parrain_shop_id() ),
+			esc_attr( (string) $order->get_id() ),
+			esc_attr( $order->get_order_key() ),
+			esc_attr( substr( get_locale(), 0, 2 ) )
+		);
+	}
+);
+
+/* Settings: the Parrain address and the "Connect to Parrain" button. */
+add_action(
+	'admin_menu',
+	function () {
+		add_submenu_page( 'woocommerce', 'Parrain', 'Parrain', 'manage_woocommerce', 'parrain', 'parrain_settings_page' );
+	}
+);
+
+add_action(
+	'admin_init',
+	function () {
+		register_setting(
+			'parrain',
+			PARRAIN_OPTION,
+			array(
+				'type'              => 'string',
+				'sanitize_callback' => 'esc_url_raw',
+				'default'           => '',
+			)
+		);
+	}
+);
+
+/** The settings page. */
+function parrain_settings_page() {
+	if ( ! current_user_can( 'manage_woocommerce' ) ) {
+		return;
+	}
+	$app = parrain_app_url();
+	echo '<div class="wrap"><h1>' . esc_html__( 'Parrain referrals', 'parrain' ) . '</h1>';
+	echo '<form method="post" action="options.php">';
+	settings_fields( 'parrain' );
+	echo '<table class="form-table"><tr><th scope="row"><label for="parrain_app_url">' . esc_html__( 'Parrain address', 'parrain' ) . '</label></th>';
+	echo '<td><input type="url" class="regular-text" id="parrain_app_url" name="' . esc_attr( PARRAIN_OPTION ) . '" value="' . esc_attr( $app ) . '" placeholder="https://parrain.example.com"></td></tr></table>';
+	submit_button();
+	echo '</form>';
+	if ( '' !== $app ) {
+		// Parrain starts WooCommerce's own key-granting screen (wc-auth)
+		// for this store; the merchant approves there.
+		$connect = add_query_arg( 'store', rawurlencode( home_url() ), $app . '/auth/woocommerce/start' );
+		echo '<p><a class="button button-primary" href="' . esc_url( $connect ) . '">' . esc_html__( 'Connect to Parrain', 'parrain' ) . '</a></p>';
+	}
+	echo '</div>';
+}
