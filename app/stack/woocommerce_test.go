@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +240,96 @@ func TestWooCommerceInstall(t *testing.T) {
 		t.Fatalf("return page: %d", resp.StatusCode)
 	}
 	h.assertLogsLack("cs_granted", "ck_granted")
+}
+
+// The referral loop on WooCommerce, against the WooCommerce simulator over
+// HTTP: install through wc-auth, a paid order makes an advocate with a
+// friend coupon, the order-received page's popup (order key checked), a
+// friend's order with the coupon is pending, rewarded with a coupon after
+// the hold; another friend's partial refund below the minimum reverses it.
+func TestWooCommerceReferralLoop(t *testing.T) {
+	h := newHarness(t, withEnv("WIDGET_PER_MINUTE_PER_IP", "1000"))
+	store := wcsim.New("ck_loop", "cs_loop")
+	store.Now = h.now
+	srv := httptest.NewServer(store.Handler())
+	defer srv.Close()
+
+	// Install: Parrain → the store's wc-auth → keys to Parrain → return.
+	resp, err := http.Get(h.app.URL + "/auth/woocommerce/start?store=" + url.QueryEscape(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); resp.StatusCode != 200 || !strings.Contains(body, "Parrain is connected") {
+		t.Fatalf("install: %d %s", resp.StatusCode, body)
+	}
+	eventually(t, 15*time.Second, "webhooks", func() bool { return len(store.Webhooks()) == 3 })
+	domain := strings.TrimPrefix(srv.URL, "http://")
+	if _, err := h.direct.Exec(`UPDATE programs SET min_order_minor = 4000 WHERE shop_id = (SELECT id FROM shops WHERE domain = $1)`, domain); err != nil {
+		t.Fatal(err)
+	}
+
+	// Marie's paid order: she becomes an advocate, her friend coupon is
+	// created in the store.
+	marieOrder, marieKey, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 5, Email: "marie@example.com", FirstName: "Marie", Total: "60.00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marie *advocateView
+	eventually(t, 15*time.Second, "Marie an advocate", func() bool {
+		marie = h.advocate("marie@example.com")
+		return marie != nil && marie.FriendState == "created"
+	})
+	coupons := store.Coupons()
+	if len(coupons) != 1 || coupons[0].Code != strings.ToLower(marie.FriendCode) || coupons[0].DiscountType != "percent" {
+		t.Fatalf("friend coupon: %+v", coupons)
+	}
+	// The popup on her order-received page, proven by the order key.
+	status, popup, raw := h.widgetSession(map[string]any{"platform": "woocommerce", "shop": domain,
+		"order_id": strconv.FormatInt(marieOrder, 10), "order_key": marieKey}, "")
+	if status != 200 || popup.Code != marie.FriendCode {
+		t.Fatalf("popup: %d %s", status, raw)
+	}
+
+	// Bob orders with the code as he typed it: a pending referral.
+	bob, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 6, Email: "bob@example.com", FirstName: "Bob", Total: "45.00", Coupons: []string{marie.FriendCode}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "Bob's referral", func() bool { s, _, _ := h.referral(bob); return s == "pending" })
+
+	// After the hold, the reward: a single-use coupon for Marie's email.
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "reward coupon", func() bool {
+		for _, c := range store.Coupons() {
+			if strings.HasPrefix(c.Code, "thanks-") && c.Status == "publish" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, c := range store.Coupons() {
+		if strings.HasPrefix(c.Code, "thanks-") && (c.DiscountType != "fixed_cart" || c.Amount != "10.00" || c.UsageLimit == nil || *c.UsageLimit != 1 ||
+			len(c.EmailRestrictions) != 1 || c.EmailRestrictions[0] != "marie@example.com" || c.DateExpires == nil) {
+			t.Fatalf("reward coupon: %+v", c)
+		}
+	}
+	eventually(t, 15*time.Second, "Bob's referral rewarded", func() bool { s, _, _ := h.referral(bob); return s == "rewarded" })
+
+	// Carol's order, then a partial refund that takes it under the 40.00
+	// minimum: her referral is reversed.
+	carol, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 7, Email: "carol@example.com", FirstName: "Carol", Total: "50.00", Coupons: []string{marie.FriendCode}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "Carol's referral", func() bool { s, _, _ := h.referral(carol); return s == "pending" })
+	if err := store.Refund(carol, "15.00"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "Carol's referral reversed", func() bool { s, _, _ := h.referral(carol); return s == "reversed" })
+	if s, _, _ := h.referral(bob); s != "rewarded" {
+		t.Fatalf("Bob's referral changed: %s", s)
+	}
 }

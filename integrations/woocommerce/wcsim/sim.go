@@ -41,14 +41,16 @@ type Coupon struct {
 type Sim struct {
 	Key, Secret string
 	Currency    string
-	Now         func() time.Time
+	// Now dates orders and refunds (default time.Now).
+	Now func() time.Time
 
 	mu       sync.Mutex
 	seq      int64
 	coupons  []*Coupon
 	orders   map[string]int // customer id → orders
 	webhooks []*Webhook
-	bodies   []orderBody // full orders, for GET /orders?modified_after
+	bodies   []orderBody      // every state of every order, for GET /orders?modified_after
+	live     []map[string]any // orders as they are now
 }
 
 // Webhook is a webhook as the store keeps it (the secret is never shown).
@@ -59,6 +61,7 @@ type Webhook struct {
 	Topic       string `json:"topic"`
 	DeliveryURL string `json:"delivery_url"`
 	Secret      string `json:"-"`
+	failures    int
 }
 
 type orderBody struct {
@@ -127,6 +130,7 @@ func (s *Sim) Coupons() []Coupon {
 // Handler serves /wp-json/wc/v3/…
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /wc-auth/v1/authorize", s.authorize)
 	mux.HandleFunc("POST /wp-json/wc/v3/coupons", s.auth(s.createCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
@@ -164,7 +168,8 @@ func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		ts, err := strconv.ParseInt(q.Get("oauth_timestamp"), 10, 64)
-		if err != nil || s.Now().Sub(time.Unix(ts, 0)).Abs() > 15*time.Minute {
+		// Against the wall clock: Now only dates orders (tests move it).
+		if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 15*time.Minute {
 			wcError(w, http.StatusUnauthorized, "woocommerce_rest_authentication_error", "Invalid timestamp.")
 			return
 		}
@@ -250,10 +255,20 @@ func (s *Sim) listOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if after := q.Get("modified_after"); after != "" {
 		// The reconciliation poll: orders modified after a GMT time.
+		// Each order once, as it is now.
 		s.mu.Lock()
-		out := []json.RawMessage{}
+		latest, order := map[int64]orderBody{}, []int64{}
 		for _, b := range s.bodies {
-			if b.modified > after {
+			var o struct{ ID int64 }
+			_ = json.Unmarshal(b.raw, &o)
+			if _, seen := latest[o.ID]; !seen {
+				order = append(order, o.ID)
+			}
+			latest[o.ID] = b
+		}
+		out := []json.RawMessage{}
+		for _, id := range order {
+			if b := latest[id]; b.modified > after {
 				out = append(out, b.raw)
 			}
 		}
@@ -301,6 +316,14 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 	out := *wh
 	s.mu.Unlock()
 	reply(w, http.StatusCreated, out)
+	// The ping follows creation: form body webhook_id=N, no X-WC headers,
+	// no signature (recorded: delivery-ping.json).
+	go func() {
+		resp, err := http.Post(out.DeliveryURL, "application/x-www-form-urlencoded", strings.NewReader("webhook_id="+strconv.FormatInt(out.ID, 10)))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
 }
 
 func (s *Sim) updateWebhook(w http.ResponseWriter, r *http.Request) {

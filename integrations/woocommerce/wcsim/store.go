@@ -1,0 +1,206 @@
+package wcsim
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The store side WooCommerce plays for a shopper and a merchant: wc-auth
+// (login skipped: the merchant approves at once), orders placed and
+// refunded, and the deliveries they trigger, with WooCommerce's semantics
+// (woocommerce.md §1, §8): signed with each webhook's secret, one attempt
+// only, and a webhook disabled after MaxFailures failed deliveries in a row.
+
+// MaxFailures is when WooCommerce disables a webhook (5 by default,
+// woocommerce_max_webhook_delivery_failures).
+const MaxFailures = 5
+
+// OrderInput is an order to place.
+type OrderInput struct {
+	CustomerID int64
+	Email      string
+	FirstName  string
+	Total      string   // after discounts, e.g. "45.00"
+	Coupons    []string // codes as the shopper typed them
+	Ref        string   // _parrain_ref written by the plugin
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// authorize plays /wc-auth/v1/authorize for a logged-in admin who clicks
+// Approve: the keys are POSTed to callback_url; only a 200 keeps them, and
+// the browser goes to return_url.
+func (s *Sim) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for _, k := range []string{"app_name", "scope", "user_id", "return_url", "callback_url"} {
+		if q.Get(k) == "" {
+			http.Error(w, "Error: Missing parameter "+k, http.StatusBadRequest)
+			return
+		}
+	}
+	if q.Get("scope") != "read_write" {
+		http.Error(w, "Error: Invalid scope", http.StatusBadRequest)
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"key_id": 1, "user_id": q.Get("user_id"), "consumer_key": s.Key,
+		"consumer_secret": s.Secret, "key_permissions": "read_write"})
+	resp, err := http.Post(q.Get("callback_url"), "application/json;charset=UTF-8", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		// WooCommerce deletes the key and tells the merchant.
+		http.Error(w, "Error: An error occurred in the request and at the time were unable to send the consumer data", http.StatusBadRequest)
+		return
+	}
+	resp.Body.Close()
+	ret, _ := url.Parse(q.Get("return_url"))
+	rq := ret.Query()
+	rq.Set("success", "1")
+	rq.Set("user_id", q.Get("user_id"))
+	ret.RawQuery = rq.Encode()
+	http.Redirect(w, r, ret.String(), http.StatusFound)
+}
+
+func gmt(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") }
+
+// PlaceOrder places a paid order (status processing) and delivers
+// order.created and order.updated, as one checkout does. It returns the
+// order id and key.
+func (s *Sim) PlaceOrder(in OrderInput) (int64, string, error) {
+	s.mu.Lock()
+	var lines []map[string]any
+	for _, code := range in.Coupons {
+		var found *Coupon
+		for _, c := range s.coupons {
+			if c.Code == strings.ToLower(code) {
+				found = c
+			}
+		}
+		if found == nil || found.Status != "publish" {
+			s.mu.Unlock()
+			return 0, "", fmt.Errorf("coupon %q does not exist", code)
+		}
+		found.UsageCount++
+		lines = append(lines, map[string]any{"id": len(lines) + 1, "code": found.Code, "discount": "5"})
+	}
+	s.seq++
+	id := s.seq
+	now := s.Now()
+	key := "wc_order_" + randHex(7)
+	meta := []map[string]any{}
+	if in.Ref != "" {
+		meta = append(meta, map[string]any{"id": 1, "key": "_parrain_ref", "value": in.Ref})
+	}
+	o := map[string]any{
+		"id": id, "number": strconv.FormatInt(id, 10), "status": "processing", "currency": s.Currency, "total": in.Total,
+		"customer_id": in.CustomerID, "order_key": key, "created_via": "checkout",
+		"billing":          map[string]any{"first_name": in.FirstName, "email": in.Email},
+		"shipping":         map[string]any{},
+		"meta_data":        meta,
+		"coupon_lines":     lines,
+		"refunds":          []any{},
+		"date_created_gmt": gmt(now), "date_modified_gmt": gmt(now), "date_paid_gmt": gmt(now),
+	}
+	if in.CustomerID != 0 {
+		s.orders[strconv.FormatInt(in.CustomerID, 10)]++
+	}
+	s.live = append(s.live, o)
+	raw, _ := json.Marshal(o)
+	s.bodies = append(s.bodies, orderBody{modified: gmt(now), raw: raw})
+	s.mu.Unlock()
+	s.deliver("order.created", raw)
+	s.deliver("order.updated", raw)
+	return id, key, nil
+}
+
+// Refund refunds part of an order and delivers order.updated; a refund of
+// the rest makes the order refunded, as WooCommerce does.
+func (s *Sim) Refund(orderID int64, amount string) error {
+	s.mu.Lock()
+	var o map[string]any
+	for _, x := range s.live {
+		if x["id"].(int64) == orderID {
+			o = x
+		}
+	}
+	if o == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("no order %d", orderID)
+	}
+	s.seq++
+	refunds := append([]any{map[string]any{"id": s.seq, "reason": "", "total": "-" + amount}}, o["refunds"].([]any)...)
+	o["refunds"] = refunds
+	var refunded, total float64
+	fmt.Sscan(o["total"].(string), &total)
+	for _, r := range refunds {
+		var v float64
+		fmt.Sscan(strings.TrimPrefix(r.(map[string]any)["total"].(string), "-"), &v)
+		refunded += v
+	}
+	if refunded >= total-0.001 {
+		o["status"] = "refunded"
+	}
+	// Modified one second later at least: the same second would make the
+	// same dedup key as the previous state only if nothing else changed.
+	o["date_modified_gmt"] = gmt(s.Now().Add(time.Second))
+	raw, _ := json.Marshal(o)
+	s.bodies = append(s.bodies, orderBody{modified: o["date_modified_gmt"].(string), raw: raw})
+	s.mu.Unlock()
+	s.deliver("order.updated", raw)
+	return nil
+}
+
+// deliver sends body to every active webhook of the topic, once: WooCommerce
+// does not retry; it counts failures and disables the webhook.
+func (s *Sim) deliver(topic string, body []byte) {
+	s.mu.Lock()
+	var targets []*Webhook
+	for _, w := range s.webhooks {
+		if w.Topic == topic && w.Status == "active" {
+			targets = append(targets, w)
+		}
+	}
+	s.mu.Unlock()
+	for _, w := range targets {
+		m := hmac.New(sha256.New, []byte(w.Secret))
+		m.Write(body)
+		req, _ := http.NewRequest(http.MethodPost, w.DeliveryURL, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", "WooCommerce/10.0.2 Hookshot (WordPress/6.8.3)")
+		req.Header.Set("X-WC-Webhook-Source", "http://store.invalid/")
+		req.Header.Set("X-WC-Webhook-Topic", topic)
+		req.Header.Set("X-WC-Webhook-Resource", "order")
+		req.Header.Set("X-WC-Webhook-Event", strings.TrimPrefix(topic, "order."))
+		req.Header.Set("X-WC-Webhook-Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+		req.Header.Set("X-WC-Webhook-ID", strconv.FormatInt(w.ID, 10))
+		req.Header.Set("X-WC-Webhook-Delivery-ID", randHex(16))
+		resp, err := http.DefaultClient.Do(req)
+		ok := err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300
+		if resp != nil {
+			resp.Body.Close()
+		}
+		s.mu.Lock()
+		if ok {
+			w.failures = 0
+		} else if w.failures++; w.failures >= MaxFailures {
+			w.Status = "disabled"
+		}
+		s.mu.Unlock()
+	}
+}
