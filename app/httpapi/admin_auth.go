@@ -112,7 +112,11 @@ func (s *Server) authenticate(pages bool) gin.HandlerFunc {
 func (s *Server) scopeShop(c *gin.Context) {
 	p := principalFrom(c)
 	domain := strings.ToLower(c.Param("shop"))
-	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+	platform := app.PlatformShopify
+	if !strings.HasSuffix(domain, ".myshopify.com") {
+		platform = app.PlatformWooCommerce // known by its host
+	}
+	shop, err := s.Shops.ShopByDomain(c.Request.Context(), platform, domain)
 	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
 		fail(c, err)
 		return

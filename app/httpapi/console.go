@@ -34,6 +34,7 @@ type Console interface {
 	ExportRewards(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error
 	CustomerByEmailOrCode(ctx context.Context, shopID int64, q string) (*review.Customer, error)
 	Members(ctx context.Context) ([]*staff.Member, error)
+	Notices(ctx context.Context, shopID int64, limit int) ([]review.AuditEntry, error)
 	SetDisabled(ctx context.Context, id int64, disabled bool, actor string) error
 }
 
@@ -529,7 +530,12 @@ func (s *Server) consoleDashboard(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "dashboard", view{"Title": "Dashboard", "Page": "dashboard", "S": st, "From": from, "To": to,
+	notices, err := s.Console.Notices(c.Request.Context(), shopFrom(c).ID, 5)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "dashboard", view{"Title": "Dashboard", "Page": "dashboard", "S": st, "From": from, "To": to, "Notices": notices,
 		"Chart": chartSVG(st.Days, rg, shopFrom(c).Currency)})
 }
 

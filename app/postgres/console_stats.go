@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -227,4 +228,27 @@ func (r *ConsoleRepo) CustomerByEmailOrCode(ctx context.Context, shopID int64, q
 		c.Referrals[i].Answer = review.WhereIsMyReward(c.Referrals[i])
 	}
 	return &c, nil
+}
+
+// Notices are what the system told the shop's merchant (audit rows written
+// by jobs, e.g. webhooks re-enabled), newest first.
+func (r *ConsoleRepo) Notices(ctx context.Context, shopID int64, limit int) ([]review.AuditEntry, error) {
+	var rows []struct {
+		Action string
+		After  *string
+		At     time.Time
+	}
+	err := r.db.gorm.WithContext(ctx).Raw(`SELECT action, after::text AS after, at FROM audit_log WHERE shop_id = ? AND actor = 'system'
+		ORDER BY at DESC LIMIT ?`, shopID, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, unavailable(err, "load notices")
+	}
+	out := make([]review.AuditEntry, len(rows))
+	for i, row := range rows {
+		out[i] = review.AuditEntry{Actor: "system", Action: row.Action, At: row.At}
+		if row.After != nil {
+			_ = json.Unmarshal([]byte(*row.After), &out[i].After)
+		}
+	}
+	return out, nil
 }

@@ -8,12 +8,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/integrations/woocommerce/wcsim"
 	"github.com/parrain/parrain/jobs"
@@ -228,6 +230,15 @@ func TestWooCommerceInstall(t *testing.T) {
 	if h.count("SELECT count(*) FROM audit_log WHERE action = 'webhooks_reenabled'") != 1 {
 		t.Fatal("the merchant was not told about the disabled webhook")
 	}
+	// The merchant sees it on the dashboard.
+	if _, err := h.stack.Staff().Add(context.Background(), "owner@parrain.test", "", staff.Owner, staffPassword, nil); err != nil {
+		t.Fatal(err)
+	}
+	owner := (&consoleWorld{h: h}).login(t, "owner@parrain.test")
+	if status, page := owner.get("/console/shops/" + strings.TrimPrefix(srv.URL, "http://") + "/dashboard"); status != 200 ||
+		!strings.Contains(page, "Parrain re-enabled them") {
+		t.Fatalf("dashboard notice: %d", status)
+	}
 	if h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND paid AND total_minor = 4500") != 1 {
 		t.Fatal("the poll did not recover the missed order")
 	}
@@ -248,9 +259,10 @@ func TestWooCommerceInstall(t *testing.T) {
 // friend's order with the coupon is pending, rewarded with a coupon after
 // the hold; another friend's partial refund below the minimum reverses it.
 func TestWooCommerceReferralLoop(t *testing.T) {
+	root, testDir, chromium := browserTests(t)
 	h := newHarness(t, withEnv("WIDGET_PER_MINUTE_PER_IP", "1000"))
 	store := wcsim.New("ck_loop", "cs_loop")
-	store.Now = h.now
+	store.Now, store.AppURL = h.now, h.app.URL
 	srv := httptest.NewServer(store.Handler())
 	defer srv.Close()
 
@@ -289,6 +301,11 @@ func TestWooCommerceReferralLoop(t *testing.T) {
 	if status != 200 || popup.Code != marie.FriendCode {
 		t.Fatalf("popup: %d %s", status, raw)
 	}
+	// And in a browser, on the order-received page the plugin prints.
+	runNodeTests(t, testDir, "woocommerce.test.mjs",
+		"PAGE="+srv.URL+"/checkout/order-received/"+strconv.FormatInt(marieOrder, 10)+"/?key="+marieKey,
+		"LINK="+h.app.URL+"/r/"+marie.Code, "CODE="+marie.FriendCode,
+		"OUT_DIR="+filepath.Join(root, "test-output", "woocommerce"), "CHROMIUM="+chromium)
 
 	// Bob orders with the code as he typed it: a pending referral.
 	bob, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 6, Email: "bob@example.com", FirstName: "Bob", Total: "45.00", Coupons: []string{marie.FriendCode}})

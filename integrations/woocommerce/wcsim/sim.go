@@ -43,6 +43,9 @@ type Sim struct {
 	Currency    string
 	// Now dates orders and refunds (default time.Now).
 	Now func() time.Time
+	// AppURL is Parrain's address, for the plugin's script on the
+	// order-received page.
+	AppURL string
 
 	mu       sync.Mutex
 	seq      int64
@@ -131,6 +134,7 @@ func (s *Sim) Coupons() []Coupon {
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /wc-auth/v1/authorize", s.authorize)
+	mux.HandleFunc("GET /checkout/order-received/{id}/", s.orderReceived)
 	mux.HandleFunc("POST /wp-json/wc/v3/coupons", s.auth(s.createCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -203,4 +204,32 @@ func (s *Sim) deliver(topic string, body []byte) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+var thankYou = template.Must(template.New("ty").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>Order received</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head><body>
+<h1>Order received</h1><p>Thank you. Your order #{{.ID}} has been received.</p>
+{{if .AppURL}}<script async src="{{.AppURL}}/widget/loader.js" data-platform="woocommerce" data-shop="{{.Shop}}" data-order-id="{{.ID}}" data-order-key="{{.Key}}" data-lang="en"></script>{{end}}
+</body></html>`))
+
+// orderReceived is WooCommerce's order-received page, with what the
+// companion plugin prints on woocommerce_thankyou (widget/woocommerce). Like
+// WooCommerce, it shows the order only with its key.
+func (s *Sim) orderReceived(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	s.mu.Lock()
+	var key string
+	for _, o := range s.live {
+		if o["id"].(int64) == id {
+			key = o["order_key"].(string)
+		}
+	}
+	s.mu.Unlock()
+	if key == "" || r.URL.Query().Get("key") != key {
+		http.Error(w, "Sorry, this order is invalid and cannot be paid for.", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	_ = thankYou.Execute(w, map[string]any{"ID": id, "Key": key, "AppURL": s.AppURL, "Shop": r.Host})
 }
