@@ -28,18 +28,8 @@ func (s *Server) shopifyWebhook(c *gin.Context) {
 		metrics.WebhooksRejected.WithLabelValues("shopify", reason).Inc()
 		fail(c, err)
 	}
-	if c.Request.ContentLength > s.WebhookMaxBody {
-		reject("too_large", app.Errorf(app.ETOOLARGE, "body over %d bytes", s.WebhookMaxBody))
-		return
-	}
-	body, err := readBody(c, s.WebhookMaxBody)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			reject("too_large", app.Errorf(app.ETOOLARGE, "body over %d bytes", s.WebhookMaxBody))
-			return
-		}
-		reject("read", app.Wrap(app.EINVALID, err, "could not read body"))
+	body, ok := s.intakeBody(c, reject)
+	if !ok {
 		return
 	}
 	h := shopify.ReadWebhookHeaders(c.Request.Header)
@@ -163,6 +153,27 @@ func (sc *shopCache) forget(domain string) {
 	sc.mu.Lock()
 	delete(sc.m, domain)
 	sc.mu.Unlock()
+}
+
+// intakeBody reads a webhook's raw body, refusing one over WebhookMaxBody
+// (413) before or while reading it.
+func (s *Server) intakeBody(c *gin.Context, reject func(reason string, err error)) ([]byte, bool) {
+	tooLarge := app.Errorf(app.ETOOLARGE, "body over %d bytes", s.WebhookMaxBody)
+	if c.Request.ContentLength > s.WebhookMaxBody {
+		reject("too_large", tooLarge)
+		return nil, false
+	}
+	body, err := readBody(c, s.WebhookMaxBody)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			reject("too_large", tooLarge)
+		} else {
+			reject("read", app.Wrap(app.EINVALID, err, "could not read body"))
+		}
+		return nil, false
+	}
+	return body, true
 }
 
 // readBody reads at most max bytes, in one allocation when the sender gave a

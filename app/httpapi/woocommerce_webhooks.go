@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -23,14 +22,8 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 		metrics.WebhooksRejected.WithLabelValues("woocommerce", reason).Inc()
 		fail(c, err)
 	}
-	body, err := readBody(c, s.WebhookMaxBody)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			reject("too_large", app.Errorf(app.ETOOLARGE, "body over %d bytes", s.WebhookMaxBody))
-			return
-		}
-		reject("read", app.Wrap(app.EINVALID, err, "could not read body"))
+	body, ok := s.intakeBody(c, reject)
+	if !ok {
 		return
 	}
 	if _, ok := woocommerce.Ping(c.Request.Header, body); ok {

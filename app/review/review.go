@@ -214,15 +214,7 @@ func (s *Service) Reject(ctx context.Context, shop *app.Shop, a Actor, id int64,
 
 // Reissue retries a reward the store refused.
 func (s *Service) Reissue(ctx context.Context, shop *app.Shop, a Actor, id int64) error {
-	if !a.CanAct {
-		return errViewer
-	}
-	changed, rw, err := s.Store.Apply(ctx, Change{ShopID: shop.ID, ReferralID: id, Actor: a.ID, Action: "reissue_reward",
-		RewardFrom: []string{app.RewardFailed}, RewardTo: app.RewardIssuing})
-	if err != nil || !changed {
-		return err
-	}
-	return s.Rewards.EnqueueReward(ctx, rw.ID)
+	return s.changeReward(ctx, shop, a, id, "reissue_reward", "", []string{app.RewardFailed}, app.RewardIssuing)
 }
 
 // Revoke revokes a reward: its code is deactivated in the store (by the
@@ -235,8 +227,19 @@ func (s *Service) Revoke(ctx context.Context, shop *app.Shop, a Actor, id int64,
 	if err != nil {
 		return err
 	}
-	changed, rw, err := s.Store.Apply(ctx, Change{ShopID: shop.ID, ReferralID: id, Actor: a.ID, Action: "revoke_reward", Reason: reason,
-		RewardFrom: []string{app.RewardIssuing, app.RewardIssued, app.RewardFailed}, RewardTo: app.RewardRevoked})
+	return s.changeReward(ctx, shop, a, id, "revoke_reward", reason,
+		[]string{app.RewardIssuing, app.RewardIssued, app.RewardFailed}, app.RewardRevoked)
+}
+
+// changeReward moves the referral's reward from one of from to to, and
+// queues the reward's job, which issues an issuing reward or deactivates a
+// revoked one.
+func (s *Service) changeReward(ctx context.Context, shop *app.Shop, a Actor, id int64, action, reason string, from []string, to string) error {
+	if !a.CanAct {
+		return errViewer
+	}
+	changed, rw, err := s.Store.Apply(ctx, Change{ShopID: shop.ID, ReferralID: id, Actor: a.ID, Action: action, Reason: reason,
+		RewardFrom: from, RewardTo: to})
 	if err != nil || !changed {
 		return err
 	}

@@ -154,6 +154,15 @@ func wcError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg, "data": map[string]int{"status": status}})
 }
 
+// decode reads a JSON body, answering WordPress's error when it is not.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(v); err != nil {
+		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+		return false
+	}
+	return true
+}
+
 func reply(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
@@ -190,8 +199,7 @@ func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
 
 func (s *Sim) createCoupon(w http.ResponseWriter, r *http.Request) {
 	var in Coupon
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
-		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+	if !decode(w, r, &in) {
 		return
 	}
 	code := strings.ToLower(strings.TrimSpace(in.Code))
@@ -237,8 +245,7 @@ func (s *Sim) listCoupons(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) updateCoupon(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var in map[string]any
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
-		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+	if !decode(w, r, &in) {
 		return
 	}
 	s.mu.Lock()
@@ -301,8 +308,7 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 		Name, Topic, Secret string
 		DeliveryURL         string `json:"delivery_url"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
-		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+	if !decode(w, r, &in) {
 		return
 	}
 	if !strings.Contains(in.Topic, ".") {
@@ -333,8 +339,7 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var in struct{ Status string }
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
-		wcError(w, http.StatusBadRequest, "rest_invalid_json", "Invalid JSON body passed.")
+	if !decode(w, r, &in) {
 		return
 	}
 	s.mu.Lock()
