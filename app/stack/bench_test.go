@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +18,18 @@ import (
 	"github.com/parrain/parrain/app/referrals"
 )
 
-const benchAdvocates = 100_000
+// benchAdvocates is how many advocates the benchmarks seed: 100k for `make
+// bench`, a few hundred when BENCH_SMALL is set (`make test` runs every
+// benchmark once that way, so a broken one fails CI without costing minutes).
+var benchAdvocates = benchSize(100_000, 300)
+
+// benchSize picks the full or the small figure (BENCH_SMALL=1).
+func benchSize(full, small int) int {
+	if os.Getenv("BENCH_SMALL") != "" {
+		return small
+	}
+	return full
+}
 
 // seedAdvocates writes n advocates with friend codes straight into the
 // database (one statement), as if n customers had ordered before.
@@ -46,12 +58,15 @@ func BenchmarkAttribution(b *testing.B) {
 	engine := h.stack.Engine()
 	ctx := context.Background()
 	total, _ := app.ParseMoney("80.00", "EUR")
+	// Shopify customer ids are numeric (the simulator refuses others, as
+	// Shopify refuses a malformed GID); distinct per run and per order.
+	firstCustomer := 7_000_000_000_000 + time.Now().UnixNano()%1_000_000_000*1000
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		code := "FRIEND-ADV-" + strconv.Itoa(rand.IntN(benchAdvocates)+1)
 		ev := referrals.OrderEvent{Known: true, Paid: true, FirstName: "Friend", Order: attribution.Order{
-			PlatformID: fmt.Sprint("bench-", i, "-", time.Now().UnixNano()), CustomerID: fmt.Sprint("friend-", i, "-", start.UnixNano()),
+			PlatformID: fmt.Sprint("bench-", i, "-", time.Now().UnixNano()), CustomerID: strconv.FormatInt(firstCustomer+int64(i), 10),
 			Email: fmt.Sprintf("friend%d@example.com", i), Total: total, DiscountCodes: []string{code},
 			BrowserIP: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), CreatedAt: time.Now(),
 		}}
