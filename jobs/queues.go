@@ -34,13 +34,21 @@ var QueuePriorities = map[string]int{QueueWebhooks: 6, QueueDefault: 3, QueueMai
 // because every handler is idempotent.
 func NewServer(redis asynq.RedisConnOpt, concurrency int, shutdown time.Duration, logger *slog.Logger) *asynq.Server {
 	return asynq.NewServer(redis, asynq.Config{
-		Concurrency:     concurrency,
-		Queues:          QueuePriorities,
-		ShutdownTimeout: shutdown,
-		RetryDelayFunc:  retryDelay,
-		IsFailure:       isFailure,
-		Logger:          asynqLogger{logger},
-		LogLevel:        asynq.WarnLevel,
+		Concurrency: concurrency,
+		Queues:      QueuePriorities,
+		// asynq looks for new tasks once a second when its queues are
+		// empty, which was most of the time from a webhook to its referral
+		// (p50 0.9 s, p99 1.5 s at rest). Every 50 ms costs an idle worker
+		// about 20 cheap Redis calls a second and makes detection sub-second.
+		TaskCheckInterval: 50 * time.Millisecond,
+		// Retries and scheduled tasks (a throttled call's wait) are moved
+		// to their queue every second instead of every five.
+		DelayedTaskCheckInterval: time.Second,
+		ShutdownTimeout:          shutdown,
+		RetryDelayFunc:           retryDelay,
+		IsFailure:                isFailure,
+		Logger:                   asynqLogger{logger},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			logger.Warn("job failed", "type", t.Type(), "error", err.Error())
 		}),

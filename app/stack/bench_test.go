@@ -16,6 +16,7 @@ import (
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
 	"github.com/parrain/parrain/app/referrals"
+	"github.com/parrain/parrain/integrations/shopify/shopifysim"
 )
 
 // benchAdvocates is how many advocates the benchmarks seed: 100k for `make
@@ -149,4 +150,40 @@ func BenchmarkWidgetSession(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkDetection measures how long a friend's order takes from the
+// store's webhook to a referral row the console can show, at rest (one
+// order at a time, the worker idle in between): the intake, the
+// dispatcher, asynq picking the task up, the engine. It reports p50/p99.
+func BenchmarkDetection(b *testing.B) {
+	h := newHarness(b, withSimulator(), withUnlimitedAPI())
+	const shop = "detect.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	var a *advocateView
+	eventually(b, 15*time.Second, "advocate", func() bool { a = h.advocate("marie@example.com"); return a != nil && a.FriendState == "created" })
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Idle long enough for every worker loop to be asleep, as at rest.
+		time.Sleep(1200 * time.Millisecond)
+		t0 := time.Now()
+		id := h.order(shop, shopifysim.OrderInput{Email: fmt.Sprintf("friend%d@example.com", i), FirstName: "Friend", Total: "80.00",
+			DiscountCodes: []string{a.FriendCode}})
+		for {
+			if s, _, _ := h.referral(id); s != "" {
+				break
+			}
+			if time.Since(t0) > 15*time.Second {
+				b.Fatalf("order %d: no referral after 15 s", id)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 }
