@@ -13,7 +13,20 @@
       // A page with its own "refer a friend" button still gets the popup
       // code, but it will not open by itself.
       if (capped && !c.launcher && !d.querySelector("[data-parrain-open]")) return;
-      w.__parrain = { base: s.src.replace(/\/widget\/[^\/]*$/, ""), c: c, capped: capped };
+      var P = (w.__parrain = { base: s.src.replace(/\/widget\/[^\/]*$/, ""), c: c, capped: capped });
+      // Ask for the session now, while the popup script downloads: one
+      // round trip before the popup can paint instead of two in a row.
+      // popup.js takes this answer for its first attempt.
+      P.q = fetch(P.base + "/api/widget/session", {
+        method: "POST",
+        headers: { "Content-Type": "text/plain" },
+        credentials: "omit",
+        body: JSON.stringify({
+          shop: c.shop, order_id: c.orderId, email: c.email, order_key: c.orderKey, platform: c.platform,
+          langs: [c.lang, d.documentElement.lang].concat(navigator.languages || [])
+        })
+      });
+      P.q.catch(function () {});
       var e = d.createElement("script");
       e.async = true;
       e.src = w.__parrain.base + "/widget/__POPUP__";

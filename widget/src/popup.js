@@ -23,7 +23,10 @@
   // ask again with backoff (0.5, 1, 2, 4, 8 s), then give up quietly.
   function session(n) {
     var url = c.proxy ? c.proxy + "/widget/session" : P.base + "/api/widget/session";
-    fetch(url, {
+    // The loader's request, already on its way, is the first attempt.
+    var q = !n && P.q;
+    P.q = 0;
+    (q || fetch(url, {
       method: "POST",
       // text/plain keeps this a simple request: no CORS preflight.
       headers: { "Content-Type": "text/plain" },
@@ -32,7 +35,7 @@
         shop: c.shop, order_id: c.orderId, email: c.email, order_key: c.orderKey, platform: c.platform,
         langs: [c.lang, d.documentElement.lang].concat(navigator.languages || [])
       })
-    }).then(function (r) {
+    })).then(function (r) {
       if (r.status == 202 && n < 5) return setTimeout(function () { session(n + 1); }, 500 << n);
       if (r.status == 200) return r.json().then(ready);
     }).catch(function () {});

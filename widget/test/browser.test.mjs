@@ -65,6 +65,33 @@ test("the popup appears on the order page with the buyer's link and code", async
   await page.context().close();
 });
 
+test("the popup paints soon after the page loads (median of 10 loads, printed)", async () => {
+  const sinceNav = [], sinceLoad = [];
+  for (let i = 0; i < 10; i++) {
+    const page = await fresh();
+    // Record when the dialog is first painted: the frame after it is added.
+    await page.addInitScript(() => {
+      new MutationObserver((_, mo) => {
+        const host = document.querySelector("parrain-popup");
+        if (host && host.shadowRoot && host.shadowRoot.querySelector("[role=dialog]")) {
+          mo.disconnect();
+          requestAnimationFrame(() => (window.__painted = performance.now()));
+        }
+      }).observe(document, { childList: true, subtree: true });
+    });
+    await popupOn(page);
+    await page.waitForFunction(() => window.__painted > 0);
+    const t = await page.evaluate(() => ({ painted: window.__painted, load: performance.getEntriesByType("navigation")[0].loadEventEnd }));
+    sinceNav.push(t.painted);
+    sinceLoad.push(Math.max(0, t.painted - t.load));
+    await page.context().close();
+  }
+  const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  console.log(`popup painted: median ${median(sinceNav).toFixed(0)} ms after navigation, ${median(sinceLoad).toFixed(0)} ms after load (10 loads)`);
+  // A generous bound only: timing on a shared CI machine varies.
+  assert.ok(median(sinceLoad) < 3000, `median ${median(sinceLoad)} ms after load`);
+});
+
 test("Tab cycles inside the popup, Esc closes it and gives focus back", async () => {
   const page = await fresh();
   await popupOn(page);
