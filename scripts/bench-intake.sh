@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks the webhook intake on this machine (see cmd/bench-intake): a
-# fresh database, `parrain serve` on 127.0.0.1:8181, many concurrent signed
-# orders/create deliveries, then the raw insert rate of the same Postgres.
+# Benchmarks the webhook pipeline on this machine (see cmd/bench-intake): a
+# fresh database, the Shopify simulator with a shop installed through OAuth,
+# `parrain serve` on 127.0.0.1:8181 and `parrain work`, many concurrent signed
+# orders/create deliveries processed to the end, then the raw insert rate of
+# the same Postgres.
 # Called by `make bench-intake` with the environment set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +13,30 @@ db=parrain_bench
 psql "$server/postgres$query" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 export DATABASE_URL="$server/$db$query"
 export REDIS_URL="${REDIS_URL%/*}/9" LISTEN_ADDR=127.0.0.1:8181 APP_URL=http://127.0.0.1:8181 LOG_LEVEL=warn
+export SHOPIFY_API_ORIGIN=http://127.0.0.1:8191
+shop=bench.myshopify.com
 redis-cli -u "$REDIS_URL" flushdb >/dev/null
 bin/parrain migrate up >/dev/null
+# The real pipeline: the simulator plays the store, the shop is installed
+# through OAuth and synced, `parrain work` processes what `serve` stores.
+# serve and work run as separate processes so each one's CPU can be read.
+SHOPIFY_SIM_ADDR=127.0.0.1:8191 bin/shopify-sim -shop "$shop" -auto-approve -duplicate-rate 0 > .local/bench-sim.log 2>&1 &
+pids=($!)
 bin/parrain serve > .local/bench-serve.log 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; redis-cli -u "$REDIS_URL" flushdb >/dev/null' EXIT
-for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:8181/readyz 2>/dev/null && break; sleep 0.1; done
+serve=$!; pids+=($serve)
+bin/parrain work > .local/bench-work.log 2>&1 &
+work=$!; pids+=($work)
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; redis-cli -u "$REDIS_URL" flushdb >/dev/null' EXIT
+for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:8181/readyz 2>/dev/null && curl -fsS -o /dev/null "$SHOPIFY_API_ORIGIN/_sim/" 2>/dev/null && break; sleep 0.1; done
+curl -fsSL -c .local/bench-cookies -b .local/bench-cookies "$(curl -fsS "$SHOPIFY_API_ORIGIN/_sim/install-url?shop=$shop")" | grep -q "Parrain is installed" \
+  || { echo "bench-intake: install failed, see .local/bench-*.log" >&2; exit 1; }
+for _ in $(seq 1 100); do
+  [[ -n $(psql "$DATABASE_URL" -tAc "SELECT currency FROM shops WHERE domain = '$shop' AND currency <> ''") ]] && break; sleep 0.1
+done
 echo "bench-intake: $(nproc) cores, Postgres $(psql "$DATABASE_URL" -tAc 'show server_version'), synchronous_commit=$(psql "$DATABASE_URL" -tAc 'show synchronous_commit')"
-go run ./cmd/bench-intake -app http://127.0.0.1:8181 -db "$DATABASE_URL" -n "$N" -c "$C" -rate "$RATE" ${PAYLOAD:+-payload "$PAYLOAD"}
-curl -fsS http://127.0.0.1:8181/metrics | awk '/^parrain_webhook_insert_batch_size_(sum|count)/ {v[$1]=$2} END {if (v["parrain_webhook_insert_batch_size_count"]>0) printf "group commit: %.1f webhooks per INSERT on average\n", v["parrain_webhook_insert_batch_size_sum"]/v["parrain_webhook_insert_batch_size_count"]}'
+go run ./cmd/bench-intake -app http://127.0.0.1:8181 -db "$DATABASE_URL" -shop "$shop" -serve-pid "$serve" -work-pid "$work" \
+  -n "$N" -c "$C" -rate "$RATE" ${PAYLOAD:+-payload "$PAYLOAD"}
+curl -fsS http://127.0.0.1:8181/metrics ${METRICS_TOKEN:+-H "Authorization: Bearer $METRICS_TOKEN"} | awk '/^parrain_webhook_insert_batch_size_(sum|count)/ {v[$1]=$2} END {if (v["parrain_webhook_insert_batch_size_count"]>0) printf "group commit: %.1f webhooks per INSERT on average\n", v["parrain_webhook_insert_batch_size_sum"]/v["parrain_webhook_insert_batch_size_count"]}'
+if grep -q '"job failed"' .local/bench-work.log; then
+  echo "bench-intake: the worker logged failures (.local/bench-work.log): $(grep -c '"job failed"' .local/bench-work.log)"
+fi

@@ -16,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,14 +37,17 @@ func main() {
 	c := flag.Int("c", 64, "concurrent senders")
 	rate := flag.Float64("rate", 0, "offered load in webhooks/s (0: as fast as the senders go)")
 	payloadPath := flag.String("payload", "integrations/shopify/shopifysim/fixtures/order.json", "order JSON to send")
+	shop := flag.String("shop", "bench.myshopify.com", "installed and synced shop the deliveries are for")
+	servePID := flag.Int("serve-pid", 0, "pid of `parrain serve` (its CPU time is read from /proc)")
+	workPID := flag.Int("work-pid", 0, "pid of `parrain work` (its CPU time is read from /proc)")
 	flag.Parse()
-	if err := run(*appURL, *dsn, *secret, *payloadPath, *n, *c, *rate); err != nil {
+	if err := run(*appURL, *dsn, *secret, *payloadPath, *shop, *n, *c, *rate, *servePID, *workPID); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-intake:", err)
 		os.Exit(1)
 	}
 }
 
-func run(appURL, dsn, secret, payloadPath string, n, c int, rate float64) error {
+func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, servePID, workPID int) error {
 	ctx := context.Background()
 	payload, err := os.ReadFile(payloadPath)
 	if err != nil {
@@ -58,10 +62,11 @@ func run(appURL, dsn, secret, payloadPath string, n, c int, rate float64) error 
 		return err
 	}
 	defer db.Close()
-	shop := "bench.myshopify.com"
-	sh, err := db.Shops().Install(ctx, app.PlatformShopify, shop, app.Credentials{AccessToken: "bench"}, time.Now())
-	if err != nil {
-		return err
+	// The shop was installed through OAuth and synced by the worker, as a
+	// merchant's would be: the events below run the whole pipeline.
+	sh, err := db.Shops().ShopByDomain(ctx, app.PlatformShopify, shop)
+	if err != nil || sh == nil {
+		return fmt.Errorf("shop %s is not installed: %v", shop, err)
 	}
 	var before int64
 	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&before)
@@ -98,6 +103,12 @@ func run(appURL, dsn, secret, payloadPath string, n, c int, rate float64) error 
 		return fmt.Errorf("warm-up: %w", err)
 	}
 
+	// Let the worker finish the warm-up's events, so its CPU below is the
+	// measured deliveries' only.
+	if _, err := drain(ctx, db.SQL(), sh.ID, 2*time.Minute); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	serveCPU, workCPU := cpuTime(servePID), cpuTime(workPID)
 	var statuses sync.Map
 	start := time.Now()
 	lat, err := fanOut(n, c, func(i int) (time.Duration, error) {
@@ -115,6 +126,13 @@ func run(appURL, dsn, secret, payloadPath string, n, c int, rate float64) error 
 	if err != nil {
 		return err
 	}
+	serveCPU = cpuTime(servePID) - serveCPU
+	left, err := drain(ctx, db.SQL(), sh.ID, 10*time.Minute)
+	drained := time.Since(start)
+	workCPU = cpuTime(workPID) - workCPU
+	if err != nil {
+		return err
+	}
 	var after int64
 	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&after)
 
@@ -127,6 +145,16 @@ func run(appURL, dsn, secret, payloadPath string, n, c int, rate float64) error 
 		float64(n)/elapsed.Seconds(), ms(pct(lat, 50)), ms(pct(lat, 90)), ms(pct(lat, 99)), ms(pct(lat, 100)))
 	statuses.Range(func(k, v any) bool { fmt.Printf("           HTTP %v: %d\n", k, v.(*atomic.Int64).Load()); return true })
 	fmt.Printf("           rows stored: %d of %d sent (+%d warm-up)\n", after-before-int64(warm), n, warm)
+
+	fmt.Printf("processed: %8.0f events/s     (all %d processed %.1f s after the first delivery; %d left unprocessed)\n",
+		float64(n)/drained.Seconds(), n, drained.Seconds(), left)
+	if servePID > 0 && workPID > 0 {
+		fmt.Printf("CPU:       serve %.3f s per 1,000 webhooks (%.2f ms each), work %.3f s per 1,000 events (%.2f ms each)\n",
+			serveCPU.Seconds()*1000/float64(n), ms(serveCPU)/float64(n), workCPU.Seconds()*1000/float64(n), ms(workCPU)/float64(n))
+	}
+	var failed int64
+	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1 AND attempts > 1", sh.ID).Scan(&failed)
+	fmt.Printf("           events that needed more than one attempt: %d\n", failed)
 
 	yrate, ylat, err := yardstick(ctx, dsn, payload, n, c)
 	if err != nil {
@@ -215,3 +243,42 @@ func pct(d []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// drain waits until every event of the shop is processed, and returns how
+// many were still waiting if it gave up.
+func drain(ctx context.Context, db *sql.DB, shopID int64, within time.Duration) (int64, error) {
+	deadline := time.Now().Add(within)
+	for {
+		var left int64
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM webhook_events WHERE shop_id = $1 AND processed_at IS NULL", shopID).Scan(&left); err != nil {
+			return 0, err
+		}
+		if left == 0 {
+			return 0, nil
+		}
+		if time.Now().After(deadline) {
+			return left, fmt.Errorf("%d events still unprocessed after %s: see .local/bench-work.log", left, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cpuTime is the user + system CPU time a process has used so far, from
+// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from after it.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
