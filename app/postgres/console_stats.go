@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/parrain/parrain/app"
-	"github.com/parrain/parrain/app/attribution"
 	"github.com/parrain/parrain/app/analytics"
+	"github.com/parrain/parrain/app/attribution"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
 	"gorm.io/gorm"
