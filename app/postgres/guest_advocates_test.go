@@ -73,9 +73,9 @@ func (w *guestWorld) mustOrder(customerID, email string, buyer int, codes ...str
 }
 
 type advRow struct {
-	ID                                              int64
+	ID                                             int64
 	CustomerID, Email, EmailNorm, Code, FriendCode string
-	FriendCodeState                                 string
+	FriendCodeState                                string
 }
 
 func (w *guestWorld) advocates() []advRow {
