@@ -278,3 +278,48 @@ func TestSecondCustomerWithTheSameEmailIsItsOwnAdvocate(t *testing.T) {
 		t.Fatalf("advocate of customer \"\": %+v", a)
 	}
 }
+
+// Support and the compliance requests find a guest advocate by email, as
+// written or normalised; redaction strips the guest's email and name and
+// keeps the codes and books.
+func TestGuestAdvocateFoundByConsoleAndCompliance(t *testing.T) {
+	w := newGuestWorld(t)
+	w.mustOrder("", "Dora.Guest@gmail.com", 1)
+	w.mustOrder("5", "other@example.com", 2)
+	advs := w.advocates()
+	if len(advs) != 2 {
+		t.Fatalf("%d advocates", len(advs))
+	}
+	dora := advs[0]
+	ctx := context.Background()
+	for _, q := range []string{"Dora.Guest@gmail.com", "doraguest@gmail.com", "DORA.GUEST+x@googlemail.com", dora.Code} {
+		c, err := w.db.Console().CustomerByEmailOrCode(ctx, w.shop.ID, q)
+		if err != nil || c.ID != dora.ID {
+			t.Fatalf("lookup %q: %+v %v, want advocate %d", q, c, err, dora.ID)
+		}
+	}
+	comp := w.db.Compliance()
+	if _, err := comp.ExportCustomer(ctx, w.shop.ID, 1, app.CustomerRef{Email: "dora.guest@gmail.com"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var export string
+	w.db.SQL().QueryRow("SELECT export::text FROM data_exports WHERE shop_id = $1", w.shop.ID).Scan(&export)
+	if !strings.Contains(export, dora.Code) || strings.Contains(export, advs[1].Code) {
+		t.Fatalf("export: %s", export)
+	}
+	if _, err := comp.RedactCustomer(ctx, w.shop.ID, app.CustomerRef{ID: 191167, Email: "DoraGuest@gmail.com"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	advs = w.advocates()
+	if a := advs[0]; a.Email != "" || a.EmailNorm != "" || a.Code != dora.Code {
+		t.Fatalf("after redaction: %+v", a)
+	}
+	if a := advs[1]; a.Email != "other@example.com" {
+		t.Fatalf("redaction reached another advocate: %+v", a)
+	}
+	var left int
+	w.db.SQL().QueryRow("SELECT count(*) FROM orders WHERE shop_id = $1 AND (email_norm = 'doraguest@gmail.com' OR facts::text ILIKE '%dora%')", w.shop.ID).Scan(&left)
+	if left != 0 {
+		t.Fatalf("%d orders keep Dora's data", left)
+	}
+}
