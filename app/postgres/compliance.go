@@ -104,7 +104,7 @@ func (s *ComplianceService) ExportCustomer(ctx context.Context, shopID, requestI
 // the store customer's, and the one known by the request's email (a guest
 // advocate has no customer id; Shopify sends {id, email} for a guest too).
 // Arguments: customer id twice, normalised email twice.
-const advocateOfCustomer = `((? <> '' AND customer_id = ?) OR (? <> '' AND email_norm = ?))`
+const advocateOfCustomer = `((? <> '' AND customer_id <> '' AND customer_id = ?) OR (? <> '' AND email_norm <> '' AND email_norm = ?))`
 
 // customerKeys is how the engine keys a compliance request's customer:
 // the customer id as text ("" for none) and the email normalised as

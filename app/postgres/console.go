@@ -185,7 +185,7 @@ func (r *ConsoleRepo) Queue(ctx context.Context, shopID int64, f review.Filter) 
 				WHERE o.shop_id = ? AND (o.name = ? OR o.name = ? OR o.platform_order_id = ?)
 			UNION SELECT r.id FROM referrals r JOIN orders o ON o.id = r.order_id WHERE ? <> '' AND o.shop_id = ? AND o.email_norm = ?
 			UNION SELECT r.id FROM referrals r JOIN advocates x ON x.id = r.advocate_id
-				WHERE x.shop_id = ? AND (x.code = ? OR x.friend_code = ? OR lower(x.email) = lower(?) OR (? <> '' AND x.email_norm = ?)))`,
+				WHERE x.shop_id = ? AND (x.code = ? OR x.friend_code = ? OR lower(x.email) = lower(?) OR (? <> '' AND x.email_norm <> '' AND x.email_norm = ?)))`,
 			shopID, s, "#"+strings.TrimPrefix(s, "#"), s, email, shopID, email, shopID, code, code, s, email, email)
 	}
 	if f.Before != nil {

@@ -212,7 +212,7 @@ func (r *ConsoleRepo) CustomerByEmailOrCode(ctx context.Context, shopID int64, q
 	// as written, else by code.
 	email := attribution.NormalizeEmail(q)
 	err := r.db.gorm.WithContext(ctx).Raw(`SELECT id, email, code, friend_code, friend_code_state FROM advocates
-		WHERE shop_id = ? AND ((? <> '' AND email_norm = ?) OR lower(email) = lower(?) OR code = ? OR friend_code = ?)
+		WHERE shop_id = ? AND ((? <> '' AND email_norm <> '' AND email_norm = ?) OR lower(email) = lower(?) OR code = ? OR friend_code = ?)
 		ORDER BY (? <> '' AND email_norm = ?) DESC, id LIMIT 1`, shopID, email, email, q, code, code, email, email).Scan(&row).Error
 	if err != nil {
 		return nil, unavailable(err, "find customer")

@@ -256,7 +256,10 @@ const advocateIdentityLock int32 = 0x70617272 // "parr"
 // normalised email: at most one of each (unique indexes).
 func identityRows(db *gorm.DB, shopID int64, customerID, emailNorm string) (byCustomer, byEmail *advocateRow, err error) {
 	var rows []advocateRow
-	err = db.Raw(`SELECT * FROM advocates WHERE shop_id = ? AND ((? <> '' AND customer_id = ?) OR (? <> '' AND email_norm = ?))`,
+	// The literal <> '' let the planner use the partial unique indexes
+	// even with a generic plan for the parameters.
+	err = db.Raw(`SELECT * FROM advocates WHERE shop_id = ? AND ((? <> '' AND customer_id <> '' AND customer_id = ?)
+		OR (? <> '' AND email_norm <> '' AND email_norm = ?))`,
 		shopID, customerID, customerID, emailNorm, emailNorm).Scan(&rows).Error
 	for i := range rows {
 		if customerID != "" && rows[i].CustomerID == customerID {
@@ -457,7 +460,7 @@ func (r *ReferralRepo) AdvocateFacts(ctx context.Context, shopID int64, adv *app
 	// email ('' matches nothing: a guest advocate has no customer id).
 	email := attribution.NormalizeEmail(adv.Email)
 	var rows []orderRow
-	if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND known AND ((? <> '' AND customer_id = ?) OR (? <> '' AND email_norm = ?))",
+	if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND known AND ((? <> '' AND customer_id <> '' AND customer_id = ?) OR (? <> '' AND email_norm <> '' AND email_norm = ?))",
 		shopID, adv.CustomerID, adv.CustomerID, email, email).
 		Order("placed_at DESC").Limit(50).Find(&rows).Error; err != nil {
 		return out, unavailable(err, "load advocate orders")
