@@ -33,6 +33,9 @@ type Data interface {
 	Program(ctx context.Context, shop *app.Shop) (app.Program, error)
 	PopupOrder(ctx context.Context, shopID int64, platformOrderID string) (*Order, error)
 	AdvocateByCustomer(ctx context.Context, shopID int64, customerID string) (*app.Advocate, error)
+	// BuyerAdvocate is the advocate an order's buyer is: by customer id,
+	// else by normalised email (a guest checkout).
+	BuyerAdvocate(ctx context.Context, shopID int64, customerID, emailNorm string) (*app.Advocate, error)
 }
 
 // Proof is how the caller shows they saw the order. The HTTP layer fills it
@@ -124,10 +127,11 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	if !p.Enabled || !p.Widget.Enabled {
 		return nil, app.Errorf(app.ENOTFOUND, "the shop has no referral offer right now")
 	}
-	if o.CustomerID == "" {
-		return nil, app.Errorf(app.ENOTFOUND, "no referral link for guest orders")
+	if o.CustomerID == "" && o.EmailNorm == "" {
+		// The engine makes no advocate of a buyer it cannot know again.
+		return nil, app.Errorf(app.ENOTFOUND, "no referral link for an order without a customer or an email")
 	}
-	adv, err := s.Data.AdvocateByCustomer(ctx, r.Shop.ID, o.CustomerID)
+	adv, err := s.Data.BuyerAdvocate(ctx, r.Shop.ID, o.CustomerID, o.EmailNorm)
 	if app.ErrorCode(err) == app.ENOTFOUND {
 		return nil, ErrPending
 	}

@@ -123,6 +123,15 @@ func (f *fakeData) AdvocateByCustomer(context.Context, int64, string) (*app.Advo
 	return f.adv, nil
 }
 
+// BuyerAdvocate finds the advocate only by the order's own identity, as
+// the repository does.
+func (f *fakeData) BuyerAdvocate(_ context.Context, _ int64, customerID, emailNorm string) (*app.Advocate, error) {
+	if f.order == nil || customerID != f.order.CustomerID || emailNorm != f.order.EmailNorm {
+		return nil, app.Errorf(app.EINTERNAL, "asked for another buyer: %q %q", customerID, emailNorm)
+	}
+	return f.AdvocateByCustomer(context.Background(), 0, customerID)
+}
+
 // The proof rules are pure: a fake store is enough here. The HTTP tests in
 // app/stack run the same paths against Postgres.
 func TestSessionProofs(t *testing.T) {
@@ -150,7 +159,8 @@ func TestSessionProofs(t *testing.T) {
 		{"advocate not created yet", paid, nil, Proof{Email: "ann@example.com"}, "pending"},
 		{"friend code pending", paid, &app.Advocate{FriendCodeState: "pending"}, Proof{Email: "ann@example.com"}, "pending"},
 		{"friend code failed", paid, &app.Advocate{FriendCodeState: "failed"}, Proof{Email: "ann@example.com"}, app.ENOTFOUND},
-		{"guest order", &Order{Known: true, Paid: true, EmailNorm: "ann@example.com"}, adv, Proof{Email: "ann@example.com"}, app.ENOTFOUND},
+		{"guest order: the advocate of the email", &Order{Known: true, Paid: true, EmailNorm: "ann@example.com"}, adv, Proof{Email: "ann@example.com"}, "ok"},
+		{"no customer, no email", &Order{Known: true, Paid: true, Key: "wc_order_abc"}, adv, Proof{OrderKey: "wc_order_abc"}, app.ENOTFOUND},
 		{"cancelled", &Order{Known: true, Paid: true, Cancelled: true, CustomerID: "42", EmailNorm: "ann@example.com"}, adv, Proof{Email: "ann@example.com"}, app.ENOTFOUND},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/attribution"
 )
 
 // ComplianceService implements app.ComplianceService over everything Parrain
@@ -75,11 +76,10 @@ func (s *ComplianceService) ExportCustomer(ctx context.Context, shopID, requestI
 		items[i] = item{Topic: r.Topic, ReceivedAt: r.ReceivedAt.UTC(), Payload: json.RawMessage(r.Payload)}
 	}
 	var advocate []map[string]any
-	if c.ID != 0 {
-		if err := s.db.gorm.WithContext(ctx).Raw("SELECT code, friend_code, first_name, email, created_at FROM advocates WHERE shop_id = ? AND customer_id = ?",
-			shopID, strconv.FormatInt(c.ID, 10)).Scan(&advocate).Error; err != nil {
-			return 0, unavailable(err, "gather advocate data")
-		}
+	cid, email := customerKeys(c)
+	if err := s.db.gorm.WithContext(ctx).Raw(`SELECT code, friend_code, first_name, email, created_at FROM advocates
+		WHERE shop_id = ? AND `+advocateOfCustomer, shopID, cid, cid, email, email).Scan(&advocate).Error; err != nil {
+		return 0, unavailable(err, "gather advocate data")
 	}
 	doc, err := json.Marshal(map[string]any{
 		"generated_at": at.UTC(), "customer": map[string]any{"id": c.ID, "email": c.Email, "phone": c.Phone},
@@ -98,6 +98,22 @@ func (s *ComplianceService) ExportCustomer(ctx context.Context, shopID, requestI
 		return 0, unavailable(err, fmt.Sprintf("store export for shop %d request %d", shopID, requestID))
 	}
 	return id, nil
+}
+
+// advocateOfCustomer matches the advocates a compliance request is about:
+// the store customer's, and the one known by the request's email (a guest
+// advocate has no customer id; Shopify sends {id, email} for a guest too).
+// Arguments: customer id twice, normalised email twice.
+const advocateOfCustomer = `((? <> '' AND customer_id <> '' AND customer_id = ?) OR (? <> '' AND email_norm <> '' AND email_norm = ?))`
+
+// customerKeys is how the engine keys a compliance request's customer:
+// the customer id as text ("" for none) and the email normalised as
+// attribution does.
+func customerKeys(c app.CustomerRef) (customerID, emailNorm string) {
+	if c.ID != 0 {
+		customerID = strconv.FormatInt(c.ID, 10)
+	}
+	return customerID, attribution.NormalizeEmail(c.Email)
 }
 
 // redactedPayload keeps what the books need (ids, totals, currency, dates,
@@ -126,10 +142,7 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 		}
 		// Orders keep what the books need (ids, totals, states); the
 		// person goes.
-		cid := ""
-		if c.ID != 0 {
-			cid = strconv.FormatInt(c.ID, 10)
-		}
+		cid, emailNorm := customerKeys(c)
 		orderIDs := make([]string, len(c.OrderIDs))
 		for i, id := range c.OrderIDs {
 			orderIDs[i] = strconv.FormatInt(id, 10)
@@ -137,13 +150,17 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 		email := strings.ToLower(strings.TrimSpace(c.Email))
 		q = tx.Exec(`UPDATE orders SET email_norm = '', first_name = '', browser_ip = '',
 			facts = jsonb_build_object('PlatformID', facts -> 'PlatformID', 'Total', facts -> 'Total', 'CreatedAt', facts -> 'CreatedAt', 'redacted', true)
-			WHERE shop_id = ? AND ((? <> '' AND customer_id = ?) OR platform_order_id IN (?) OR (? <> '' AND lower(facts ->> 'Email') = ?))`,
-			shopID, cid, cid, append(orderIDs, ""), email, email)
+			WHERE shop_id = ? AND ((? <> '' AND customer_id = ?) OR platform_order_id IN (?) OR (? <> '' AND lower(facts ->> 'Email') = ?)
+				OR (? <> '' AND email_norm = ?))`,
+			shopID, cid, cid, append(orderIDs, ""), email, email, emailNorm, emailNorm)
 		n += q.RowsAffected
 		if q.Error != nil {
 			return q.Error
 		}
-		q = tx.Exec("UPDATE advocates SET email = '', first_name = '' WHERE shop_id = ? AND ? <> '' AND customer_id = ?", shopID, cid, cid)
+		// The advocate keeps its codes and history (the books); without
+		// its email key a later order from that address makes a new one.
+		q = tx.Exec("UPDATE advocates SET email = '', email_norm = '', first_name = '' WHERE shop_id = ? AND "+advocateOfCustomer,
+			shopID, cid, cid, emailNorm, emailNorm)
 		n += q.RowsAffected
 		return q.Error
 	})

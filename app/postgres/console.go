@@ -185,8 +185,8 @@ func (r *ConsoleRepo) Queue(ctx context.Context, shopID int64, f review.Filter) 
 				WHERE o.shop_id = ? AND (o.name = ? OR o.name = ? OR o.platform_order_id = ?)
 			UNION SELECT r.id FROM referrals r JOIN orders o ON o.id = r.order_id WHERE ? <> '' AND o.shop_id = ? AND o.email_norm = ?
 			UNION SELECT r.id FROM referrals r JOIN advocates x ON x.id = r.advocate_id
-				WHERE x.shop_id = ? AND (x.code = ? OR x.friend_code = ? OR lower(x.email) = lower(?)))`,
-			shopID, s, "#"+strings.TrimPrefix(s, "#"), s, email, shopID, email, shopID, code, code, s)
+				WHERE x.shop_id = ? AND (x.code = ? OR x.friend_code = ? OR lower(x.email) = lower(?) OR (? <> '' AND x.email_norm <> '' AND x.email_norm = ?)))`,
+			shopID, s, "#"+strings.TrimPrefix(s, "#"), s, email, shopID, email, shopID, code, code, s, email, email)
 	}
 	if f.Before != nil {
 		add("(f.created_at, f.id) < (?, ?)", f.Before.CreatedAt, f.Before.ID)
@@ -380,7 +380,7 @@ func (r *ConsoleRepo) Attribute(ctx context.Context, shopID int64, orderID, advo
 		if adv.ID == 0 {
 			return app.Errorf(app.ENOTFOUND, "advocate_code: no advocate %s in this shop", advocateCode)
 		}
-		if adv.CustomerID == o.CustomerID && o.CustomerID != "" {
+		if (adv.CustomerID == o.CustomerID && o.CustomerID != "") || (adv.EmailNorm == o.EmailNorm && o.EmailNorm != "") {
 			return app.Errorf(app.EINVALID, "advocate_code: that is the buyer's own code")
 		}
 		d := attribution.Decision{Evidence: attribution.Evidence{Kind: attribution.EvidenceManual, Code: adv.Code},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/analytics"
+	"github.com/parrain/parrain/app/attribution"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
 	"gorm.io/gorm"
@@ -206,8 +207,13 @@ func (r *ConsoleRepo) CustomerByEmailOrCode(ctx context.Context, shopID int64, q
 		Email, Code, FriendCode, FriendCodeState string
 	}
 	code := app.NormalizeCode(q)
+	// By email as the engine knows advocates (normalised: a guest who
+	// typed Marie.Curie@gmail.com is found by mariecurie@gmail.com), else
+	// as written, else by code.
+	email := attribution.NormalizeEmail(q)
 	err := r.db.gorm.WithContext(ctx).Raw(`SELECT id, email, code, friend_code, friend_code_state FROM advocates
-		WHERE shop_id = ? AND (lower(email) = lower(?) OR code = ? OR friend_code = ?) LIMIT 1`, shopID, q, code, code).Scan(&row).Error
+		WHERE shop_id = ? AND ((? <> '' AND email_norm <> '' AND email_norm = ?) OR lower(email) = lower(?) OR code = ? OR friend_code = ?)
+		ORDER BY (? <> '' AND email_norm = ?) DESC, id LIMIT 1`, shopID, email, email, q, code, code, email, email).Scan(&row).Error
 	if err != nil {
 		return nil, unavailable(err, "find customer")
 	}

@@ -230,6 +230,7 @@ type advocateRow struct {
 	CustomerID      string
 	FirstName       string
 	Email           string
+	EmailNorm       string
 	Code            string
 	FriendCode      string
 	FriendCodeState string
@@ -245,32 +246,108 @@ func (a advocateRow) toAdvocate() *app.Advocate {
 		Code: a.Code, FriendCode: a.FriendCode, FriendCodeState: a.FriendCodeState, FriendCodeRef: a.FriendCodeRef, CreatedAt: a.CreatedAt}
 }
 
-// EnsureAdvocate implements referrals.Repo: the existing advocate of the
-// customer, or a new one. A code already taken by someone else is an
-// ECONFLICT so the caller draws another.
-func (r *ReferralRepo) EnsureAdvocate(ctx context.Context, a *app.Advocate) (*app.Advocate, error) {
-	var row advocateRow
-	err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", a.ShopID, a.CustomerID).Take(&row).Error
-	if err == nil {
-		return row.toAdvocate(), nil
+// advocateIdentityLock is the first key of the advisory lock under which a
+// shop's advocates are created or given a customer id (the second key is
+// the shop id). The two-key form does not share keys with the advocate-id
+// locks of WithAdvocateLock.
+const advocateIdentityLock int32 = 0x70617272 // "parr"
+
+// identityRows loads the shop's advocates matching the customer id or the
+// normalised email: at most one of each (unique indexes).
+func identityRows(db *gorm.DB, shopID int64, customerID, emailNorm string) (byCustomer, byEmail *advocateRow, err error) {
+	var rows []advocateRow
+	// The literal <> '' let the planner use the partial unique indexes
+	// even with a generic plan for the parameters.
+	err = db.Raw(`SELECT * FROM advocates WHERE shop_id = ? AND ((? <> '' AND customer_id <> '' AND customer_id = ?)
+		OR (? <> '' AND email_norm <> '' AND email_norm = ?))`,
+		shopID, customerID, customerID, emailNorm, emailNorm).Scan(&rows).Error
+	for i := range rows {
+		if customerID != "" && rows[i].CustomerID == customerID {
+			byCustomer = &rows[i]
+		}
+		if emailNorm != "" && rows[i].EmailNorm == emailNorm {
+			byEmail = &rows[i]
+		}
 	}
-	if !errors.Is(err, gorm.ErrRecordNotFound) {
+	return byCustomer, byEmail, err
+}
+
+// sameAdvocate picks the existing advocate of a buyer, if the buyer is one
+// already: by customer id first; else by email, unless that email's
+// advocate is another store customer (the buyer is a customer with an email
+// someone else registered first: a new advocate without the email key).
+// attach is true when the email's advocate is a guest and the buyer has a
+// customer id: the same person, who registered since.
+func sameAdvocate(customerID string, byCustomer, byEmail *advocateRow) (found *advocateRow, attach bool) {
+	switch {
+	case byCustomer != nil:
+		return byCustomer, false
+	case byEmail == nil:
+		return nil, false
+	case byEmail.CustomerID == "":
+		return byEmail, customerID != ""
+	case customerID == "":
+		return byEmail, false // a registered advocate checking out as a guest
+	}
+	return nil, false
+}
+
+// EnsureAdvocate implements referrals.Repo: the buyer's existing advocate,
+// or a new one. A buyer is a store customer, an email, or both: a guest is
+// found again by their normalised email, and a guest who later orders with
+// a customer id (an account made since) is the same advocate, the customer
+// id attached, code and history kept. A code already taken by someone else
+// is an ECONFLICT so the caller draws another.
+//
+// Every paid order asks, so the common case (already an advocate) is one
+// read. Creating or attaching runs under a per-shop advisory lock: two
+// concurrent orders of one guest (no customer id to conflict on, maybe
+// differently written emails) cannot make two advocates; the unique indexes
+// on (shop, customer_id) and (shop, email_norm) back it up.
+func (r *ReferralRepo) EnsureAdvocate(ctx context.Context, a *app.Advocate) (*app.Advocate, error) {
+	emailNorm := attribution.NormalizeEmail(a.Email)
+	if a.CustomerID == "" && emailNorm == "" {
+		return nil, app.Errorf(app.EINVALID, "an advocate needs a store customer or an email address")
+	}
+	byCustomer, byEmail, err := identityRows(r.db.gorm.WithContext(ctx), a.ShopID, a.CustomerID, emailNorm)
+	if err != nil {
 		return nil, unavailable(err, "load advocate")
 	}
-	err = r.db.gorm.WithContext(ctx).Raw(`INSERT INTO advocates (shop_id, customer_id, first_name, email, code, friend_code)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, customer_id) DO NOTHING RETURNING *`,
-		a.ShopID, a.CustomerID, a.FirstName, a.Email, a.Code, a.FriendCode).Scan(&row).Error
+	if found, attach := sameAdvocate(a.CustomerID, byCustomer, byEmail); found != nil && !attach {
+		return found.toAdvocate(), nil
+	}
+	var row advocateRow
+	err = r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?, ?)", advocateIdentityLock, int32(a.ShopID)).Error; err != nil {
+			return err
+		}
+		// Again under the lock: another order may have done it meanwhile.
+		byCustomer, byEmail, err := identityRows(tx, a.ShopID, a.CustomerID, emailNorm)
+		if err != nil {
+			return err
+		}
+		found, attach := sameAdvocate(a.CustomerID, byCustomer, byEmail)
+		if found != nil && attach {
+			return tx.Raw("UPDATE advocates SET customer_id = ? WHERE id = ? RETURNING *", a.CustomerID, found.ID).Scan(&row).Error
+		}
+		if found != nil {
+			row = *found
+			return nil
+		}
+		key := emailNorm
+		if byEmail != nil {
+			key = "" // the email is another customer's advocate's key
+		}
+		return tx.Raw(`INSERT INTO advocates (shop_id, customer_id, first_name, email, email_norm, code, friend_code)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+			a.ShopID, a.CustomerID, a.FirstName, a.Email, key, a.Code, a.FriendCode).Scan(&row).Error
+	})
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && (pgErr.ConstraintName == "advocates_code_key" || pgErr.ConstraintName == "advocates_shop_id_friend_code_key") {
 		return nil, app.Errorf(app.ECONFLICT, "referral code %s taken", a.Code)
 	}
 	if err != nil {
 		return nil, unavailable(err, "create advocate")
-	}
-	if row.ID == 0 { // a concurrent job created it first
-		if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", a.ShopID, a.CustomerID).Take(&row).Error; err != nil {
-			return nil, unavailable(err, "load advocate")
-		}
 	}
 	return row.toAdvocate(), nil
 }
@@ -338,9 +415,24 @@ func (r *ReferralRepo) AdvocateByID(ctx context.Context, id int64) (*app.Advocat
 	return r.advocateWhere(ctx, fmt.Sprintf("id %d", id), "id = ?", id)
 }
 
-// AdvocateByCustomer is the shop's advocate for a store customer.
+// AdvocateByCustomer is the shop's advocate for a store customer ("" is
+// no customer: never a guest advocate).
 func (r *ReferralRepo) AdvocateByCustomer(ctx context.Context, shopID int64, customerID string) (*app.Advocate, error) {
-	return r.advocateWhere(ctx, "customer "+customerID, "shop_id = ? AND customer_id = ?", shopID, customerID)
+	return r.advocateWhere(ctx, "customer "+customerID, "shop_id = ? AND customer_id <> '' AND customer_id = ?", shopID, customerID)
+}
+
+// BuyerAdvocate implements popup.Data: the advocate an order's buyer is,
+// found as EnsureAdvocate finds them (customer id first, then the
+// normalised email).
+func (r *ReferralRepo) BuyerAdvocate(ctx context.Context, shopID int64, customerID, emailNorm string) (*app.Advocate, error) {
+	byCustomer, byEmail, err := identityRows(r.db.gorm.WithContext(ctx), shopID, customerID, emailNorm)
+	if err != nil {
+		return nil, unavailable(err, "find the buyer's advocate")
+	}
+	if found, _ := sameAdvocate(customerID, byCustomer, byEmail); found != nil {
+		return found.toAdvocate(), nil
+	}
+	return nil, app.Errorf(app.ENOTFOUND, "the buyer is not an advocate")
 }
 
 // PopupOrder implements popup.Data: what the popup needs of an order.
@@ -364,8 +456,12 @@ func (r *ReferralRepo) PopupOrder(ctx context.Context, shopID int64, platformOrd
 // own orders show it.
 func (r *ReferralRepo) AdvocateFacts(ctx context.Context, shopID int64, adv *app.Advocate) (attribution.Advocate, error) {
 	out := attribution.Advocate{ID: adv.ID, Code: adv.Code, CustomerID: adv.CustomerID, Emails: []string{adv.Email}}
+	// Their orders as a customer and as a guest: by customer id or by
+	// email ('' matches nothing: a guest advocate has no customer id).
+	email := attribution.NormalizeEmail(adv.Email)
 	var rows []orderRow
-	if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND customer_id = ? AND known", shopID, adv.CustomerID).
+	if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND known AND ((? <> '' AND customer_id <> '' AND customer_id = ?) OR (? <> '' AND email_norm <> '' AND email_norm = ?))",
+		shopID, adv.CustomerID, adv.CustomerID, email, email).
 		Order("placed_at DESC").Limit(50).Find(&rows).Error; err != nil {
 		return out, unavailable(err, "load advocate orders")
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/logging"
 )
 
 // OrderEvent is one platform event about an order, already parsed.
@@ -130,7 +131,15 @@ func (e *Engine) Reconcile(ctx context.Context, shop *app.Shop, o *OrderRecord) 
 		return err
 	}
 	var advErr error
-	if p.Enabled && o.Facts.CustomerID != "" {
+	switch {
+	case !p.Enabled:
+	case o.Facts.CustomerID == "" && attribution.NormalizeEmail(o.Facts.Email) == "":
+		// Nothing to know the buyer by again (a POS sale without a
+		// customer, an order whose email was withheld): no advocate. The
+		// order may still be a friend's, attributed below.
+		logging.From(ctx).Info("buyer not made an advocate: the order has neither a store customer nor an email",
+			"shop_id", shop.ID, "order", o.Facts.PlatformID)
+	default:
 		// The buyer's own friend code failing must not keep this order
 		// from being attributed to whoever referred it: go on, and return
 		// the error at the end so the job retries the advocate part.
@@ -153,8 +162,11 @@ func (e *Engine) Reconcile(ctx context.Context, shop *app.Shop, o *OrderRecord) 
 	return advErr
 }
 
-// EnsureAdvocate makes the order's customer an advocate (once) with a friend
-// discount in the store. The row is written first with its codes, then the
+// EnsureAdvocate makes the order's buyer an advocate (once) with a friend
+// discount in the store. The buyer is a store customer or, for a guest
+// checkout, an email address; the repository finds a guest again by
+// normalised email and attaches the customer id when the same email comes
+// back with one. The row is written first with its codes, then the
 // discount is created, idempotent by code: a crash in between leaves a
 // pending row that the next event completes without a second discount.
 func (e *Engine) EnsureAdvocate(ctx context.Context, shop *app.Shop, p app.Program, o *OrderRecord) (*app.Advocate, error) {
@@ -174,7 +186,7 @@ func (e *Engine) EnsureAdvocate(ctx context.Context, shop *app.Shop, p app.Progr
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ensure advocate for customer %s: %w", o.Facts.CustomerID, err)
+		return nil, fmt.Errorf("ensure advocate for the buyer of order %s: %w", o.Facts.PlatformID, err)
 	}
 	if adv.FriendCodeState == "created" {
 		return adv, nil
@@ -403,6 +415,10 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	if err != nil {
 		return err
 	}
+	// Restricted to the advocate as far as the store can: to the customer
+	// (Shopify) or the email (WooCommerce). A guest advocate has no
+	// customer id, so on Shopify the code is single use (UsageLimit 1) for
+	// whoever holds it, and only the advocate is given it.
 	spec := app.DiscountSpec{
 		Code: rw.Code, Title: "Parrain: thank you, " + adv.Code, Kind: rw.Kind, Percent: rw.Percent,
 		AmountMinor: rw.AmountMinor, Currency: rw.Currency, CustomerID: adv.CustomerID, CustomerEmail: adv.Email, UsageLimit: 1,

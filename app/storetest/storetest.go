@@ -26,6 +26,20 @@ type Fixture struct {
 	AddOrders func(customerID string, n int)
 	// CustomerID is a valid customer id on the platform.
 	CustomerID string
+	// Restriction reads back who may use the code, as the store holds it.
+	Restriction func(code string) Restriction
+	// ByEmail is true for a platform that restricts codes to an email
+	// address (WooCommerce's email_restrictions); false for one that only
+	// restricts to its customer ids (Shopify).
+	ByEmail bool
+}
+
+// Restriction is who may use a code: at most UsageLimit uses (0: no
+// limit), only the customer ids or email addresses listed (none: anyone).
+type Restriction struct {
+	UsageLimit int
+	Customers  []string
+	Emails     []string
 }
 
 // Run runs the suite; each subtest gets a fresh fixture.
@@ -74,6 +88,32 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		bad := spec("FRIEND-BAD", "cashback")
 		if _, err := f.Store.CreateDiscount(ctx, f.Shop, bad); app.ErrorCode(err) != app.EINVALID {
 			t.Errorf("unknown kind: %v, want invalid", err)
+		}
+	})
+
+	// A guest advocate (issue 11) has an email and no customer id: the
+	// reward is single use and restricted as far as the platform can, to
+	// the email where it restricts by email; never to a customer.
+	t.Run("reward of an advocate without a customer id", func(t *testing.T) {
+		f := newFixture(t)
+		exp := time.Now().Add(90 * 24 * time.Hour)
+		reward := spec("THANKS-GUESTGUEST", app.OfferFixed)
+		reward.UsageLimit, reward.CustomerEmail, reward.EndsAt = 1, "guest.buyer@example.com", &exp
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, reward); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if exists, usable := f.Code(reward.Code); !exists || !usable {
+			t.Fatalf("exists %v usable %v", exists, usable)
+		}
+		r := f.Restriction(reward.Code)
+		if r.UsageLimit != 1 || len(r.Customers) != 0 {
+			t.Errorf("restriction %+v: want single use, no customer", r)
+		}
+		if f.ByEmail && (len(r.Emails) != 1 || !strings.EqualFold(r.Emails[0], reward.CustomerEmail)) {
+			t.Errorf("emails %v: want only %s", r.Emails, reward.CustomerEmail)
+		}
+		if !f.ByEmail && len(r.Emails) != 0 {
+			t.Errorf("emails %v on a platform that does not restrict by email", r.Emails)
 		}
 	})
 

@@ -40,12 +40,16 @@ type order struct {
 		FirstName *string `json:"first_name"`
 		Phone     *string `json:"phone"`
 	} `json:"customer"`
+	BillingAddress *struct {
+		FirstName *string `json:"first_name"`
+	} `json:"billing_address"`
 	ShippingAddress *struct {
-		Address1 *string `json:"address1"`
-		Address2 *string `json:"address2"`
-		City     *string `json:"city"`
-		Zip      *string `json:"zip"`
-		Country  *string `json:"country_code"`
+		FirstName *string `json:"first_name"`
+		Address1  *string `json:"address1"`
+		Address2  *string `json:"address2"`
+		City      *string `json:"city"`
+		Zip       *string `json:"zip"`
+		Country   *string `json:"country_code"`
 	} `json:"shipping_address"`
 }
 
@@ -88,6 +92,14 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 		if f.Phone == "" {
 			f.Phone = str(o.Customer.Phone)
 		}
+	}
+	// A guest ("customer": null) is named by the order's addresses: the
+	// advocate code starts with the first name.
+	if first == "" && o.BillingAddress != nil {
+		first = str(o.BillingAddress.FirstName)
+	}
+	if first == "" && o.ShippingAddress != nil {
+		first = str(o.ShippingAddress.FirstName)
 	}
 	if a := o.ShippingAddress; a != nil {
 		f.ShippingAddress = attribution.Address{Line1: str(a.Address1), Line2: str(a.Address2), City: str(a.City), Zip: str(a.Zip), Country: str(a.Country)}

@@ -42,3 +42,25 @@ func TestParseRefundEvent(t *testing.T) {
 		})
 	}
 }
+
+// An order without a customer (guest checkout, POS, API): no customer id,
+// the buyer known by email or contact_email, named by the addresses.
+func TestParseOrderEventWithoutCustomer(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, email, first string
+	}{
+		{"customer null, email", `{"id":1,"email":"gina@example.com","customer":null,"billing_address":{"first_name":"Gina"},"total_price":"10.00","currency":"EUR"}`, "gina@example.com", "Gina"},
+		{"only contact_email, shipping name", `{"id":2,"email":"","contact_email":"gus@example.com","shipping_address":{"first_name":"Gus"},"total_price":"10.00","currency":"EUR"}`, "gus@example.com", "Gus"},
+		{"nothing at all", `{"id":3,"customer":null,"total_price":"10.00","currency":"EUR"}`, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := ParseOrderEvent([]byte(tc.body), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Order.CustomerID != "" || ev.Order.Email != tc.email || ev.FirstName != tc.first {
+				t.Fatalf("customer %q email %q first name %q", ev.Order.CustomerID, ev.Order.Email, ev.FirstName)
+			}
+		})
+	}
+}

@@ -142,6 +142,11 @@ func discountInput(d app.DiscountSpec) (map[string]any, error) {
 	if d.CustomerID != "" {
 		in["context"] = map[string]any{"customers": map[string]any{"add": []string{"gid://shopify/Customer/" + d.CustomerID}}}
 	} else {
+		// Anyone: a friend code, or the reward of a guest advocate. A
+		// Shopify code can be restricted to customers (GIDs) or segments,
+		// never to an email, and a guest has no customer; the reward stays
+		// single use (usageLimit 1) and its code is known only to the
+		// advocate.
 		in["context"] = map[string]any{"all": "ALL"}
 	}
 	switch d.Kind {

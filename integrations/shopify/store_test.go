@@ -129,6 +129,26 @@ func TestStoreConformance(t *testing.T) {
 				return false, false
 			},
 			Codes: func() int { return len(sim.Discounts(shop.Domain)) },
+			Restriction: func(code string) storetest.Restriction {
+				var r storetest.Restriction
+				for _, d := range sim.Discounts(shop.Domain) {
+					if !storetest.Same(d.Code, code) {
+						continue
+					}
+					if n, ok := d.Input["usageLimit"].(float64); ok {
+						r.UsageLimit = int(n)
+					}
+					// context {customers: {add: [GIDs]}} (shopify.md §4).
+					cx, _ := d.Input["context"].(map[string]any)
+					cs, _ := cx["customers"].(map[string]any)
+					add, _ := cs["add"].([]any)
+					for _, g := range add {
+						s, _ := g.(string)
+						r.Customers = append(r.Customers, s)
+					}
+				}
+				return r
+			},
 			AddOrders: func(customerID string, n int) {
 				id, _ := strconv.ParseInt(customerID, 10, 64)
 				for range n {

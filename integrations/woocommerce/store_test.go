@@ -34,6 +34,19 @@ func TestStoreConformance(t *testing.T) {
 			},
 			Codes:     func() int { return len(sim.Coupons()) },
 			AddOrders: sim.AddOrders,
+			Restriction: func(code string) storetest.Restriction {
+				for _, c := range sim.Coupons() {
+					if storetest.Same(c.Code, code) {
+						r := storetest.Restriction{Emails: c.EmailRestrictions}
+						if c.UsageLimit != nil {
+							r.UsageLimit = *c.UsageLimit
+						}
+						return r
+					}
+				}
+				return storetest.Restriction{}
+			},
+			ByEmail: true,
 		}
 	})
 }

@@ -66,6 +66,12 @@ type OrderInput struct {
 	Zip string `json:"zip"`
 	// Test marks a test order (Shopify's bogus gateway).
 	Test bool `json:"test"`
+	// Guest places the order without a customer: "customer" is null and
+	// the buyer is known only by email and contact_email. Shopify's Order
+	// resource says an order might not have a customer and apps should
+	// not depend on one (POS sales, orders created through the API, a
+	// checkout whose buyer Shopify did not attach to a customer).
+	Guest bool `json:"guest"`
 	// Quiet stores the order without sending its webhooks, for tests that
 	// deliver events in an order of their choosing.
 	Quiet bool `json:"-"`
@@ -345,6 +351,9 @@ func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
 		a["address1"], a["zip"], a["phone"] = in.Address1, in.Zip, nilIfEmpty(in.Phone)
 	}
 	o["customer"] = cust
+	if in.Guest {
+		o["customer"] = nil
+	}
 	recurrency(o, currency)
 	body, err := json.Marshal(o)
 	if err != nil {
