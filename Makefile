@@ -6,12 +6,14 @@ GO    ?= go
 LOCAL := .local
 
 # Development-only credentials: the simulator plays Shopify with the same
-# pair. Never use them for a real shop.
+# pair. Never use them for a real shop. The simulators listen on 127.0.0.1,
+# which the WooCommerce SSRF guard refuses unless told otherwise.
 DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	SHOPIFY_API_SECRET=parrain-dev-secret \
 	ENCRYPTION_KEY=dev1:ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM= \
 	APP_URL=http://127.0.0.1:8080 LISTEN_ADDR=127.0.0.1:8080 \
-	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090
+	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090 \
+	WOOCOMMERCE_ALLOW_PRIVATE_STORES=true
 
 .PHONY: dev test stack build vet bench bench-intake bench-console stop clean
 
