@@ -203,7 +203,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 
 // Relay returns the relay that enqueues stored-but-unqueued webhook events.
 func (s *Stack) Relay(interval time.Duration) *jobs.Relay {
-	return &jobs.Relay{Queue: s.Jobs, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval, Revisit: 10 * time.Minute}
+	return &jobs.Relay{Queue: s.Jobs, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval, Revisit: 10 * time.Minute,
+		Marker: jobs.RedisMarker{Redis: s.Redis, Key: jobs.RelayMarkerKey}}
 }
 
 // Mux returns the worker's task routes.
