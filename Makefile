@@ -15,7 +15,7 @@ DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090 \
 	WOOCOMMERCE_ALLOW_PRIVATE_STORES=true
 
-.PHONY: dev test stack build vet bench bench-intake bench-console stop clean
+.PHONY: dev test stack build vet bench bench-intake bench-console fuzz stop clean
 
 stack:
 	@scripts/stack.sh up
@@ -59,6 +59,24 @@ bench: stack
 bench-console: stack
 	@source $(LOCAL)/stack.env && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench ConsoleAtScale -benchtime 100x -timeout 30m ./app/stack
+
+## fuzz: each Go fuzz target for FUZZTIME (default 30s); `make test` runs
+## their seeds and testdata/fuzz regressions only. A crash is kept in the
+## package's testdata/fuzz as a regression seed.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./integrations/shopify:FuzzParseOrderEvent \
+	./integrations/shopify:FuzzParseRefundEvent \
+	./integrations/woocommerce:FuzzParseOrder \
+	./integrations/woocommerce:FuzzDeliveryKey \
+	./app/attribution:FuzzNormalizeIdentity \
+	./app/attribution:FuzzAttributionInputs \
+	./app/httpapi:FuzzWidgetSession
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz: $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 ## stop: stop project-local Postgres/Redis started by scripts/stack.sh.
 stop:
