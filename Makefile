@@ -15,7 +15,7 @@ DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090 \
 	WOOCOMMERCE_ALLOW_PRIVATE_STORES=true
 
-.PHONY: dev test stack build vet bench bench-intake bench-console fuzz stop clean
+.PHONY: dev test stack build vet bench bench-intake bench-console fuzz chaos stop clean
 
 stack:
 	@scripts/stack.sh up
@@ -77,6 +77,14 @@ fuzz:
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz: $$fn ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+## chaos: kill -9, Redis and Postgres restarts under a webhook burst; its own
+## Postgres/Redis under .local/chaos; exits non-zero on any loss or double.
+## CHAOS_ORDERS (default 5000), CHAOS_KILLS (kills of each process kind).
+CHAOS_ORDERS ?= 5000
+CHAOS_KILLS ?= 3
+chaos: build
+	$(GO) run ./cmd/chaos -orders $(CHAOS_ORDERS) -kills $(CHAOS_KILLS) -dir $(LOCAL)/chaos -bin bin
 
 ## stop: stop project-local Postgres/Redis started by scripts/stack.sh.
 stop:

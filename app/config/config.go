@@ -52,6 +52,9 @@ type Config struct {
 	// simulator on 127.0.0.1): in production it would let anyone make
 	// Parrain call the internal network.
 	WooAllowPrivateStores bool
+	// ApproveEvery is how often due referrals are approved (and lost
+	// reward jobs re-queued).
+	ApproveEvery time.Duration
 }
 
 // Getenv looks a variable up; os.LookupEnv in production, a map in tests.
@@ -82,6 +85,7 @@ func Load(getenv Getenv) (*Config, error) {
 		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
 
 		WooAllowPrivateStores: r.boolean("WOOCOMMERCE_ALLOW_PRIVATE_STORES", false),
+		ApproveEvery:          r.duration("APPROVE_REFERRALS_EVERY", time.Minute),
 	}
 	c.AppURL = r.url("APP_URL", "http://127.0.0.1:8080", true)
 	if v := r.str("TRUSTED_PROXIES", ""); v != "" {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/parrain/parrain/integrations/shopify/shopifysim"
+	"github.com/parrain/parrain/jobs"
 )
 
 // Issue 10 §4: Redis restarted without persistence (every queued task
@@ -46,5 +50,55 @@ func TestRedisDataLossIsRecoveredWithinRelayAfter(t *testing.T) {
 	t.Logf("all %d events processed %v after the data loss", n, time.Since(lost).Round(time.Millisecond))
 	if a := h.count("SELECT count(*) FROM webhook_events WHERE event_id LIKE 'fl-%' AND attempts <> 1"); a != 0 {
 		t.Fatalf("%d events processed more than once", a)
+	}
+}
+
+// The same Redis data loss, for a reward: approved, its reward:issue job
+// queued, then Redis restarts empty. The approval schedule brings the lost
+// job back at its next run past max(WEBHOOK_RELAY_AFTER,
+// APPROVE_REFERRALS_EVERY), not after the ten minutes the revival of stuck
+// rewards waits. Seen failing on the old code (no job two minutes later).
+func TestRedisDataLossRequeuesLostRewardJobs(t *testing.T) {
+	h := newHarness(t, withSimulator(), withoutWorker())
+	const shop = "lostreward.myshopify.com"
+	stop := h.runWorker()
+	h.installAndSync(shop, "EUR")
+	if _, err := h.direct.Exec(`UPDATE programs SET holding_days = 0`); err != nil {
+		t.Fatal(err)
+	}
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	var a *advocateView
+	eventually(t, 15*time.Second, "advocate", func() bool { a = h.advocate("marie@example.com"); return a != nil && a.FriendState == "created" })
+	b := h.order(shop, shopifysim.OrderInput{Email: "bob@example.com", FirstName: "Bob", Total: "80.00", DiscountCodes: []string{a.FriendCode}})
+	eventually(t, 15*time.Second, "pending referral", func() bool { s, _, _ := h.referral(b); return s == "pending" })
+	stop()
+
+	approve := func() {
+		t.Helper()
+		if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approve() // the reward row, and its job queued
+	if n := h.count("SELECT count(*) FROM rewards WHERE state = 'issuing'"); n != 1 {
+		t.Fatalf("%d issuing rewards", n)
+	}
+	if err := h.rdb.FlushDB(context.Background()).Err(); err != nil { // Redis restarted empty
+		t.Fatal(err)
+	}
+	h.advance(2 * time.Minute)
+	approve()
+	h.runWorker()
+	eventually(t, 15*time.Second, "the reward issued after the Redis data loss", func() bool {
+		return h.count("SELECT count(*) FROM rewards WHERE state = 'issued'") == 1
+	})
+	n := 0
+	for _, d := range h.sim.Discounts(shop) {
+		if strings.HasPrefix(d.Code, "THANKS-") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d reward codes", n)
 	}
 }

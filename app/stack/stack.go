@@ -219,7 +219,8 @@ func (s *Stack) Mux() *asynq.ServeMux {
 		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now), jobs.WooCommerceTopics(engine)),
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
-	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now})
+	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
+		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery)})
 	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, Programs: s.DB.Referrals(), WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
@@ -260,7 +261,7 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 	}{
 		{jobs.RefreshTokensCron, jobs.NewRefreshTokensTask()},
 		{jobs.ResyncShopsCron, jobs.NewResyncShopsTask()},
-		{jobs.ApproveReferralsCron, jobs.NewApproveReferralsTask()},
+		{"@every " + s.Config.ApproveEvery.String(), jobs.NewApproveReferralsTask()},
 		{jobs.WooCommerceMaintainCron, jobs.NewWooCommerceMaintainTask()},
 	} {
 		cron, task := e.cron, e.task

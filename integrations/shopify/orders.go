@@ -157,7 +157,8 @@ func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
 			return referrals.OrderEvent{}, fmt.Errorf("refund %d amount: %w", r.ID, err)
 		}
 		// A refund pays back; a negative one would un-refund the order
-		// (found by FuzzParseRefundEvent). Sums stay far from overflow.
+		// (found by FuzzParseRefundEvent's seeds). Sums stay far from
+		// overflow.
 		if m.Minor < 0 || sum > maxRefundMinor-m.Minor {
 			return referrals.OrderEvent{}, app.Errorf(app.EINVALID, "refund %d amount %q out of range", r.ID, t.Amount)
 		}
@@ -179,7 +180,7 @@ func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
 	}
 	if txCurrency != "" && shopCurrency != "" && txCurrency != shopCurrency && presMinor > 0 {
 		// In big integers: sum*shopMinor overflows int64 for large
-		// amounts (found by FuzzParseRefundEvent).
+		// amounts.
 		v := new(big.Int).Mul(big.NewInt(sum), big.NewInt(shopMinor))
 		v.Add(v, big.NewInt(presMinor/2)).Quo(v, big.NewInt(presMinor))
 		if v.Sign() < 0 || !v.IsInt64() || v.Int64() > maxRefundMinor {
