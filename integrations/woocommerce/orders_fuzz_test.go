@@ -77,6 +77,11 @@ func FuzzDeliveryKey(f *testing.F) {
 		if again, _ := DeliveryKey(payload); again != key {
 			t.Fatalf("not deterministic: %q then %q", key, again)
 		}
+		if hasDuplicateKeys(payload) {
+			// {"id":1,"id":null}: a struct keeps 1, a map keeps null, so
+			// re-encoding is not the same content (testdata/fuzz seed).
+			return
+		}
 		dec := json.NewDecoder(bytes.NewReader(payload))
 		dec.UseNumber()
 		var v any
@@ -91,4 +96,50 @@ func FuzzDeliveryKey(f *testing.F) {
 			t.Fatalf("re-encoded body: key %q (%v), want %q", other, err, key)
 		}
 	})
+}
+
+// hasDuplicateKeys reports whether any JSON object in b repeats a key.
+func hasDuplicateKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		expect bool // next string token in an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.obj {
+					top.expect = true
+				}
+				stack = append(stack, &frame{obj: t == '{', keys: map[string]bool{}, expect: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		default:
+			if top != nil && top.obj {
+				if top.expect {
+					k, _ := t.(string)
+					if top.keys[k] {
+						return true
+					}
+					top.keys[k] = true
+					top.expect = false
+				} else {
+					top.expect = true
+				}
+			}
+		}
+	}
 }
