@@ -43,6 +43,10 @@ type WebhookService interface {
 	// are not processed and that the relay has not enqueued since
 	// enqueuedBefore, oldest first; the relay enqueues them.
 	Unprocessed(ctx context.Context, receivedBefore, enqueuedBefore time.Time, limit int) ([]int64, error)
+	// UnprocessedAfter returns ids greater than afterID of events received
+	// before receivedBefore that are not processed, whether enqueued or
+	// not, in id order: the relay's sweep after the queue lost its data.
+	UnprocessedAfter(ctx context.Context, afterID int64, receivedBefore time.Time, limit int) ([]int64, error)
 	// MarkProcessed records the end of an event's processing.
 	MarkProcessed(ctx context.Context, id int64, at time.Time) error
 	// MarkFailed records a failed processing attempt and its error.

@@ -14,7 +14,7 @@ import (
 // was lost with Redis, or its retries ran out on throttling).
 const TypeApproveReferrals = "referrals:approve-due"
 
-// ApproveReferralsCron is its schedule.
+// ApproveReferralsCron is its default schedule (APPROVE_REFERRALS_EVERY).
 const ApproveReferralsCron = "@every 1m"
 
 // NewApproveReferralsTask returns the periodic job.
@@ -38,6 +38,11 @@ type ApproveReferrals struct {
 	Stuck   StuckRewards
 	Rewards RewardQueue
 	Now     func() time.Time
+	// LostAfter is how long a reward may be issuing before its job is
+	// enqueued again if Redis no longer has it (lost in a restart without
+	// persistence); a job still queued, running or archived is left alone.
+	// Zero: only the 10-minute revival.
+	LostAfter time.Duration
 }
 
 // ProcessTask implements asynq.Handler.
@@ -48,6 +53,17 @@ func (h *ApproveReferrals) ProcessTask(ctx context.Context, _ *asynq.Task) error
 	}
 	if err != nil {
 		return err
+	}
+	if h.LostAfter > 0 {
+		lost, err := h.Stuck.IssuingRewards(ctx, h.Now().Add(-h.LostAfter), 500)
+		if err != nil {
+			return err
+		}
+		for _, id := range lost {
+			if err := h.Rewards.EnqueueRewardIfMissing(ctx, id); err != nil {
+				return err
+			}
+		}
 	}
 	ids, err := h.Stuck.IssuingRewards(ctx, h.Now().Add(-10*time.Minute), 500)
 	if err != nil {

@@ -2,11 +2,13 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/metrics"
@@ -85,6 +87,15 @@ func EnqueueWebhook(queue Enqueuer, eventID int64) error {
 // double enqueue is a no-op (task id), and so is a job for a processed event.
 // Each relayed event is stamped, so one whose job keeps failing is offered
 // again only every Revisit, not on every pass.
+//
+// The stamp assumes the queue keeps what it was given. Redis restarted
+// without persistence (or flushed) loses every queued task while the
+// stamps say "offered": those events would wait Revisit (10 minutes). The
+// Marker notices: it is a key the relay keeps in the queue's Redis, lost
+// with everything else, and the pass that finds it missing re-offers every
+// unprocessed event regardless of stamps (a sweep), then sets it again. An
+// event still queued is a no-op (task id); a failing one gets one more
+// offer per Redis loss, not one per pass.
 type Relay struct {
 	Queue    Enqueuer
 	Webhooks app.WebhookService
@@ -95,6 +106,41 @@ type Relay struct {
 	After    time.Duration
 	Interval time.Duration
 	Revisit  time.Duration
+	// Marker detects a queue that lost its data (nil: never sweeps).
+	Marker QueueMarker
+}
+
+// QueueMarker is a key kept in the queue's Redis whose absence means the
+// queue's data was lost since it was last set.
+type QueueMarker interface {
+	// Present reports whether the marker is there.
+	Present(ctx context.Context) (bool, error)
+	// Set (re)creates it.
+	Set(ctx context.Context) error
+}
+
+// RedisMarker is a QueueMarker in the queue's own Redis database. It never
+// expires; if it is evicted anyway, the cost is one harmless sweep.
+type RedisMarker struct {
+	Redis interface {
+		Exists(ctx context.Context, keys ...string) *redis.IntCmd
+		Set(ctx context.Context, key string, value any, expiration time.Duration) *redis.StatusCmd
+	}
+	Key string
+}
+
+// RelayMarkerKey is the marker's key.
+const RelayMarkerKey = "parrain:relay:queue-epoch"
+
+// Present implements QueueMarker.
+func (m RedisMarker) Present(ctx context.Context) (bool, error) {
+	n, err := m.Redis.Exists(ctx, m.Key).Result()
+	return n == 1, err
+}
+
+// Set implements QueueMarker.
+func (m RedisMarker) Set(ctx context.Context) error {
+	return m.Redis.Set(ctx, m.Key, time.Now().UTC().Format(time.RFC3339), 0).Err()
 }
 
 // Run relays until ctx is done.
@@ -117,13 +163,67 @@ func (r *Relay) Run(ctx context.Context) {
 
 // RelayOnce enqueues one batch of waiting events and returns how many it
 // enqueued. It stops at the first enqueue failure (Redis is still down).
+// When the queue lost its data since the last pass, it first re-offers
+// every unprocessed event (sweep).
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	if r.Marker != nil {
+		present, err := r.Marker.Present(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("relay: read queue marker: %w", err)
+		}
+		if !present {
+			n, err := r.sweep(ctx)
+			if err != nil {
+				return n, err
+			}
+			// Only after a complete sweep: a sweep cut short by a new
+			// outage is done again on the next pass.
+			if err := r.Marker.Set(ctx); err != nil {
+				return n, fmt.Errorf("relay: set queue marker: %w", err)
+			}
+			if n > 0 {
+				r.Log.Warn("the queue lost its data (Redis restarted or flushed); re-offered unprocessed webhook events", "count", n)
+			}
+		}
+	}
 	now := r.Now()
-	ids, err := r.Webhooks.Unprocessed(ctx, now.Add(-r.After), now.Add(-r.Revisit), 500)
+	return r.offer(ctx, now.Add(-r.After), now.Add(-r.Revisit))
+}
+
+// sweep re-offers every unprocessed event received before now-After,
+// stamped or not, in id order; events younger than After are the
+// dispatcher's, then the next passes'.
+func (r *Relay) sweep(ctx context.Context) (int, error) {
+	total := 0
+	before := r.Now().Add(-r.After)
+	var after int64
+	for {
+		ids, err := r.Webhooks.UnprocessedAfter(ctx, after, before, 500)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		n, err := r.enqueue(ctx, ids)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+func (r *Relay) offer(ctx context.Context, receivedBefore, enqueuedBefore time.Time) (int, error) {
+	ids, err := r.Webhooks.Unprocessed(ctx, receivedBefore, enqueuedBefore, 500)
 	if err != nil {
 		return 0, err
 	}
+	return r.enqueue(ctx, ids)
+}
+
+// enqueue enqueues ids in order, stamps those it enqueued, and stops at the
+// first failure.
+func (r *Relay) enqueue(ctx context.Context, ids []int64) (int, error) {
 	var done []int64
+	var err error
 	for _, id := range ids {
 		if err = EnqueueWebhook(r.Queue, id); err != nil {
 			break

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -51,6 +52,17 @@ type RewardQueue struct{ Queue Enqueuer }
 // copy archived after its last retry is revived.
 func (q RewardQueue) EnqueueReward(ctx context.Context, rewardID int64) error {
 	return enqueueOnce(ctx, q.Queue, NewIssueRewardTask(rewardID), QueueDefault, rewardTaskID(rewardID))
+}
+
+// EnqueueRewardIfMissing queues the reward's job unless a copy exists in
+// any state (queued, running, retrying, archived): it brings back a job
+// lost with Redis's data without reviving one that failed for good.
+func (q RewardQueue) EnqueueRewardIfMissing(ctx context.Context, rewardID int64) error {
+	_, err := q.Queue.EnqueueContext(ctx, NewIssueRewardTask(rewardID))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
 }
 
 func rewardTaskID(rewardID int64) string { return "reward:" + strconv.FormatInt(rewardID, 10) }

@@ -53,7 +53,13 @@ func NormalizePhone(phone string) string {
 			b.WriteRune(r)
 		}
 	}
-	d := strings.TrimPrefix(b.String(), "00")
+	// Every leading "00", not just one: stripping once was not idempotent
+	// ("00000000" → "000000" → ""), so a number normalised when stored and
+	// again when compared could differ (found by FuzzNormalizeIdentity).
+	d := b.String()
+	for strings.HasPrefix(d, "00") {
+		d = d[2:]
+	}
 	if len(d) < 6 {
 		return ""
 	}

@@ -47,6 +47,14 @@ type Config struct {
 	// before the relay enqueues it (its direct enqueue failed or the process
 	// died in between).
 	RelayAfter time.Duration
+	// WooAllowPrivateStores lets WooCommerce stores live on loopback,
+	// private and link-local addresses. Development and tests only (a
+	// simulator on 127.0.0.1): in production it would let anyone make
+	// Parrain call the internal network.
+	WooAllowPrivateStores bool
+	// ApproveEvery is how often due referrals are approved (and lost
+	// reward jobs re-queued).
+	ApproveEvery time.Duration
 }
 
 // Getenv looks a variable up; os.LookupEnv in production, a map in tests.
@@ -75,6 +83,9 @@ func Load(getenv Getenv) (*Config, error) {
 		WidgetPerShop:     r.integer("WIDGET_PER_MINUTE_PER_SHOP", 1200, 1, 10_000_000),
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
+
+		WooAllowPrivateStores: r.boolean("WOOCOMMERCE_ALLOW_PRIVATE_STORES", false),
+		ApproveEvery:          r.duration("APPROVE_REFERRALS_EVERY", time.Minute),
 	}
 	c.AppURL = r.url("APP_URL", "http://127.0.0.1:8080", true)
 	if v := r.str("TRUSTED_PROXIES", ""); v != "" {
@@ -150,6 +161,20 @@ func (r *reader) integer(name string, def, min, max int) int {
 		return def
 	}
 	return n
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	switch s := strings.ToLower(r.str(name, "")); s {
+	case "":
+		return def
+	case "true", "1", "yes":
+		return true
+	case "false", "0", "no":
+		return false
+	default:
+		r.fail(name, fmt.Sprintf("want true or false, got %q", s))
+		return def
+	}
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {

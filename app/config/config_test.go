@@ -23,7 +23,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AppURL.String() != "http://127.0.0.1:8080" || c.ListenAddr != ":8080" || c.ShopifyAPIOrigin != nil {
+	if c.AppURL.String() != "http://127.0.0.1:8080" || c.ListenAddr != ":8080" || c.ShopifyAPIOrigin != nil || c.WooAllowPrivateStores {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	if c.Keyring.ActiveKeyID() != "k1" {
@@ -45,6 +45,7 @@ func TestLoadRefusesWithOneClearLine(t *testing.T) {
 		{"bad int", "WORKER_CONCURRENCY", "lots", "WORKER_CONCURRENCY: want an integer"},
 		{"bad duration", "SHUTDOWN_TIMEOUT", "-3s", "SHUTDOWN_TIMEOUT"},
 		{"bad level", "LOG_LEVEL", "loud", "LOG_LEVEL"},
+		{"bad bool", "WOOCOMMERCE_ALLOW_PRIVATE_STORES", "sure", "WOOCOMMERCE_ALLOW_PRIVATE_STORES: want true or false"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

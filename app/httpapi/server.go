@@ -20,6 +20,7 @@ import (
 	"github.com/parrain/parrain/app/logging"
 	"github.com/parrain/parrain/app/metrics"
 	"github.com/parrain/parrain/integrations/shopify"
+	"github.com/parrain/parrain/integrations/woocommerce"
 )
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -61,9 +62,16 @@ type Server struct {
 	Staff           Staff
 	Review          Review
 	WooInstalls     WooInstalls
-	// WooHTTP calls WooCommerce stores (nil: a default client).
+	// WooHTTP calls WooCommerce stores (nil: woocommerce.NewHTTPClient(false),
+	// which refuses non-public addresses at connect time).
 	WooHTTP *http.Client
-	Console Console
+	// WooAllowPrivateStores skips the early address check of the install
+	// (development against a simulator on 127.0.0.1); WooHTTP must then
+	// allow them too.
+	WooAllowPrivateStores bool
+	// WooResolver resolves store hosts for that check (nil: the system's).
+	WooResolver woocommerce.Resolver
+	Console     Console
 	// PopupScript is the popup's versioned file name (for the preview).
 	PopupScript string
 	// WidgetAssets serves /widget/{file}.

@@ -44,6 +44,15 @@ func wooDomain(store string) string {
 	return strings.TrimRight(u.Host+u.Path, "/")
 }
 
+// checkStoreAddress refuses a store whose host resolves to a non-public
+// address, unless the development setting allows them.
+func (s *Server) checkStoreAddress(ctx context.Context, store string) error {
+	if s.WooAllowPrivateStores {
+		return nil
+	}
+	return woocommerce.CheckStoreURL(ctx, s.WooResolver, store)
+}
+
 // wooInstallStart sends the merchant to their store's wc-auth page with an
 // unguessable single-use state as user_id (woocommerce.md §4: the key
 // callback is unsigned; the state binds it to this flow and this store).
@@ -54,6 +63,13 @@ func (s *Server) wooInstallStart(c *gin.Context) {
 	}
 	store, err := storeURL(c.Query("store"))
 	if err != nil {
+		fail(c, err)
+		return
+	}
+	// Before anything is stored or anyone redirected: a store on a
+	// private address is refused here with a message; the dialer refuses
+	// it again whatever DNS says later.
+	if err := s.checkStoreAddress(c.Request.Context(), store); err != nil {
 		fail(c, err)
 		return
 	}
@@ -96,6 +112,10 @@ func (s *Server) wooInstallCallback(c *gin.Context) {
 		return
 	}
 	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.checkStoreAddress(ctx, store); err != nil {
 		fail(c, err)
 		return
 	}

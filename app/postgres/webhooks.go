@@ -250,6 +250,16 @@ func (s *WebhookService) Unprocessed(ctx context.Context, receivedBefore, enqueu
 	return ids, unavailable(err, "list unprocessed webhook events")
 }
 
+// UnprocessedAfter implements app.WebhookService. It reads the unprocessed
+// rows through the partial index webhook_events_unprocessed.
+func (s *WebhookService) UnprocessedAfter(ctx context.Context, afterID int64, receivedBefore time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT id FROM webhook_events
+		WHERE processed_at IS NULL AND received_at < ? AND id > ?
+		ORDER BY id LIMIT ?`, receivedBefore, afterID, limit).Scan(&ids).Error
+	return ids, unavailable(err, "list unprocessed webhook events")
+}
+
 // MarkProcessed implements app.WebhookService.
 func (s *WebhookService) MarkProcessed(ctx context.Context, id int64, at time.Time) error {
 	err := s.db.gorm.WithContext(ctx).Exec(

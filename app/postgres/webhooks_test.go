@@ -107,6 +107,13 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 	if waiting, _ := svc.Unprocessed(ctx, soon, time.Now().Add(-time.Minute), 10); len(waiting) != 0 {
 		t.Fatalf("relayed a minute ago yet offered again: %v", waiting)
 	}
+	// The sweep after the queue lost its data ignores the stamp.
+	if waiting, _ := svc.UnprocessedAfter(ctx, 0, soon, 10); len(waiting) != 1 || waiting[0] != id {
+		t.Fatalf("sweep: %v", waiting)
+	}
+	if waiting, _ := svc.UnprocessedAfter(ctx, id, soon, 10); len(waiting) != 0 {
+		t.Fatalf("sweep past the cursor: %v", waiting)
+	}
 	if waiting, _ := svc.Unprocessed(ctx, soon, soon, 10); len(waiting) != 1 {
 		t.Fatalf("after the revisit delay an unprocessed event must be offered again: %v", waiting)
 	}
@@ -122,6 +129,9 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 	}
 	if waiting, _ := svc.Unprocessed(ctx, soon, soon, 10); len(waiting) != 0 {
 		t.Fatalf("processed event offered to the relay: %v", waiting)
+	}
+	if waiting, _ := svc.UnprocessedAfter(ctx, 0, soon, 10); len(waiting) != 0 {
+		t.Fatalf("processed event offered to the sweep: %v", waiting)
 	}
 	if _, err := svc.Event(ctx, 987654); app.ErrorCode(err) != app.ENOTFOUND {
 		t.Fatalf("missing event: %v", err)

@@ -158,6 +158,9 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		"DATABASE_URL": dsn.String(), "REDIS_URL": rurl.String(), "APP_URL": h.app.URL,
 		"SHOPIFY_API_KEY": apiKey, "SHOPIFY_API_SECRET": apiSecret, "ENCRYPTION_KEY": keySpec,
 		"WEBHOOK_RELAY_AFTER": "300ms", "WEBHOOK_MAX_BODY_BYTES": "65536", "SHUTDOWN_TIMEOUT": "5s",
+		// The WooCommerce simulator listens on 127.0.0.1; the SSRF guard's
+		// own test turns this off.
+		"WOOCOMMERCE_ALLOW_PRIVATE_STORES": "true",
 	}
 	if h.simulate {
 		h.sim = shopifysim.New(shopifysim.Config{

@@ -48,6 +48,9 @@ type Stack struct {
 	RedisOpt asynq.RedisConnOpt
 	Tokens   *shopify.Tokens
 	Admin    *shopify.Admin
+	// WooHTTP is the client of every call to a WooCommerce store: it
+	// refuses non-public addresses unless WOOCOMMERCE_ALLOW_PRIVATE_STORES.
+	WooHTTP *http.Client
 
 	// AfterStoreCall is a fault-injection hook for crash tests (see
 	// referrals.Engine.AfterStoreCall); nil in production.
@@ -95,6 +98,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 		Jobs:     &jobs.Client{Inspector: asynq.NewInspector(redisOpt)},
 		RedisOpt: redisOpt,
 		Admin:    shopify.NewAdmin(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, cfg.ShopifyAPIVersion, origin),
+		WooHTTP:  woocommerce.NewHTTPClient(cfg.WooAllowPrivateStores),
 	}
 	tc := shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin)
 	tc.Now = s.now // expiries are computed on the same clock that checks them
@@ -153,7 +157,7 @@ func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
 // WooCommerce is the WooCommerce stores' setup, health and poll.
 func (s *Stack) WooCommerce() *jobs.WooCommerceMaintain {
 	return &jobs.WooCommerceMaintain{
-		Shops: s.DB.Shops(), Clients: woocommerce.ShopClients{Shops: s.DB.Shops()}, Engine: s.Engine(),
+		Shops: s.DB.Shops(), Clients: woocommerce.ShopClients{Shops: s.DB.Shops(), HTTP: s.WooHTTP}, Engine: s.Engine(),
 		Notices: s.DB.Console(), AppURL: strings.TrimRight(s.Config.AppURL.String(), "/"), Now: s.now,
 	}
 }
@@ -188,6 +192,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
 		Console:                s.DB.Console(),
 		WooInstalls:            s.DB.Shops(),
+		WooHTTP:                s.WooHTTP,
+		WooAllowPrivateStores:  s.Config.WooAllowPrivateStores,
 		PopupScript:            s.widgetAssets.PopupName,
 		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
 		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
@@ -197,7 +203,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 
 // Relay returns the relay that enqueues stored-but-unqueued webhook events.
 func (s *Stack) Relay(interval time.Duration) *jobs.Relay {
-	return &jobs.Relay{Queue: s.Jobs, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval, Revisit: 10 * time.Minute}
+	return &jobs.Relay{Queue: s.Jobs, Webhooks: s.Webhooks, Log: s.Log, Now: s.now, After: s.Config.RelayAfter, Interval: interval, Revisit: 10 * time.Minute,
+		Marker: jobs.RedisMarker{Redis: s.Redis, Key: jobs.RelayMarkerKey}}
 }
 
 // Mux returns the worker's task routes.
@@ -212,7 +219,8 @@ func (s *Stack) Mux() *asynq.ServeMux {
 		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now), jobs.WooCommerceTopics(engine)),
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
-	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now})
+	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
+		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery)})
 	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, Programs: s.DB.Referrals(), WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
@@ -233,7 +241,7 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store: platformStores{
 			app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens},
-			app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops()}},
+			app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops(), HTTP: s.WooHTTP}},
 		},
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 	}
@@ -253,7 +261,7 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 	}{
 		{jobs.RefreshTokensCron, jobs.NewRefreshTokensTask()},
 		{jobs.ResyncShopsCron, jobs.NewResyncShopsTask()},
-		{jobs.ApproveReferralsCron, jobs.NewApproveReferralsTask()},
+		{"@every " + s.Config.ApproveEvery.String(), jobs.NewApproveReferralsTask()},
 		{jobs.WooCommerceMaintainCron, jobs.NewWooCommerceMaintainTask()},
 	} {
 		cron, task := e.cron, e.task

@@ -46,6 +46,7 @@ func run(args []string) int {
 	shop := fs.String("shop", "parrain-demo.myshopify.com", "demo shop created at start")
 	auto := fs.Bool("auto-approve", false, "skip the consent page: authorize redirects straight back to the app")
 	dup := fs.Float64("duplicate-rate", 0.05, "probability in [0,1] that a delivered webhook is sent a second time")
+	bucket := fs.Float64("graphql-bucket", 0, "Admin GraphQL cost bucket size (0: Shopify's default); a huge one measures the app, not Shopify's limit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -69,6 +70,7 @@ func run(args []string) int {
 
 	sim := shopifysim.New(shopifysim.Config{
 		APIKey: key, APISecret: secret, AppURL: appURL, AutoApprove: *auto, DuplicateRate: *dup, Logger: log,
+		GraphQLBucket: *bucket, GraphQLRestore: *bucket,
 	})
 	sim.AddShop(*shop, shopifysim.ShopInfo{Name: "Parrain Demo Store", CurrencyCode: "EUR", IanaTimezone: "Europe/Paris", PlanDisplayName: "Basic"})
 

@@ -3,6 +3,7 @@ package shopify
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strconv"
 	"time"
 
@@ -120,6 +121,10 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 	return referrals.OrderEvent{Order: f, FirstName: first, Known: true, Paid: paid, Cancelled: o.CancelledAt != nil}, nil
 }
 
+// maxRefundMinor bounds a refund's sum of transactions (10^15 minor units,
+// ParseMoney's own bound for one amount).
+const maxRefundMinor = 1_000_000_000_000_000
+
 // ParseRefundEvent turns a refunds/create body (Refund resource) into the
 // engine's event: the refunded amount is the sum of successful refund
 // transactions, in the shop currency.
@@ -163,6 +168,12 @@ func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
 		if err != nil {
 			return referrals.OrderEvent{}, fmt.Errorf("refund %d amount: %w", r.ID, err)
 		}
+		// A refund pays back; a negative one would un-refund the order
+		// (found by FuzzParseRefundEvent's seeds). Sums stay far from
+		// overflow.
+		if m.Minor < 0 || sum > maxRefundMinor-m.Minor {
+			return referrals.OrderEvent{}, app.Errorf(app.EINVALID, "refund %d amount %q out of range", r.ID, t.Amount)
+		}
 		sum += m.Minor
 		txCurrency = m.Currency
 	}
@@ -180,7 +191,14 @@ func ParseRefundEvent(payload []byte) (referrals.OrderEvent, error) {
 		shopMinor, presMinor, shopCurrency = shopMinor+sm.Minor, presMinor+pm.Minor, sm.Currency
 	}
 	if txCurrency != "" && shopCurrency != "" && txCurrency != shopCurrency && presMinor > 0 {
-		sum = (sum*shopMinor + presMinor/2) / presMinor
+		// In big integers: sum*shopMinor overflows int64 for large
+		// amounts.
+		v := new(big.Int).Mul(big.NewInt(sum), big.NewInt(shopMinor))
+		v.Add(v, big.NewInt(presMinor/2)).Quo(v, big.NewInt(presMinor))
+		if v.Sign() < 0 || !v.IsInt64() || v.Int64() > maxRefundMinor {
+			return referrals.OrderEvent{}, app.Errorf(app.EINVALID, "refund %d: converted amount out of range", r.ID)
+		}
+		sum = v.Int64()
 	}
 	return referrals.OrderEvent{
 		Order:    attribution.Order{PlatformID: strconv.FormatInt(r.OrderID, 10)},

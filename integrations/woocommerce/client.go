@@ -23,8 +23,10 @@ type Client struct {
 	Store          string
 	ConsumerKey    string
 	ConsumerSecret string
-	HTTP           *http.Client
-	Now            func() time.Time
+	// HTTP sends the calls; nil is NewHTTPClient(false), which refuses
+	// stores on non-public addresses.
+	HTTP *http.Client
+	Now  func() time.Time
 }
 
 // APIError is WooCommerce's error answer, its code kept.
@@ -74,7 +76,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: 20 * time.Second}
+		hc = defaultHTTP // refuses non-public addresses (dialguard.go)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

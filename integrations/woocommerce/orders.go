@@ -127,6 +127,11 @@ func ParseOrder(payload []byte) (*Change, error) {
 		if err != nil {
 			return nil, fmt.Errorf("order %d refund %d: %w", o.ID, r.ID, err)
 		}
+		// WooCommerce lists refunds as negative totals; "--5" is not one
+		// (found by FuzzParseOrder): a negative refund would un-refund.
+		if m.Minor < 0 {
+			return nil, app.Errorf(app.EINVALID, "order %d refund %d: total %q", o.ID, r.ID, r.Total)
+		}
 		c.Refunds = append(c.Refunds, referrals.OrderEvent{
 			Order:    attribution.Order{PlatformID: id},
 			RefundID: "wc-refund-" + strconv.FormatInt(r.ID, 10), RefundMinor: m.Minor,

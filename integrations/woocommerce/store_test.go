@@ -21,7 +21,7 @@ func TestStoreConformance(t *testing.T) {
 		srv := httptest.NewServer(sim.Handler())
 		t.Cleanup(srv.Close)
 		// An http store: the client must sign with OAuth 1.0a.
-		st := &woocommerce.Store{Clients: oneClient{&woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_test", ConsumerSecret: "cs_test"}}}
+		st := &woocommerce.Store{Clients: oneClient{&woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_test", ConsumerSecret: "cs_test", HTTP: srv.Client()}}}
 		return storetest.Fixture{
 			Store: st, Shop: &app.Shop{ID: 1, Platform: "woocommerce", Domain: "shop.example"}, CustomerID: "7",
 			Code: func(code string) (bool, bool) {
@@ -56,7 +56,7 @@ func TestClientAuthRefused(t *testing.T) {
 	sim := wcsim.New("ck_test", "cs_test")
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
-	c := &woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_test", ConsumerSecret: "cs_wrong"}
+	c := &woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_test", ConsumerSecret: "cs_wrong", HTTP: srv.Client()}
 	if _, err := c.CouponByCode(context.Background(), "x"); app.ErrorCode(err) != app.EUNAUTHORIZED {
 		t.Fatalf("wrong secret: %v", err)
 	}

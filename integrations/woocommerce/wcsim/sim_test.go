@@ -41,7 +41,7 @@ func TestDeliveries(t *testing.T) {
 	sim := New("ck_a", "cs_a")
 	store := httptest.NewServer(sim.Handler())
 	defer store.Close()
-	c := &woocommerce.Client{Store: store.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a"}
+	c := &woocommerce.Client{Store: store.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a", HTTP: store.Client()}
 	created, _, err := c.EnsureWebhooks(context.Background(), app.URL+"/hook", "s3cret")
 	if err != nil || len(created) != 3 {
 		t.Fatalf("webhooks: %v %v", created, err)
