@@ -44,7 +44,8 @@ func newGuestWorld(t *testing.T) *guestWorld {
 	t.Cleanup(srv.Close)
 	sh := installShop(t, db, "guests.myshopify.com")
 	sh.Currency = "EUR"
-	store := &woocommerce.Store{Clients: wcClient{&woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_g", ConsumerSecret: "cs_g"}}}
+	// wcsim listens on loopback: the SSRF guard must let it through here.
+	store := &woocommerce.Store{Clients: wcClient{&woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_g", ConsumerSecret: "cs_g", HTTP: woocommerce.NewHTTPClient(true)}}}
 	return &guestWorld{t: t, db: db, shop: sh, store: sim,
 		engine: &referrals.Engine{Repo: db.Referrals(), Store: store, Now: time.Now, CodeKey: []byte("k")}}
 }

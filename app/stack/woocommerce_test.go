@@ -128,9 +128,11 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 		t.Fatalf("refunded: %d %s", status, out)
 	}
 	eventually(t, 15*time.Second, "the reversal", func() bool { s, _, _ := h.referral(12); return s == "reversed" })
-	if n := h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 4500"); n != 1 {
-		t.Fatal("both refunds counted once each")
-	}
+	// The status reverses the referral before the delivery's refunds are
+	// merged (one after the other, same job): wait for both.
+	eventually(t, 15*time.Second, "both refunds counted once each", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 4500") == 1
+	})
 	if status, _ := post("delivery-order-created.json", true); status != 200 || h.count("SELECT count(*) FROM webhook_events") != 4 {
 		t.Fatal("a late duplicate stored twice")
 	}
