@@ -85,6 +85,22 @@ func (s *Server) shopifyWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	// The headers are unsigned: bind them to the signed body before
+	// anything is written (see shopify.BindWebhook). Shop-level topics are
+	// rare; their check reads the shop's platform id uncached.
+	var knownShopID int64
+	if shopify.ShopLevelTopic(h.Topic) {
+		sh, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		knownShopID = sh.PlatformShopID
+	}
+	if err := shopify.BindWebhook(h.Topic, domain, knownShopID, body); err != nil {
+		reject("binding", err)
+		return
+	}
 	ev := &app.WebhookEvent{
 		ShopID: shopID, Platform: app.PlatformShopify, Topic: h.Topic, EventID: eventID, WebhookID: h.WebhookID,
 		TriggeredAt: h.TriggeredAt, APIVersion: h.APIVersion, Payload: body,

@@ -209,7 +209,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	rewards := jobs.RewardQueue{Queue: s.Jobs}
 	mux.Handle(jobs.TypeProcessWebhook, &jobs.WebhookProcessor{
 		Webhooks: s.Webhooks, Shops: shops, Now: s.now,
-		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now), jobs.WooCommerceTopics(engine)),
+		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, &shopify.Store{Admin: s.Admin, Tokens: s.Tokens}, s.now), jobs.WooCommerceTopics(engine)),
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now})
