@@ -11,6 +11,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/parrain/parrain/app/testenv"
 	"github.com/parrain/parrain/jobs"
 )
 
@@ -203,3 +204,37 @@ func queued(t *testing.T, h *harness) int {
 }
 
 var _ = asynq.ErrQueueNotFound
+
+// A Postgres that accepts connections but refuses sessions (starting up,
+// shutting down, full) is as unavailable as one that is unreachable: 503,
+// so Shopify retries, never 500. Before: 57P03 "starting up" answered 500.
+func TestPostgresRefusingSessionsAnswers503(t *testing.T) {
+	for _, st := range []struct{ code, msg string }{
+		{"57P03", "the database system is starting up"},
+		{"57P01", "terminating connection due to administrator command"},
+		{"53300", "sorry, too many clients already"},
+	} {
+		t.Run(st.code, func(t *testing.T) {
+			h := newHarness(t, withoutWorker())
+			h.installShop("starting.myshopify.com")
+			h.pg.Answer(testenv.PostgresRefusing(st.code, st.msg))
+			// The pool's connections were dropped as a restart drops
+			// them; once they are gone, every new session meets the
+			// refusal. Every answer on the way must be a 503.
+			for i := range 25 {
+				status, body := h.deliver(delivery{topic: "orders/create", shop: "starting.myshopify.com", eventID: "st-1", body: []byte(orderBody)})
+				if status != http.StatusServiceUnavailable || !strings.Contains(body, "retry") {
+					t.Fatalf("Postgres answering %s, delivery %d: %d %s, want 503", st.code, i, status, body)
+				}
+			}
+			if !strings.Contains(h.logs.String(), "SQLSTATE "+st.code) {
+				t.Fatalf("no request met SQLSTATE %s; the test proves nothing", st.code)
+			}
+			h.pg.Restore()
+			eventually(t, 10*time.Second, "the retried delivery to be stored", func() bool {
+				status, _ := h.deliver(delivery{topic: "orders/create", shop: "starting.myshopify.com", eventID: "st-1", body: []byte(orderBody)})
+				return status == http.StatusOK
+			})
+		})
+	}
+}
