@@ -131,8 +131,12 @@ func TestWidgetSession(t *testing.T) {
 		body  func(id string) map[string]any
 		token string
 	}{
-		{func(id string) map[string]any { return map[string]any{"shop": shop, "order_id": id, "email": "eve@example.com"} }, ""},
-		{func(id string) map[string]any { return map[string]any{"order_id": id, "confirmation_number": "ZZZZ99999"} }, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
+		{func(id string) map[string]any {
+			return map[string]any{"shop": shop, "order_id": id, "email": "eve@example.com"}
+		}, ""},
+		{func(id string) map[string]any {
+			return map[string]any{"order_id": id, "confirmation_number": "ZZZZ99999"}
+		}, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
 	} {
 		s1, _, known := h.widgetSession(proof.body(oid), proof.token)
 		s2, _, unknown := h.widgetSession(proof.body("987654321"), proof.token)
