@@ -94,6 +94,10 @@ func TestWidgetSession(t *testing.T) {
 	forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"dest": "https://" + shop, "exp": time.Now().Add(time.Minute).Unix()}).
 		SignedString([]byte("not-the-secret"))
 	h.sim.AddShop("other-widget.myshopify.com", simShop("Other", "EUR", "UTC"))
+	// A token signed with the app secret whose iss names another shop
+	// than its dest (issue 10 §6h).
+	crossed, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://other-widget.myshopify.com/admin", "dest": "https://" + shop,
+		"aud": apiKey, "sub": "gid://shopify/Customer/" + strconv.FormatInt(customer, 10), "exp": time.Now().Add(time.Minute).Unix()}).SignedString([]byte(apiSecret))
 	refused := []struct {
 		name   string
 		body   map[string]any
@@ -109,6 +113,7 @@ func TestWidgetSession(t *testing.T) {
 		{"guest token, wrong confirmation number", map[string]any{"order_id": oid, "confirmation_number": "ZZZZ99999"}, h.sim.CheckoutSessionToken(shop, 0, time.Minute), 202},
 		{"expired token", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, 0, -time.Minute), 403},
 		{"forged token", map[string]any{"order_id": oid}, forged, 403},
+		{"token whose iss is another shop", map[string]any{"order_id": oid}, crossed, 403},
 		{"token of another customer", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, customer+1, time.Minute), 202},
 		{"token for another shop", map[string]any{"shop": shop, "order_id": oid}, h.sim.CheckoutSessionToken("other-widget.myshopify.com", 0, time.Minute), 403},
 		{"shop not using Parrain", map[string]any{"shop": "nobody.myshopify.com", "order_id": oid, "email": "ann@example.com"}, "", 403},
