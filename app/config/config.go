@@ -47,6 +47,13 @@ type Config struct {
 	// before the relay enqueues it (its direct enqueue failed or the process
 	// died in between).
 	RelayAfter time.Duration
+	// MetricsToken, when set, serves /metrics on the main listener to
+	// requests bearing it (Authorization: Bearer …); unset, /metrics is not
+	// served there at all.
+	MetricsToken string
+	// MetricsAddr, when set, serves /metrics (only) on a listener of its
+	// own, for a private network; MetricsToken applies there too if set.
+	MetricsAddr string
 }
 
 // Getenv looks a variable up; os.LookupEnv in production, a map in tests.
@@ -75,6 +82,11 @@ func Load(getenv Getenv) (*Config, error) {
 		WidgetPerShop:     r.integer("WIDGET_PER_MINUTE_PER_SHOP", 1200, 1, 10_000_000),
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
+		MetricsToken:      r.str("METRICS_TOKEN", ""),
+		MetricsAddr:       r.str("METRICS_ADDR", ""),
+	}
+	if t := c.MetricsToken; t != "" && len(t) < 16 {
+		r.fail("METRICS_TOKEN", "want at least 16 characters (e.g. openssl rand -hex 24)")
 	}
 	c.AppURL = r.url("APP_URL", "http://127.0.0.1:8080", true)
 	if v := r.str("TRUSTED_PROXIES", ""); v != "" {

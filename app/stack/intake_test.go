@@ -155,7 +155,25 @@ func TestPostgresUnreachableAnswers503(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	h := newHarness(t, withoutWorker())
+	const token = "metrics-token-0123456789"
+	h := newHarness(t, withoutWorker(), withEnv("METRICS_TOKEN", token))
+	getMetrics := func(auth string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+	// /metrics is not public (issue 10 §6i).
+	for _, auth := range []string{"", "Bearer wrong-token-0123456789", token} {
+		if status, body := getMetrics(auth); status != 401 || strings.Contains(body, "parrain_") {
+			t.Fatalf("/metrics with %q: %d", auth, status)
+		}
+	}
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"redis":"ok"`} {
 		resp, err := http.Get(h.app.URL + path)
 		if err != nil {
@@ -170,8 +188,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m1", body: []byte(orderBody)})
 	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m1", body: []byte(orderBody)})
 	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m2", body: []byte(orderBody), hmac: "bad"})
-	resp, _ := http.Get(h.app.URL + "/metrics")
-	m := readAll(resp)
+	_, m := getMetrics("Bearer " + token)
 	for _, want := range []string{
 		`parrain_http_requests_total{method="POST",route="/webhooks/shopify",status="200"}`,
 		`parrain_webhooks_received_total{platform="shopify",topic="orders/create"}`,
@@ -185,9 +202,21 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	// An unmatched path must not become its own label.
 	http.Get(h.app.URL + "/no/such/path/12345")
-	resp, _ = http.Get(h.app.URL + "/metrics")
-	if m := readAll(resp); strings.Contains(m, "12345") || !strings.Contains(m, `route="unmatched"`) {
+	if _, m := getMetrics("Bearer " + token); strings.Contains(m, "12345") || !strings.Contains(m, `route="unmatched"`) {
 		t.Error("raw paths leak into metric labels")
+	}
+}
+
+// Without METRICS_TOKEN the web listener does not serve /metrics at all
+// (METRICS_ADDR serves it on a listener of its own).
+func TestMetricsNotPublicByDefault(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	resp, err := http.Get(h.app.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := readAll(resp); resp.StatusCode != 404 || strings.Contains(b, "parrain_") {
+		t.Fatalf("/metrics without METRICS_TOKEN: %d", resp.StatusCode)
 	}
 }
 
