@@ -37,6 +37,7 @@ func (s *Server) shopifyWebhook(c *gin.Context) {
 		reject("hmac", err)
 		return
 	}
+	body = s.storable(c, body)
 	if !shopify.KnownTopic(h.Topic) {
 		reject("topic", app.Errorf(app.EINVALID, "unknown or missing X-Shopify-Topic"))
 		return

@@ -72,6 +72,7 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 		reject(reason, err)
 		return
 	}
+	body = s.storable(c, body)
 	topic := c.GetHeader("X-WC-Webhook-Topic")
 	if !woocommerce.KnownTopic(topic) {
 		reject("topic", app.Errorf(app.EINVALID, "unknown or missing X-WC-Webhook-Topic"))

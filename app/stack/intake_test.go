@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/testenv"
+	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/jobs"
 )
 
@@ -265,5 +268,51 @@ func TestPostgresRefusingSessionsAnswers503(t *testing.T) {
 				return status == http.StatusOK
 			})
 		})
+	}
+}
+
+// A genuine signed body with a \u0000 escape or invalid UTF-8 (a NUL pasted
+// in a note) is kept and processed, on both intakes; before, Postgres's
+// jsonb refused it and the intake answered 400 for ever, so the store
+// dropped the event.
+func TestBodiesWithNULOrInvalidUTF8AreKept(t *testing.T) {
+	h := newHarness(t)
+	h.installShop("nul.myshopify.com")
+	for i, b := range []string{
+		`{"id":9001,"name":"#1001","note":"a\u0000b","email":"nul@example.com","total_price":"10.00","currency":"USD","financial_status":"pending"}`,
+		"{\"id\":9002,\"name\":\"#1002\",\"note\":\"a\xffb\",\"email\":\"bad\xc3@example.com\",\"total_price\":\"10.00\",\"currency\":\"USD\",\"financial_status\":\"pending\"}",
+		`{"id":9003,"name":"#1003","note":"half a pair \ud83d","total_price":"10.00","currency":"USD","financial_status":"pending"}`,
+	} {
+		if status, body := h.deliver(delivery{topic: "orders/create", shop: "nul.myshopify.com", eventID: fmt.Sprint("nul-", i), body: []byte(b)}); status != 200 {
+			t.Fatalf("body %d: %d %s, want 200", i, status, body)
+		}
+	}
+	eventually(t, 10*time.Second, "the three orders processed", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id IN ('9001','9002','9003') AND known") == 3
+	})
+	if n := h.count(`SELECT count(*) FROM webhook_events WHERE payload->>'note' LIKE 'a' || chr(65533) || 'b'`); n != 2 {
+		t.Fatalf("%d stored notes carry U+FFFD in place of the bad character, want 2", n)
+	}
+
+	// WooCommerce: the recorded order.created with a NUL in its note.
+	ctx := context.Background()
+	creds := woocommerce.Credentials("ck_live", "cs_live")
+	if _, err := h.stack.DB.Shops().Install(ctx, app.PlatformWooCommerce, "woo-nul.example", creds, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	hdr, body := wcDelivery(t, "delivery-order-created.json")
+	body = bytes.Replace(body, []byte(`"customer_note":""`), []byte(`"customer_note":"x\u0000y"`), 1)
+	hdr.Set("X-WC-Webhook-Signature", woocommerce.Sign(body, woocommerce.WebhookSecret(creds, "woo-nul.example")))
+	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/woo-nul.example", bytes.NewReader(body))
+	req.Header = hdr
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := readAll(resp); resp.StatusCode != 200 {
+		t.Fatalf("WooCommerce body with a NUL: %d %s", resp.StatusCode, out)
+	}
+	if n := h.count(`SELECT count(*) FROM webhook_events WHERE payload->>'customer_note' = 'x' || chr(65533) || 'y'`); n != 1 {
+		t.Fatal("the WooCommerce event was not stored with the NUL replaced")
 	}
 }
