@@ -77,6 +77,8 @@ type Server struct {
 	// MetricsToken guards /metrics; empty means /metrics is not served
 	// here (see config.Config.MetricsAddr).
 	MetricsToken string
+	// OAuthStates consumes Shopify OAuth states (single use).
+	OAuthStates OAuthStates
 
 	AppURL        string
 	ShopifyKey    string

@@ -192,6 +192,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
 		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
 		MetricsToken:           s.Config.MetricsToken,
+		OAuthStates:            s.DB.Shops(),
 	}
 	return srv.Handler()
 }
