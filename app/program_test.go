@@ -18,7 +18,7 @@ func TestProgramAmountCeilings(t *testing.T) {
 		{"92 quadrillion EUR reward", func(p *Program) { p.RewardAmountMinor = 9_223_372_036_854_775_807 }, "reward amount must be at most 1000000.00 EUR"},
 		{"reward one cent over", func(p *Program) { p.RewardAmountMinor = 100_000_001 }, "reward amount must be at most"},
 		{"reward at the ceiling", func(p *Program) { p.RewardAmountMinor = 100_000_000 }, ""},
-		{"friend fixed over", func(p *Program) { p.FriendKind, p.FriendAmountMinor = OfferFixed, 1 << 40 }, "friend amount must be at most"},
+		{"friend fixed over", func(p *Program) { p.FriendKind, p.FriendAmountMinor = OfferFixed, 1<<40 }, "friend amount must be at most"},
 		{"JPY has no cents", func(p *Program) { p.Currency, p.RewardAmountMinor = "JPY", 1_000_001 }, "at most 1000000 JPY"},
 		{"minimum order huge", func(p *Program) { p.MinOrderMinor = 1 << 62 }, "minimum order must be at most"},
 		{"friend minimum order negative", func(p *Program) { p.FriendMinOrderMinor = -1 }, "cannot be negative"},

@@ -316,9 +316,9 @@ func TestAmountsHaveACeiling(t *testing.T) {
 	}
 	for body, msg := range map[string]string{
 		`{"reward_kind":"fixed","reward_amount_minor":9223372036854775807}`: "reward amount must be at most 1000000.00 EUR",
-		`{"friend_kind":"fixed","friend_amount_minor":100000001}`:          "friend amount must be at most 1000000.00 EUR",
-		`{"min_order_minor":9000000000000000000}`:                          "minimum order must be at most",
-		`{"reward_expiry_days":100000}`:                                    "at most 3650 days",
+		`{"friend_kind":"fixed","friend_amount_minor":100000001}`:           "friend amount must be at most 1000000.00 EUR",
+		`{"min_order_minor":9000000000000000000}`:                           "minimum order must be at most",
+		`{"reward_expiry_days":100000}`:                                     "at most 3650 days",
 	} {
 		if status, out := do(http.MethodPut, "/api/admin/program", body); status != 400 || !strings.Contains(out, msg) {
 			t.Errorf("PUT %s: %d %s, want 400 %q", body, status, out, msg)
