@@ -140,8 +140,58 @@ func DefaultProgram(shopID int64, currency string) Program {
 	}
 }
 
+// Ceilings on what a program may say. An amount has no natural upper bound
+// in int64 minor units (a 92 quadrillion EUR reward was accepted once), and
+// a store would create whatever code it is asked to: a payout or discount
+// over a million currency units is a typo or an attack, not a program.
+const (
+	// MaxOfferMajor bounds discounts and rewards, in major units of the
+	// shop's currency (1,000,000.00 EUR, 1,000,000 JPY).
+	MaxOfferMajor = 1_000_000
+	// MaxThresholdMajor bounds order-value thresholds and filters, which
+	// pay nothing but must stay far from overflow.
+	MaxThresholdMajor = 1_000_000_000
+	maxDays           = 3650
+	maxCount          = 1_000_000
+)
+
+// MaxMinor is major units of currency in minor units (1,000,000 EUR →
+// 100,000,000 cents).
+func MaxMinor(major int64, currency string) int64 {
+	for range MinorDigits(currency) {
+		major *= 10
+	}
+	return major
+}
+
+// CheckAmount returns an EINVALID error naming the field when minor is
+// negative or over max major units of the currency.
+func CheckAmount(field string, minor, maxMajor int64, currency string) error {
+	if minor < 0 {
+		return Errorf(EINVALID, "%s cannot be negative", field)
+	}
+	if limit := MaxMinor(maxMajor, currency); minor > limit {
+		return Errorf(EINVALID, "%s must be at most %s %s", field, Money{Minor: limit, Currency: currency}.Decimal(), currency)
+	}
+	return nil
+}
+
 // Validate returns an EINVALID error naming the first bad field.
 func (p Program) Validate() error {
+	for _, a := range []struct {
+		field string
+		minor int64
+		max   int64
+	}{
+		{"friend amount", p.FriendAmountMinor, MaxOfferMajor},
+		{"reward amount", p.RewardAmountMinor, MaxOfferMajor},
+		{"minimum order", p.MinOrderMinor, MaxThresholdMajor},
+		{"friend minimum order", p.FriendMinOrderMinor, MaxThresholdMajor},
+	} {
+		if err := CheckAmount(a.field, a.minor, a.max, p.Currency); err != nil {
+			return err
+		}
+	}
 	switch {
 	case p.FriendKind != OfferPercent && p.FriendKind != OfferFixed && p.FriendKind != OfferFreeShipping:
 		return Errorf(EINVALID, "friend offer kind must be percent, fixed or free_shipping")
@@ -161,6 +211,12 @@ func (p Program) Validate() error {
 		return Errorf(EINVALID, "amounts and durations cannot be negative")
 	case p.CapPerAdvocate < 0 || p.CapWindowDays < 1 || p.VelocityPerIP < 0 || p.VelocityPerAdvocate < 0 || p.VelocityWindowMinutes < 1:
 		return Errorf(EINVALID, "caps must be zero or more and windows at least 1")
+	case p.RewardExpiryDays > maxDays || p.CapWindowDays > maxDays:
+		return Errorf(EINVALID, "reward expiry and cap window must be at most %d days", maxDays)
+	case p.VelocityWindowMinutes > maxDays*24*60:
+		return Errorf(EINVALID, "velocity window must be at most %d minutes", maxDays*24*60)
+	case p.CapPerAdvocate > maxCount || p.VelocityPerIP > maxCount || p.VelocityPerAdvocate > maxCount:
+		return Errorf(EINVALID, "caps must be at most %d", maxCount)
 	case len(p.Currency) != 3:
 		return Errorf(EINVALID, "currency must be an ISO 4217 code")
 	}

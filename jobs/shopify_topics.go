@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -20,9 +21,31 @@ type OrderEvents interface {
 	RecordOrderEvent(ctx context.Context, shop *app.Shop, ev referrals.OrderEvent) error
 }
 
+// InstallProbe asks the store whether the app is still installed on a shop.
+type InstallProbe interface {
+	// StillInstalled reports whether the shop still answers its API with its
+	// token; an error means the store could not tell (retry later).
+	StillInstalled(ctx context.Context, shop *app.Shop) (bool, error)
+}
+
 // ShopifyTopics returns the handlers for Shopify's order, lifecycle and
-// compliance topics.
-func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engine OrderEvents, now func() time.Time) map[string]TopicHandler {
+// compliance topics. The destructive ones (app/uninstalled, shop/redact) act
+// only when the store agrees: webhook topics are unsigned headers, so a
+// genuine body replayed under them must not cost a merchant their install or
+// their data (docs/webhooks.md).
+func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engine OrderEvents, probe InstallProbe, now func() time.Time) map[string]TopicHandler {
+	// storeSaysGone is true when the shop no longer lets us in. A shop
+	// without credentials is already uninstalled on our side.
+	storeSaysGone := func(ctx context.Context, shop *app.Shop) (bool, error) {
+		if shop.Status != app.ShopInstalled {
+			return true, nil
+		}
+		installed, err := probe.StillInstalled(ctx, shop)
+		if err != nil {
+			return false, err
+		}
+		return !installed, nil
+	}
 	orderTopic := func(paid bool) TopicHandler {
 		return func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
 			oe, err := shopify.ParseOrderEvent(ev.Payload, paid)
@@ -50,13 +73,27 @@ func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engi
 			return engine.HandleOrderEvent(ctx, shop, oe)
 		},
 		shopify.TopicAppUninstalled: func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
-			// Shopify has already revoked the token; drop ours and keep the
-			// data until shop/redact (48 h later) or a reinstall.
+			// Shopify revokes the tokens before it sends app/uninstalled, so
+			// a shop that still answers with its token did not uninstall:
+			// the delivery is a replay (or stale, after a reinstall).
+			gone, err := storeSaysGone(ctx, shop)
+			if err != nil {
+				return err
+			}
+			if !gone {
+				logging.From(ctx).Warn("app/uninstalled ignored: the shop still answers the Admin API with its token")
+				return nil
+			}
+			// Drop our token and keep the data until shop/redact (48 h
+			// later) or a reinstall.
 			return shops.MarkUninstalled(ctx, shop.ID, eventTime(ev))
 		},
 		shopify.TopicCustomersDataReq: func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
 			req, err := parseCompliance(ev.Payload)
 			if err != nil {
+				return err
+			}
+			if err := sameShop(shop, req); err != nil {
 				return err
 			}
 			id, err := compliance.ExportCustomer(ctx, shop.ID, req.DataRequest.ID, req.customer(req.OrdersRequested), now())
@@ -70,6 +107,9 @@ func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engi
 			if err != nil {
 				return err
 			}
+			if err := sameShop(shop, req); err != nil {
+				return err
+			}
 			n, err := compliance.RedactCustomer(ctx, shop.ID, req.customer(req.OrdersToRedact), now())
 			if err == nil {
 				logging.From(ctx).Info("customer redacted", "records", n)
@@ -77,11 +117,30 @@ func ShopifyTopics(shops app.ShopService, compliance app.ComplianceService, engi
 			return err
 		},
 		shopify.TopicShopRedact: func(ctx context.Context, shop *app.Shop, ev *app.WebhookEvent) error {
-			// Shopify sends shop/redact 48 h after uninstall; a merchant who
-			// reinstalled since wants their data kept.
-			if shop.Status == app.ShopInstalled && shop.InstalledAt != nil && shop.InstalledAt.After(eventTime(ev)) {
-				logging.From(ctx).Info("shop reinstalled after redact request; keeping data")
+			req, err := parseCompliance(ev.Payload)
+			if err != nil {
+				return err
+			}
+			if err := sameShop(shop, req); err != nil {
+				return err
+			}
+			// Shopify sends shop/redact 48 h after uninstall. For a shop we
+			// hold as installed the request is recorded (this event) and
+			// ignored, unless the store confirms the app is gone (we missed
+			// app/uninstalled): a merchant who reinstalled, or a replayed
+			// body, must not erase an installed shop.
+			gone, err := storeSaysGone(ctx, shop)
+			if err != nil {
+				return err
+			}
+			if !gone {
+				logging.From(ctx).Warn("shop/redact ignored: the shop is installed and still answers the Admin API")
 				return nil
+			}
+			if shop.Status == app.ShopInstalled {
+				if err := shops.MarkUninstalled(ctx, shop.ID, eventTime(ev)); err != nil {
+					return err
+				}
 			}
 			return compliance.RedactShop(ctx, shop.ID, now())
 		},
@@ -117,4 +176,15 @@ func parseCompliance(payload []byte) (complianceRequest, error) {
 		return r, fmt.Errorf("parse compliance request: %v: %w", err, asynq.SkipRetry)
 	}
 	return r, nil
+}
+
+// sameShop re-checks at processing what the intake checked on arrival
+// (shopify.BindWebhook): a compliance request acts only on the shop its
+// signed body names. Events stored before that check existed pass through
+// here too.
+func sameShop(shop *app.Shop, r complianceRequest) error {
+	if !strings.EqualFold(r.ShopDomain, shop.Domain) || (shop.PlatformShopID != 0 && r.ShopID != shop.PlatformShopID) {
+		return fmt.Errorf("compliance request names shop %q, not %s: %w", r.ShopDomain, shop.Domain, asynq.SkipRetry)
+	}
+	return nil
 }

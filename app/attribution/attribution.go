@@ -63,10 +63,14 @@ type Order struct {
 	LandingSite     string
 	// Key is the platform's secret order key (WooCommerce's order_key),
 	// which the thank-you page shows and the widget API checks.
-	Key        string
-	Test       bool
-	SourceName string
-	CreatedAt  time.Time
+	Key string
+	// ConfirmationNumber is the code Shopify shows the buyer on the
+	// thank-you page (the order's confirmation_number): with a guest's
+	// session token, it is what proves the page shows this order.
+	ConfirmationNumber string `json:",omitempty"`
+	Test               bool
+	SourceName         string
+	CreatedAt          time.Time
 }
 
 // Evidences lists the order's clues, strongest first. The caller resolves

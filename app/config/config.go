@@ -55,6 +55,13 @@ type Config struct {
 	// ApproveEvery is how often due referrals are approved (and lost
 	// reward jobs re-queued).
 	ApproveEvery time.Duration
+	// MetricsToken, when set, serves /metrics on the main listener to
+	// requests bearing it (Authorization: Bearer …); unset, /metrics is not
+	// served there at all.
+	MetricsToken string
+	// MetricsAddr, when set, serves /metrics (only) on a listener of its
+	// own, for a private network; MetricsToken applies there too if set.
+	MetricsAddr string
 }
 
 // Getenv looks a variable up; os.LookupEnv in production, a map in tests.
@@ -86,6 +93,11 @@ func Load(getenv Getenv) (*Config, error) {
 
 		WooAllowPrivateStores: r.boolean("WOOCOMMERCE_ALLOW_PRIVATE_STORES", false),
 		ApproveEvery:          r.duration("APPROVE_REFERRALS_EVERY", time.Minute),
+		MetricsToken:          r.str("METRICS_TOKEN", ""),
+		MetricsAddr:           r.str("METRICS_ADDR", ""),
+	}
+	if t := c.MetricsToken; t != "" && len(t) < 16 {
+		r.fail("METRICS_TOKEN", "want at least 16 characters (e.g. openssl rand -hex 24)")
 	}
 	c.AppURL = r.url("APP_URL", "http://127.0.0.1:8080", true)
 	if v := r.str("TRUSTED_PROXIES", ""); v != "" {

@@ -64,6 +64,8 @@ func parseFilter(q func(string) string, currency string) (review.Filter, map[str
 		m, err := app.ParseMoney(v, currency)
 		if err != nil || m.Minor < 0 {
 			bad[name] = "an amount in " + currency + ", e.g. 50 or 49.90"
+		} else if err := app.CheckAmount(name, m.Minor, app.MaxThresholdMajor, currency); err != nil {
+			bad[name] = app.ErrorMessage(err)
 		}
 		return m.Minor
 	}

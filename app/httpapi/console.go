@@ -122,17 +122,83 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 	shop.GET("/export/:what", s.consoleExport)
 }
 
-// consoleLogin checks the password; attempts are limited per address and
-// per account, so guessing is slow from one place and against one person.
+// Login throttling. Refusing an account after N failures lets anyone lock a
+// chosen person out; so refusals are per address, and the account itself is
+// only slowed down:
+//   - per address: 20 attempts a minute, any accounts (429);
+//   - per address and account: 5 attempts a minute (429), so one address
+//     cannot hammer one person;
+//   - per account: every failed password in the last 15 minutes counts; from
+//     the 5th on, each attempt on that account waits loginDelay (100 ms
+//     doubling, at most 3 s) before the password is checked. A guesser
+//     spread over many addresses is slowed; the owner typing the right
+//     password from their own (fresh) address waits at most 3 s and is let in.
+const (
+	loginPerAddress        = 20
+	loginPerAddressAccount = 5
+	loginFailWindow        = 15 * time.Minute
+	loginFreeFailures      = 5
+	loginMaxDelay          = 3 * time.Second
+)
+
+// loginDelay is the wait before checking a password for an account with
+// failures recent failed attempts.
+func loginDelay(failures int64) time.Duration {
+	if failures < loginFreeFailures {
+		return 0
+	}
+	shift := min(failures-loginFreeFailures, 10)
+	return min(100*time.Millisecond<<shift, loginMaxDelay)
+}
+
+// sameOrigin reports whether a form post comes from a page of the app
+// itself (APP_URL): the Origin header, or the Referer when a browser sent
+// no Origin. A request with neither is not a browser's cross-site post.
+func (s *Server) sameOrigin(c *gin.Context) bool {
+	app, err := url.Parse(s.AppURL)
+	if err != nil {
+		return false
+	}
+	from := c.GetHeader("Origin")
+	if from == "" {
+		from = c.GetHeader("Referer")
+	}
+	if from == "" {
+		return true
+	}
+	u, err := url.Parse(from)
+	return err == nil && strings.EqualFold(u.Scheme, app.Scheme) && strings.EqualFold(u.Host, app.Host)
+}
+
+// consoleLogin checks the password. A login form posted from another site
+// is refused (login CSRF: it would log the victim into the attacker's
+// account); attempts are throttled as described above.
 func (s *Server) consoleLogin(c *gin.Context) {
 	ctx := c.Request.Context()
 	email := strings.ToLower(strings.TrimSpace(c.PostForm("email")))
-	if !s.allow(ctx, "login:ip:"+s.hashIP(c.ClientIP()), 20) || !s.allow(ctx, "login:email:"+s.hashIP(email), 10) {
+	if !s.sameOrigin(c) {
+		s.render(c, http.StatusForbidden, "login", view{"Title": "Log in", "Error": "This login form was sent from another site: open the console and log in there."})
+		return
+	}
+	addr, account := s.hashIP(c.ClientIP()), s.hashIP(email)
+	if !s.allow(ctx, "login:ip:"+addr, loginPerAddress) || !s.allow(ctx, "login:ip-email:"+addr+":"+account, loginPerAddressAccount) {
 		s.render(c, http.StatusTooManyRequests, "login", view{"Title": "Log in", "Email": email, "Error": "Too many attempts: wait a minute and try again."})
 		return
 	}
+	if s.Limiter != nil {
+		if d := loginDelay(s.Limiter.Count(ctx, "login:fail:"+account, loginFailWindow)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 	sess, _, err := s.Staff.Login(ctx, email, c.PostForm("password"))
 	if err != nil {
+		if app.ErrorCode(err) == app.EUNAUTHORIZED && s.Limiter != nil {
+			s.Limiter.Add(ctx, "login:fail:"+account, loginFailWindow)
+		}
 		status := http.StatusUnauthorized
 		if app.ErrorCode(err) != app.EUNAUTHORIZED {
 			status = http.StatusServiceUnavailable

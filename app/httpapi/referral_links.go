@@ -27,6 +27,10 @@ type ReferralLinks interface {
 // Limiter counts hits per key.
 type Limiter interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) bool
+	// Add and Count keep a count per window without limiting (failed
+	// logins, which slow an account down).
+	Add(ctx context.Context, key string, window time.Duration) int64
+	Count(ctx context.Context, key string, window time.Duration) int64
 }
 
 var (

@@ -6,11 +6,13 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -80,6 +82,11 @@ type Server struct {
 	// API: a shopper's page asks a few times, a prober many.
 	WidgetPerIPPerMinute   int
 	WidgetPerShopPerMinute int
+	// MetricsToken guards /metrics; empty means /metrics is not served
+	// here (see config.Config.MetricsAddr).
+	MetricsToken string
+	// OAuthStates consumes Shopify OAuth states (single use).
+	OAuthStates OAuthStates
 
 	AppURL        string
 	ShopifyKey    string
@@ -116,7 +123,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.Handler()))
+	if s.MetricsToken != "" {
+		r.GET("/metrics", gin.WrapH(MetricsHandler(s.MetricsToken)))
+	}
 
 	r.GET("/auth/shopify/install", s.shopifyInstall)
 	r.GET("/auth/shopify/callback", s.shopifyCallback)
@@ -275,4 +284,23 @@ func (s *Server) errors() gin.HandlerFunc {
 func fail(c *gin.Context, err error) {
 	_ = c.Error(err)
 	c.Abort()
+}
+
+// MetricsHandler serves the Prometheus metrics, to requests bearing token
+// when it is set (compared in constant time). Metrics name routes, topics
+// and failure counts: not for the public (issue 10).
+func MetricsHandler(token string) http.Handler {
+	h := promhttp.Handler()
+	if token == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the bearer token (METRICS_TOKEN)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -27,7 +28,17 @@ const (
 	// read the permissions screen, short enough that a leaked cookie is
 	// useless soon after.
 	stateTTL = 5 * time.Minute
+	// installPerMinute bounds install and callback hits per address: a
+	// merchant needs two or three, a prober of HMACs or codes many more.
+	installPerMinute = 20
 )
+
+// OAuthStates makes OAuth states single use on the server.
+type OAuthStates interface {
+	// ConsumeOAuthState records the state as used and reports whether this
+	// was its first use; records older than keep may be forgotten.
+	ConsumeOAuthState(ctx context.Context, nonceHash string, keep time.Duration) (bool, error)
+}
 
 // stateKey derives the key that signs state cookies from the app secret, so
 // the cookie MAC is never the same function as Shopify's query HMAC.
@@ -83,6 +94,10 @@ func (s *Server) secureCookies() bool { return strings.HasPrefix(s.AppURL, "http
 // the admin (authorization-code grant). Everything is checked before the
 // redirect, so a forged link cannot send a browser anywhere.
 func (s *Server) shopifyInstall(c *gin.Context) {
+	if !s.allow(c.Request.Context(), "install:ip:"+s.hashIP(c.ClientIP()), installPerMinute) {
+		fail(c, app.Errorf(app.ERATELIMITED, "too many install attempts from this address; try again in a minute"))
+		return
+	}
 	shop, err := shopify.VerifyQuery(c.Request.URL.Query(), s.ShopifySecret, s.Now())
 	if err != nil {
 		fail(c, err)
@@ -107,6 +122,10 @@ func (s *Server) shopifyInstall(c *gin.Context) {
 // timestamp, shop, state; then the code is exchanged for an expiring offline
 // token, stored encrypted, and the post-install job is queued.
 func (s *Server) shopifyCallback(c *gin.Context) {
+	if !s.allow(c.Request.Context(), "install:ip:"+s.hashIP(c.ClientIP()), installPerMinute) {
+		fail(c, app.Errorf(app.ERATELIMITED, "too many install attempts from this address; try again in a minute"))
+		return
+	}
 	q := c.Request.URL.Query()
 	shop, err := shopify.VerifyQuery(q, s.ShopifySecret, s.Now())
 	if err != nil {
@@ -121,6 +140,19 @@ func (s *Server) shopifyCallback(c *gin.Context) {
 	code := q.Get("code")
 	if code == "" || len(code) > 256 {
 		fail(c, app.Errorf(app.EINVALID, "missing authorization code"))
+		return
+	}
+	// Single use on the server too: the cookie alone would let a captured
+	// callback (cookie + state) be replayed with another code until it
+	// expires. The first callback with a state consumes it.
+	sum := sha256.Sum256([]byte(q.Get("state")))
+	first, err := s.OAuthStates.ConsumeOAuthState(c.Request.Context(), hex.EncodeToString(sum[:]), 2*stateTTL)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if !first {
+		fail(c, app.Errorf(app.EUNAUTHORIZED, "OAuth state already used; start the install again"))
 		return
 	}
 	// The state is single-use: clear it before doing anything that could

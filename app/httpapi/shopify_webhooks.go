@@ -37,6 +37,7 @@ func (s *Server) shopifyWebhook(c *gin.Context) {
 		reject("hmac", err)
 		return
 	}
+	body = s.storable(c, body)
 	if !shopify.KnownTopic(h.Topic) {
 		reject("topic", app.Errorf(app.EINVALID, "unknown or missing X-Shopify-Topic"))
 		return
@@ -83,6 +84,22 @@ func (s *Server) shopifyWebhook(c *gin.Context) {
 			return
 		}
 		fail(c, err)
+		return
+	}
+	// The headers are unsigned: bind them to the signed body before
+	// anything is written (see shopify.BindWebhook). Shop-level topics are
+	// rare; their check reads the shop's platform id uncached.
+	var knownShopID int64
+	if shopify.ShopLevelTopic(h.Topic) {
+		sh, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformShopify, domain)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		knownShopID = sh.PlatformShopID
+	}
+	if err := shopify.BindWebhook(h.Topic, domain, knownShopID, body); err != nil {
+		reject("binding", err)
 		return
 	}
 	ev := &app.WebhookEvent{

@@ -41,12 +41,15 @@ func widgetCORS(c *gin.Context) {
 }
 
 type widgetSessionRequest struct {
-	Shop     string   `json:"shop"`
-	OrderID  string   `json:"order_id"`
-	Email    string   `json:"email"`
-	OrderKey string   `json:"order_key"`
-	Lang     string   `json:"lang"`
-	Langs    []string `json:"langs"`
+	Shop     string `json:"shop"`
+	OrderID  string `json:"order_id"`
+	Email    string `json:"email"`
+	OrderKey string `json:"order_key"`
+	// ConfirmationNumber is the order's confirmation number, which the
+	// thank-you extension reads (shopify.orderConfirmation.value.number).
+	ConfirmationNumber string   `json:"confirmation_number"`
+	Lang               string   `json:"lang"`
+	Langs              []string `json:"langs"`
 	// Platform is "woocommerce" for a WooCommerce store; Shopify otherwise.
 	Platform string `json:"platform"`
 }
@@ -76,7 +79,7 @@ func (s *Server) widgetSession(c *gin.Context) {
 		fail(c, app.Errorf(app.EINVALID, "order_id must be the order's id"))
 		return
 	}
-	req := popup.Request{OrderID: m[1], Proof: popup.Proof{Email: in.Email, OrderKey: in.OrderKey}}
+	req := popup.Request{OrderID: m[1], Proof: popup.Proof{Email: in.Email, OrderKey: in.OrderKey, ConfirmationNumber: in.ConfirmationNumber}}
 	domain := strings.ToLower(strings.TrimSpace(in.Shop))
 	if raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
 		// Extension tokens are checked without the audience, like

@@ -91,6 +91,12 @@ func (s *Server) wooInstallStart(c *gin.Context) {
 // cannot use it.
 func (s *Server) wooInstallCallback(c *gin.Context) {
 	ctx := c.Request.Context()
+	// The store's server posts the keys once per install; a caller posting
+	// many is guessing states.
+	if !s.allow(ctx, "wccallback:"+s.hashIP(c.ClientIP()), installPerMinute) {
+		fail(c, app.Errorf(app.ERATELIMITED, "too many install callbacks from this address; try again in a minute"))
+		return
+	}
 	var in struct {
 		KeyID          int64  `json:"key_id"`
 		UserID         string `json:"user_id"`

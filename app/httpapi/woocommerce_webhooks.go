@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -12,6 +13,14 @@ import (
 	"github.com/parrain/parrain/app/metrics"
 	"github.com/parrain/parrain/integrations/woocommerce"
 )
+
+// unknownStoreSecret signs nothing: deliveries for stores we do not know are
+// checked against it so they cost what a known store's do, and fail.
+var unknownStoreSecret = func() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return string(b)
+}()
 
 // woocommerceWebhook is WooCommerce's intake. WooCommerce never retries and
 // disables a webhook after repeated failures, so it answers fast and 200
@@ -30,29 +39,40 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ping"})
 		return
 	}
+	// An unknown or uninstalled store is answered exactly like a known
+	// one with a bad signature (same status, same message, an HMAC computed
+	// all the same), so the intake does not tell who uses Parrain.
 	domain := strings.ToLower(strings.TrimPrefix(c.Param("shop"), "/"))
 	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformWooCommerce, domain)
-	if app.ErrorCode(err) == app.ENOTFOUND {
-		reject("shop", app.Errorf(app.ENOTFOUND, "unknown shop"))
-		return
-	}
-	if err != nil {
+	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
 		fail(c, err)
 		return
 	}
-	creds, err := s.Shops.Credentials(c.Request.Context(), shop.ID)
-	if app.ErrorCode(err) == app.ENOTFOUND {
-		reject("shop", app.Errorf(app.ENOTFOUND, "shop is not installed"))
+	secret, known := unknownStoreSecret, err == nil
+	if known {
+		creds, err := s.Shops.Credentials(c.Request.Context(), shop.ID)
+		switch {
+		case err == nil:
+			secret = woocommerce.WebhookSecret(creds, shop.Domain)
+		case app.ErrorCode(err) == app.ENOTFOUND:
+			known = false
+		default:
+			fail(c, err)
+			return
+		}
+	}
+	if err := woocommerce.VerifySignature(body, c.GetHeader("X-WC-Webhook-Signature"), secret); err != nil || !known {
+		if err == nil {
+			err = app.Errorf(app.EUNAUTHORIZED, "webhook signature does not match")
+		}
+		reason := "hmac"
+		if !known {
+			reason = "shop"
+		}
+		reject(reason, err)
 		return
 	}
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if err := woocommerce.VerifySignature(body, c.GetHeader("X-WC-Webhook-Signature"), woocommerce.WebhookSecret(creds, shop.Domain)); err != nil {
-		reject("hmac", err)
-		return
-	}
+	body = s.storable(c, body)
 	topic := c.GetHeader("X-WC-Webhook-Topic")
 	if !woocommerce.KnownTopic(topic) {
 		reject("topic", app.Errorf(app.EINVALID, "unknown or missing X-WC-Webhook-Topic"))

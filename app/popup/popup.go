@@ -26,6 +26,9 @@ type Order struct {
 	EmailNorm  string
 	// Key is the platform's order key (WooCommerce), "" where there is none.
 	Key string
+	// ConfirmationNumber is the code the thank-you page shows (Shopify),
+	// "" where none is known.
+	ConfirmationNumber string
 }
 
 // Data is the storage the popup reads.
@@ -48,6 +51,10 @@ type Proof struct {
 	TokenCustomerID string
 	Email           string
 	OrderKey        string
+	// ConfirmationNumber is the order's confirmation number as the
+	// thank-you page shows it; required with a guest's session token, which
+	// proves the shop but not the order.
+	ConfirmationNumber string
 }
 
 // Request asks for the popup of one order.
@@ -96,12 +103,21 @@ type Service struct {
 var errNoProof = app.Errorf(app.EFORBIDDEN, "cannot show a referral link: this page did not prove it shows this order")
 
 // Session returns the popup for the order, ErrPending while the order or
-// its advocate is not ready, EFORBIDDEN when the proof does not hold and
-// ENOTFOUND when there is nothing to offer. Every refusal says the same
-// thing whatever the reason, so it tells a prober nothing about the order.
+// its advocate is not ready, EFORBIDDEN when no proof was given and
+// ENOTFOUND when there is nothing to offer.
+//
+// A proof that does not hold is answered like an order we do not know yet
+// (ErrPending, 202), not with a refusal: the unknown order must stay 202 (the
+// thank-you page usually asks before the order webhook is processed), so the
+// only way not to tell a prober which order ids exist is to answer a wrong
+// proof the same way. The widget gives up after a few retries either way.
 func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	pr := r.Proof
 	if !pr.SessionToken && pr.Email == "" && pr.OrderKey == "" {
+		return nil, errNoProof
+	}
+	if pr.SessionToken && pr.TokenCustomerID == "" && strings.TrimSpace(pr.ConfirmationNumber) == "" {
+		// A guest's token proves the shop, not the order.
 		return nil, errNoProof
 	}
 	o, err := s.Data.PopupOrder(ctx, r.Shop.ID, r.OrderID)
@@ -112,7 +128,7 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 		return nil, err
 	}
 	if !proves(pr, o) {
-		return nil, errNoProof
+		return nil, ErrPending
 	}
 	if o.Cancelled {
 		return nil, app.Errorf(app.ENOTFOUND, "no referral offer for this order")
@@ -177,11 +193,17 @@ func (s *Service) ForCustomer(ctx context.Context, shop *app.Shop, customerID st
 
 // proves checks the caller's proof against the order. A session token is
 // Shopify's word that the caller is this shop's checkout; when it names a
-// customer, that customer must be the buyer.
+// customer, that customer must be the buyer; when it does not (a guest), the
+// caller must also show the order's confirmation number, which only the
+// buyer's thank-you page has. Secrets are compared in constant time.
 func proves(pr Proof, o *Order) bool {
 	switch {
+	case pr.SessionToken && pr.TokenCustomerID != "":
+		return pr.TokenCustomerID == o.CustomerID
 	case pr.SessionToken:
-		return pr.TokenCustomerID == "" || pr.TokenCustomerID == o.CustomerID
+		got := strings.ToUpper(strings.TrimSpace(pr.ConfirmationNumber))
+		want := strings.ToUpper(o.ConfirmationNumber)
+		return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 	case pr.OrderKey != "":
 		return o.Key != "" && subtle.ConstantTimeCompare([]byte(pr.OrderKey), []byte(o.Key)) == 1
 	default:

@@ -135,7 +135,7 @@ func (f *fakeData) BuyerAdvocate(_ context.Context, _ int64, customerID, emailNo
 // The proof rules are pure: a fake store is enough here. The HTTP tests in
 // app/stack run the same paths against Postgres.
 func TestSessionProofs(t *testing.T) {
-	paid := &Order{Known: true, Paid: true, CustomerID: "42", EmailNorm: "ann@example.com", Key: "wc_order_abc"}
+	paid := &Order{Known: true, Paid: true, CustomerID: "42", EmailNorm: "ann@example.com", Key: "wc_order_abc", ConfirmationNumber: "XPAV284CT"}
 	adv := &app.Advocate{Code: "ANN-1234", FriendCode: "FRIEND-ANN-1234", FriendCodeState: "created"}
 	for _, tc := range []struct {
 		name  string
@@ -146,13 +146,22 @@ func TestSessionProofs(t *testing.T) {
 	}{
 		{"no proof", paid, adv, Proof{}, app.EFORBIDDEN},
 		{"email matches (case, spaces)", paid, adv, Proof{Email: " Ann@Example.com "}, "ok"},
-		{"email mismatch", paid, adv, Proof{Email: "eve@example.com"}, app.EFORBIDDEN},
-		{"malformed email", paid, adv, Proof{Email: "ann"}, app.EFORBIDDEN},
+		// A wrong proof for a known order is answered like an unknown
+		// order (pending), so the answer does not tell which orders exist.
+		{"email mismatch", paid, adv, Proof{Email: "eve@example.com"}, "pending"},
+		{"malformed email", paid, adv, Proof{Email: "ann"}, "pending"},
+		{"email, order unknown", nil, adv, Proof{Email: "eve@example.com"}, "pending"},
 		{"order key matches", paid, adv, Proof{OrderKey: "wc_order_abc"}, "ok"},
-		{"order key mismatch", paid, adv, Proof{OrderKey: "wc_order_abd"}, app.EFORBIDDEN},
-		{"token, guest", paid, adv, Proof{SessionToken: true}, "ok"},
+		{"order key mismatch", paid, adv, Proof{OrderKey: "wc_order_abd"}, "pending"},
+		// A guest's token proves the shop, not the order: the thank-you
+		// page's confirmation number must come with it.
+		{"token, guest, no confirmation number", paid, adv, Proof{SessionToken: true}, app.EFORBIDDEN},
+		{"token, guest, confirmation number", paid, adv, Proof{SessionToken: true, ConfirmationNumber: " xpav284ct "}, "ok"},
+		{"token, guest, wrong confirmation number", paid, adv, Proof{SessionToken: true, ConfirmationNumber: "XPAV284CU"}, "pending"},
+		{"token, guest, order without one", &Order{Known: true, Paid: true, CustomerID: "42"}, adv, Proof{SessionToken: true, ConfirmationNumber: "XPAV284CT"}, "pending"},
+		{"token, guest, order unknown", nil, adv, Proof{SessionToken: true, ConfirmationNumber: "XPAV284CT"}, "pending"},
 		{"token, same customer", paid, adv, Proof{SessionToken: true, TokenCustomerID: "42"}, "ok"},
-		{"token, other customer", paid, adv, Proof{SessionToken: true, TokenCustomerID: "43"}, app.EFORBIDDEN},
+		{"token, other customer", paid, adv, Proof{SessionToken: true, TokenCustomerID: "43"}, "pending"},
 		{"order unknown", nil, adv, Proof{Email: "ann@example.com"}, "pending"},
 		{"only a refund seen", &Order{Known: false}, adv, Proof{Email: "ann@example.com"}, "pending"},
 		{"unpaid", &Order{Known: true, CustomerID: "42", EmailNorm: "ann@example.com"}, adv, Proof{Email: "ann@example.com"}, "pending"},

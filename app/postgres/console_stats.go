@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,7 +161,7 @@ func (r *ConsoleRepo) ExportReferrals(ctx context.Context, shopID int64, rg anal
 			return fmt.Errorf("export referrals: %w", err)
 		}
 		_ = cw.Write([]string{strconv.FormatInt(id, 10), at.UTC().Format(time.RFC3339), state, csvSafe(reason), csvSafe(name), oid,
-			app.Money{Minor: total, Currency: cur}.Decimal(), app.Money{Minor: refunded, Currency: cur}.Decimal(), cur, code, ek, ec, rc, rs})
+			app.Money{Minor: total, Currency: cur}.Decimal(), app.Money{Minor: refunded, Currency: cur}.Decimal(), cur, code, ek, csvSafe(ec), rc, rs})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -192,9 +193,12 @@ func (r *ConsoleRepo) ExportRewards(ctx context.Context, shopID int64, rg analyt
 	return cw.Error()
 }
 
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
+// csvSafe keeps a spreadsheet from reading a cell as a formula: a cell
+// starting with =, +, -, @, a tab or a carriage return (spreadsheets skip
+// the last two and read what follows; OWASP "CSV Injection") gets a
+// leading quote.
 func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,6 +40,9 @@ func Open(ctx context.Context, dsn string, keyring *secretbox.Keyring) (*DB, err
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := g.Use(classifyErrors{}); err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	sqlDB, err := g.DB()
@@ -137,19 +141,81 @@ func (db *DB) CheckMigrations(ctx context.Context) error {
 	return nil
 }
 
-// unavailable classifies connection-level failures as EUNAVAILABLE so the
-// HTTP layer answers 503 (platforms retry) instead of 500.
+// unavailable classifies "database unavailable" failures as EUNAVAILABLE so
+// the HTTP layer answers 503 (platforms retry) instead of 500.
 func unavailable(err error, what string) error {
 	if err == nil {
 		return nil
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// The server answered: a real SQL error, not an outage.
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if errors.Is(err, context.Canceled) {
+	if !Unavailable(err) {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return app.Wrap(app.EUNAVAILABLE, fmt.Errorf("%s: %w", what, err), "database unavailable, retry later")
+}
+
+// Unavailable reports whether err means the database cannot serve us right
+// now, as opposed to refusing our SQL: connection failures (dial, reset,
+// timeout, a closed pool) and the server states that refuse every session
+// for a while, which the server reports with a SQLSTATE:
+//
+//   - class 08, connection exception (08000, 08003, 08006, 08001, 08004...);
+//   - 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now
+//     ("the database system is starting up", or in recovery), 57P05
+//     idle_session_timeout;
+//   - 53300 too_many_connections.
+//
+// Any other SQLSTATE (a constraint, a syntax error, a serialization failure)
+// is the server answering: not an outage. A cancelled context is the caller
+// leaving, not an outage either.
+func Unavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return unavailableState(pgErr.Code)
+	}
+	// No SQLSTATE: the failure happened below SQL (dial, TLS, a dropped
+	// connection, a pool closed or timed out).
+	return true
+}
+
+func unavailableState(code string) bool {
+	if strings.HasPrefix(code, "08") {
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03", "57P05", "53300":
+		return true
+	}
+	return false
+}
+
+// classifyErrors is a GORM plugin that marks every "database unavailable"
+// error of a statement EUNAVAILABLE where it happens, so repository methods
+// that return a query's error as is still answer 503, not 500.
+type classifyErrors struct{}
+
+func (classifyErrors) Name() string { return "parrain:classify-errors" }
+
+func (classifyErrors) Initialize(db *gorm.DB) error {
+	mark := func(tx *gorm.DB) {
+		if err := tx.Error; err != nil && app.ErrorCode(err) == app.EINTERNAL && Unavailable(err) {
+			tx.Error = app.Wrap(app.EUNAVAILABLE, err, "database unavailable, retry later")
+		}
+	}
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Create().After("*").Register("parrain:classify", mark),
+		cb.Query().After("*").Register("parrain:classify", mark),
+		cb.Update().After("*").Register("parrain:classify", mark),
+		cb.Delete().After("*").Register("parrain:classify", mark),
+		cb.Row().After("*").Register("parrain:classify", mark),
+		cb.Raw().After("*").Register("parrain:classify", mark),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -204,7 +204,11 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 			total_minor = CASE WHEN EXCLUDED.known THEN EXCLUDED.total_minor ELSE o.total_minor END,
 			test        = CASE WHEN EXCLUDED.known THEN EXCLUDED.test ELSE o.test END,
 			browser_ip  = CASE WHEN EXCLUDED.known THEN EXCLUDED.browser_ip ELSE o.browser_ip END,
-			facts       = CASE WHEN EXCLUDED.known THEN EXCLUDED.facts ELSE o.facts END,
+			-- Facts come from the latest order event, keeping a confirmation
+			-- number an earlier event had and this one lacks.
+			facts       = CASE WHEN EXCLUDED.known
+				THEN jsonb_strip_nulls(jsonb_build_object('ConfirmationNumber', o.facts -> 'ConfirmationNumber')) || EXCLUDED.facts
+				ELSE o.facts END,
 			first_name  = CASE WHEN EXCLUDED.known THEN EXCLUDED.first_name ELSE o.first_name END,
 			placed_at   = CASE WHEN EXCLUDED.known THEN EXCLUDED.placed_at ELSE o.placed_at END,
 			known       = o.known OR EXCLUDED.known,
@@ -438,18 +442,19 @@ func (r *ReferralRepo) BuyerAdvocate(ctx context.Context, shopID int64, customer
 // PopupOrder implements popup.Data: what the popup needs of an order.
 func (r *ReferralRepo) PopupOrder(ctx context.Context, shopID int64, platformOrderID string) (*popup.Order, error) {
 	var row struct {
-		Found, Known, Paid, Cancelled   bool
-		CustomerID, EmailNorm, OrderKey string
+		Found, Known, Paid, Cancelled                 bool
+		CustomerID, EmailNorm, OrderKey, Confirmation string
 	}
 	err := r.db.gorm.WithContext(ctx).Raw(`SELECT true AS found, known, paid, cancelled, customer_id, email_norm,
-		COALESCE(facts->>'Key', '') AS order_key FROM orders WHERE shop_id = ? AND platform_order_id = ?`, shopID, platformOrderID).Scan(&row).Error
+		COALESCE(facts->>'Key', '') AS order_key, COALESCE(facts->>'ConfirmationNumber', '') AS confirmation FROM orders WHERE shop_id = ? AND platform_order_id = ?`, shopID, platformOrderID).Scan(&row).Error
 	if err != nil {
 		return nil, unavailable(err, "load order for the popup")
 	}
 	if !row.Found {
 		return nil, app.Errorf(app.ENOTFOUND, "no order %s", platformOrderID)
 	}
-	return &popup.Order{Known: row.Known, Paid: row.Paid, Cancelled: row.Cancelled, CustomerID: row.CustomerID, EmailNorm: row.EmailNorm, Key: row.OrderKey}, nil
+	return &popup.Order{Known: row.Known, Paid: row.Paid, Cancelled: row.Cancelled, CustomerID: row.CustomerID, EmailNorm: row.EmailNorm, Key: row.OrderKey,
+		ConfirmationNumber: row.Confirmation}, nil
 }
 
 // AdvocateFacts implements referrals.Repo: the advocate's identity as their

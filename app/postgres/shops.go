@@ -323,3 +323,22 @@ func (s *ShopService) InstalledShops(ctx context.Context, platform app.Platform,
 func (s *ShopService) MarkPolled(ctx context.Context, shopID int64, at time.Time) error {
 	return unavailable(s.db.gorm.WithContext(ctx).Exec(`UPDATE shops SET polled_at = ? WHERE id = ?`, at, shopID).Error, "mark shop polled")
 }
+
+// ConsumeOAuthState records an OAuth state (its hash) as used and reports
+// whether this call was the first to use it. Rows older than keep are
+// deleted on the way: a state that old is refused by its expiry anyway.
+func (s *ShopService) ConsumeOAuthState(ctx context.Context, nonceHash string, keep time.Duration) (bool, error) {
+	var first bool
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`DELETE FROM oauth_states WHERE used_at < ?`, s.db.now().Add(-keep)).Error; err != nil {
+			return err
+		}
+		res := tx.Exec(`INSERT INTO oauth_states (nonce_hash, used_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, nonceHash, s.db.now())
+		first = res.RowsAffected == 1
+		return res.Error
+	})
+	if err != nil {
+		return false, unavailable(err, "consume oauth state")
+	}
+	return first, nil
+}

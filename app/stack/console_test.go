@@ -340,3 +340,71 @@ func TestConsoleLogin(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// Login CSRF: a login form posted from another site is refused (403, no
+// session). Lockout: wrong passwords for an account, from a few addresses,
+// slow that account down but never refuse its owner's right password from a
+// fresh address (before: ten failures a minute refused everyone, 429).
+func TestConsoleLoginCrossSiteAndLockout(t *testing.T) {
+	h := newHarness(t, withoutWorker(), withEnv("TRUSTED_PROXIES", "127.0.0.1"))
+	if _, err := h.stack.Staff().Add(context.Background(), "victim@parrain.test", "", staff.Owner, staffPassword, nil); err != nil {
+		t.Fatal(err)
+	}
+	post := func(from, origin, referer, pw string) (int, time.Duration) {
+		form := url.Values{"email": {"victim@parrain.test"}, "password": {pw}}
+		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/console/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if referer != "" {
+			req.Header.Set("Referer", referer)
+		}
+		start := time.Now()
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(start)
+	}
+	sessions := func() int { return h.count("SELECT count(*) FROM staff_sessions") }
+
+	for _, tc := range []struct{ origin, referer string }{
+		{"https://evil.example", ""},
+		{"null", ""},
+		{"", "https://evil.example/login.html"},
+		{strings.Replace(h.app.URL, "http://", "https://", 1), ""}, // another scheme is another origin
+	} {
+		if s, _ := post("198.51.100.1", tc.origin, tc.referer, staffPassword); s != 403 || sessions() != 0 {
+			t.Fatalf("login posted from %q / %q: %d, %d sessions; want 403, none", tc.origin, tc.referer, s, sessions())
+		}
+	}
+	if s, _ := post("198.51.100.1", h.app.URL, h.app.URL+"/console/login", staffPassword); s != http.StatusSeeOther {
+		t.Fatalf("login from the console's own page: %d", s)
+	}
+
+	h.startOfMinute()
+	// Ten wrong passwords from two addresses; the sixth from one address
+	// is refused for that address.
+	for _, from := range []string{"203.0.113.1", "203.0.113.2"} {
+		for i := range 5 {
+			if s, _ := post(from, h.app.URL, "", "guess guess guess"); s != 401 {
+				t.Fatalf("wrong password %d from %s: %d", i, from, s)
+			}
+		}
+	}
+	if s, _ := post("203.0.113.1", h.app.URL, "", "guess guess guess"); s != 429 {
+		t.Fatalf("a sixth attempt from one address on one account: %d, want 429", s)
+	}
+	// The owner, from their own address: let in, after a delay.
+	s, took := post("192.0.2.7", h.app.URL, "", staffPassword)
+	if s != http.StatusSeeOther {
+		t.Fatalf("the right password from a fresh address after failures elsewhere: %d, want 303", s)
+	}
+	if took < time.Second {
+		t.Errorf("an account with 10 recent failures answered in %s: no slow-down", took)
+	}
+	t.Logf("right password after 10 failures: %s", took.Round(time.Millisecond))
+}

@@ -182,6 +182,81 @@ func TestInstallRefusals(t *testing.T) {
 	}
 }
 
+// The OAuth state is single use on the server: a callback replayed with its
+// state cookie is refused even while the cookie is valid (before, only the
+// browser's cookie was cleared, and the replay reached the token exchange).
+func TestOAuthStateIsSingleUse(t *testing.T) {
+	h := newHarness(t, withSimulator(), withoutWorker())
+	const shop = "once.myshopify.com"
+	h.sim.AddShop(shop, simShop("Once", "USD", "America/New_York"))
+	c := stopAtCallback(browser(t))
+	resp, err := c.Get(h.sim.InstallURL(shop))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb, err := resp.Location()
+	if err != nil {
+		t.Fatal(err)
+	}
+	appURL, _ := url.Parse(h.app.URL + "/auth/shopify/callback")
+	var stateCookie *http.Cookie
+	for _, ck := range c.Jar.Cookies(appURL) {
+		if ck.Name == "parrain_shopify_state" {
+			stateCookie = ck
+		}
+	}
+	if stateCookie == nil {
+		t.Fatal("no state cookie after the install redirect")
+	}
+	if resp, err = c.Get(cb.String()); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first callback: %v %d", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+	replay, _ := http.NewRequest(http.MethodGet, cb.String(), nil)
+	replay.AddCookie(stateCookie)
+	resp, err = http.DefaultClient.Do(replay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); resp.StatusCode != 401 || !strings.Contains(body, "already used") {
+		t.Fatalf("replayed callback: %d %s, want 401 state already used", resp.StatusCode, body)
+	}
+}
+
+// The install endpoints are rate-limited per address (issue 10 §6k).
+func TestInstallEndpointsAreRateLimited(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	h.startOfMinute()
+	for _, path := range []string{"/auth/shopify/install", "/auth/shopify/callback"} {
+		var last int
+		for range 21 {
+			resp, err := stopAtCallback(browser(t)).Get(h.app.URL + path + "?shop=probe.myshopify.com&hmac=00&timestamp=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			last = resp.StatusCode
+		}
+		if last != 429 {
+			t.Fatalf("21st %s from one address in a minute: %d, want 429", path, last)
+		}
+		h.startOfMinute()
+	}
+	var last int
+	for range 21 {
+		resp, err := http.Post(h.app.URL+"/auth/woocommerce/callback", "application/json", strings.NewReader(`{"user_id":"guess"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last = resp.StatusCode
+	}
+	if last != 429 {
+		t.Fatalf("21st WooCommerce callback from one address in a minute: %d, want 429", last)
+	}
+}
+
 func TestTokenRefreshAndRotation(t *testing.T) {
 	h := newHarness(t, withSimulator(), withoutWorker())
 	const shop = "rotate.myshopify.com"

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/testenv"
+	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/jobs"
 )
 
@@ -154,7 +158,25 @@ func TestPostgresUnreachableAnswers503(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	h := newHarness(t, withoutWorker())
+	const token = "metrics-token-0123456789"
+	h := newHarness(t, withoutWorker(), withEnv("METRICS_TOKEN", token))
+	getMetrics := func(auth string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+	// /metrics is not public (issue 10 §6i).
+	for _, auth := range []string{"", "Bearer wrong-token-0123456789", token} {
+		if status, body := getMetrics(auth); status != 401 || strings.Contains(body, "parrain_") {
+			t.Fatalf("/metrics with %q: %d", auth, status)
+		}
+	}
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"redis":"ok"`} {
 		resp, err := http.Get(h.app.URL + path)
 		if err != nil {
@@ -169,8 +191,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m1", body: []byte(orderBody)})
 	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m1", body: []byte(orderBody)})
 	h.deliver(delivery{topic: "orders/create", shop: "metrics.myshopify.com", eventID: "m2", body: []byte(orderBody), hmac: "bad"})
-	resp, _ := http.Get(h.app.URL + "/metrics")
-	m := readAll(resp)
+	_, m := getMetrics("Bearer " + token)
 	for _, want := range []string{
 		`parrain_http_requests_total{method="POST",route="/webhooks/shopify",status="200"}`,
 		`parrain_webhooks_received_total{platform="shopify",topic="orders/create"}`,
@@ -184,9 +205,21 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	// An unmatched path must not become its own label.
 	http.Get(h.app.URL + "/no/such/path/12345")
-	resp, _ = http.Get(h.app.URL + "/metrics")
-	if m := readAll(resp); strings.Contains(m, "12345") || !strings.Contains(m, `route="unmatched"`) {
+	if _, m := getMetrics("Bearer " + token); strings.Contains(m, "12345") || !strings.Contains(m, `route="unmatched"`) {
 		t.Error("raw paths leak into metric labels")
+	}
+}
+
+// Without METRICS_TOKEN the web listener does not serve /metrics at all
+// (METRICS_ADDR serves it on a listener of its own).
+func TestMetricsNotPublicByDefault(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	resp, err := http.Get(h.app.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := readAll(resp); resp.StatusCode != 404 || strings.Contains(b, "parrain_") {
+		t.Fatalf("/metrics without METRICS_TOKEN: %d", resp.StatusCode)
 	}
 }
 
@@ -203,3 +236,83 @@ func queued(t *testing.T, h *harness) int {
 }
 
 var _ = asynq.ErrQueueNotFound
+
+// A Postgres that accepts connections but refuses sessions (starting up,
+// shutting down, full) is as unavailable as one that is unreachable: 503,
+// so Shopify retries, never 500. Before: 57P03 "starting up" answered 500.
+func TestPostgresRefusingSessionsAnswers503(t *testing.T) {
+	for _, st := range []struct{ code, msg string }{
+		{"57P03", "the database system is starting up"},
+		{"57P01", "terminating connection due to administrator command"},
+		{"53300", "sorry, too many clients already"},
+	} {
+		t.Run(st.code, func(t *testing.T) {
+			h := newHarness(t, withoutWorker())
+			h.installShop("starting.myshopify.com")
+			h.pg.Answer(testenv.PostgresRefusing(st.code, st.msg))
+			// The pool's connections were dropped as a restart drops
+			// them; once they are gone, every new session meets the
+			// refusal. Every answer on the way must be a 503.
+			for i := range 25 {
+				status, body := h.deliver(delivery{topic: "orders/create", shop: "starting.myshopify.com", eventID: "st-1", body: []byte(orderBody)})
+				if status != http.StatusServiceUnavailable || !strings.Contains(body, "retry") {
+					t.Fatalf("Postgres answering %s, delivery %d: %d %s, want 503", st.code, i, status, body)
+				}
+			}
+			if !strings.Contains(h.logs.String(), "SQLSTATE "+st.code) {
+				t.Fatalf("no request met SQLSTATE %s; the test proves nothing", st.code)
+			}
+			h.pg.Restore()
+			eventually(t, 10*time.Second, "the retried delivery to be stored", func() bool {
+				status, _ := h.deliver(delivery{topic: "orders/create", shop: "starting.myshopify.com", eventID: "st-1", body: []byte(orderBody)})
+				return status == http.StatusOK
+			})
+		})
+	}
+}
+
+// A genuine signed body with a \u0000 escape or invalid UTF-8 (a NUL pasted
+// in a note) is kept and processed, on both intakes; before, Postgres's
+// jsonb refused it and the intake answered 400 for ever, so the store
+// dropped the event.
+func TestBodiesWithNULOrInvalidUTF8AreKept(t *testing.T) {
+	h := newHarness(t)
+	h.installShop("nul.myshopify.com")
+	for i, b := range []string{
+		`{"id":9001,"name":"#1001","note":"a\u0000b","email":"nul@example.com","total_price":"10.00","currency":"USD","financial_status":"pending"}`,
+		"{\"id\":9002,\"name\":\"#1002\",\"note\":\"a\xffb\",\"email\":\"bad\xc3@example.com\",\"total_price\":\"10.00\",\"currency\":\"USD\",\"financial_status\":\"pending\"}",
+		`{"id":9003,"name":"#1003","note":"half a pair \ud83d","total_price":"10.00","currency":"USD","financial_status":"pending"}`,
+	} {
+		if status, body := h.deliver(delivery{topic: "orders/create", shop: "nul.myshopify.com", eventID: fmt.Sprint("nul-", i), body: []byte(b)}); status != 200 {
+			t.Fatalf("body %d: %d %s, want 200", i, status, body)
+		}
+	}
+	eventually(t, 10*time.Second, "the three orders processed", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id IN ('9001','9002','9003') AND known") == 3
+	})
+	if n := h.count(`SELECT count(*) FROM webhook_events WHERE payload->>'note' LIKE 'a' || chr(65533) || 'b'`); n != 2 {
+		t.Fatalf("%d stored notes carry U+FFFD in place of the bad character, want 2", n)
+	}
+
+	// WooCommerce: the recorded order.created with a NUL in its note.
+	ctx := context.Background()
+	creds := woocommerce.Credentials("ck_live", "cs_live")
+	if _, err := h.stack.DB.Shops().Install(ctx, app.PlatformWooCommerce, "woo-nul.example", creds, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	hdr, body := wcDelivery(t, "delivery-order-created.json")
+	body = bytes.Replace(body, []byte(`"customer_note":""`), []byte(`"customer_note":"x\u0000y"`), 1)
+	hdr.Set("X-WC-Webhook-Signature", woocommerce.Sign(body, woocommerce.WebhookSecret(creds, "woo-nul.example")))
+	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/woo-nul.example", bytes.NewReader(body))
+	req.Header = hdr
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := readAll(resp); resp.StatusCode != 200 {
+		t.Fatalf("WooCommerce body with a NUL: %d %s", resp.StatusCode, out)
+	}
+	if n := h.count(`SELECT count(*) FROM webhook_events WHERE payload->>'customer_note' = 'x' || chr(65533) || 'y'`); n != 1 {
+		t.Fatal("the WooCommerce event was not stored with the NUL replaced")
+	}
+}

@@ -294,3 +294,40 @@ func (h *harness) referralByID(id int64) (state, evidence, reason string) {
 	h.direct.QueryRow(`SELECT state, evidence_kind || ':' || evidence_code, reason FROM referrals WHERE id = $1`, id).Scan(&state, &evidence, &reason)
 	return
 }
+
+// Every amount a merchant or staff member can type has a ceiling (issue 10
+// §6c: a 92 quadrillion EUR reward was accepted): the program API refuses
+// it with a message naming the field and the limit and keeps the program;
+// the queue's amount filters too.
+func TestAmountsHaveACeiling(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "ceiling.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.putProgram(shop, `{"reward_kind":"fixed","reward_amount_minor":1500}`)
+	token := h.sim.SessionToken(shop, 1, time.Minute)
+	do := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, h.app.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+	for body, msg := range map[string]string{
+		`{"reward_kind":"fixed","reward_amount_minor":9223372036854775807}`: "reward amount must be at most 1000000.00 EUR",
+		`{"friend_kind":"fixed","friend_amount_minor":100000001}`:           "friend amount must be at most 1000000.00 EUR",
+		`{"min_order_minor":9000000000000000000}`:                           "minimum order must be at most",
+		`{"reward_expiry_days":100000}`:                                     "at most 3650 days",
+	} {
+		if status, out := do(http.MethodPut, "/api/admin/program", body); status != 400 || !strings.Contains(out, msg) {
+			t.Errorf("PUT %s: %d %s, want 400 %q", body, status, out, msg)
+		}
+	}
+	if _, out := do(http.MethodGet, "/api/admin/program", ""); !strings.Contains(out, `"reward_amount_minor":1500`) {
+		t.Errorf("a refused update changed the program: %s", out)
+	}
+	if status, out := do(http.MethodGet, "/api/admin/shops/"+shop+"/referrals?min=1000000000000", ""); status != 400 || !strings.Contains(out, "at most") {
+		t.Errorf("queue filter with a huge amount: %d %s", status, out)
+	}
+}

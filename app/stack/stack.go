@@ -197,6 +197,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 		PopupScript:            s.widgetAssets.PopupName,
 		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
 		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
+		MetricsToken:           s.Config.MetricsToken,
+		OAuthStates:            s.DB.Shops(),
 	}
 	return srv.Handler()
 }
@@ -216,7 +218,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	rewards := jobs.RewardQueue{Queue: s.Jobs}
 	mux.Handle(jobs.TypeProcessWebhook, &jobs.WebhookProcessor{
 		Webhooks: s.Webhooks, Shops: shops, Now: s.now,
-		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, s.now), jobs.WooCommerceTopics(engine)),
+		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, &shopify.Store{Admin: s.Admin, Tokens: s.Tokens}, s.now), jobs.WooCommerceTopics(engine)),
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
@@ -286,6 +288,16 @@ func (s *Stack) Serve(ctx context.Context, addr string) error {
 	hs := &http.Server{Addr: addr, Handler: s.HTTPHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
+	if addr := s.Config.MetricsAddr; addr != "" {
+		ms := &http.Server{Addr: addr, Handler: httpapi.MetricsHandler(s.Config.MetricsToken), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener: %w", err)
+			}
+		}()
+		defer ms.Close()
+		s.Log.Info("metrics listening", "addr", addr)
+	}
 	rctx, stopRelay := context.WithCancel(ctx)
 	defer stopRelay()
 	go s.Relay(2 * time.Second).Run(rctx)

@@ -55,6 +55,7 @@ func TestWidgetSession(t *testing.T) {
 	orderID, adv := h.newAdvocate(shop, "ann@example.com", "Ann")
 	oid := strconv.FormatInt(orderID, 10)
 	customer := h.customerOf(oid)
+	confirmation := h.simConfirmationNumber(shop, orderID)
 
 	// The happy paths: each proof shows the buyer's own link and code.
 	ok := []struct {
@@ -63,7 +64,7 @@ func TestWidgetSession(t *testing.T) {
 		token string
 	}{
 		{"order id and email", map[string]any{"shop": shop, "order_id": oid, "email": "Ann@Example.com"}, ""},
-		{"checkout token, guest", map[string]any{"order_id": "gid://shopify/Order/" + oid}, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
+		{"checkout token, guest, with the confirmation number", map[string]any{"order_id": "gid://shopify/Order/" + oid, "confirmation_number": confirmation}, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
 		{"checkout token, the buyer", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, customer, time.Minute)},
 	}
 	for _, tc := range ok {
@@ -93,6 +94,10 @@ func TestWidgetSession(t *testing.T) {
 	forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"dest": "https://" + shop, "exp": time.Now().Add(time.Minute).Unix()}).
 		SignedString([]byte("not-the-secret"))
 	h.sim.AddShop("other-widget.myshopify.com", simShop("Other", "EUR", "UTC"))
+	// A token signed with the app secret whose iss names another shop
+	// than its dest (issue 10 §6h).
+	crossed, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://other-widget.myshopify.com/admin", "dest": "https://" + shop,
+		"aud": apiKey, "sub": "gid://shopify/Customer/" + strconv.FormatInt(customer, 10), "exp": time.Now().Add(time.Minute).Unix()}).SignedString([]byte(apiSecret))
 	refused := []struct {
 		name   string
 		body   map[string]any
@@ -100,11 +105,16 @@ func TestWidgetSession(t *testing.T) {
 		status int
 	}{
 		{"no proof", map[string]any{"shop": shop, "order_id": oid}, "", 403},
-		{"mismatched email", map[string]any{"shop": shop, "order_id": oid, "email": "eve@example.com"}, "", 403},
-		{"wrong order key", map[string]any{"shop": shop, "order_id": oid, "order_key": "wc_order_guess"}, "", 403},
+		// A wrong proof is answered like an order not known yet (202).
+		{"mismatched email", map[string]any{"shop": shop, "order_id": oid, "email": "eve@example.com"}, "", 202},
+		{"wrong order key", map[string]any{"shop": shop, "order_id": oid, "order_key": "wc_order_guess"}, "", 202},
+		// A guest's token proves the shop, not the order (issue 10 §3).
+		{"guest token alone", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, 0, time.Minute), 403},
+		{"guest token, wrong confirmation number", map[string]any{"order_id": oid, "confirmation_number": "ZZZZ99999"}, h.sim.CheckoutSessionToken(shop, 0, time.Minute), 202},
 		{"expired token", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, 0, -time.Minute), 403},
 		{"forged token", map[string]any{"order_id": oid}, forged, 403},
-		{"token of another customer", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, customer+1, time.Minute), 403},
+		{"token whose iss is another shop", map[string]any{"order_id": oid}, crossed, 403},
+		{"token of another customer", map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, customer+1, time.Minute), 202},
 		{"token for another shop", map[string]any{"shop": shop, "order_id": oid}, h.sim.CheckoutSessionToken("other-widget.myshopify.com", 0, time.Minute), 403},
 		{"shop not using Parrain", map[string]any{"shop": "nobody.myshopify.com", "order_id": oid, "email": "ann@example.com"}, "", 403},
 		{"bad order id", map[string]any{"shop": shop, "order_id": "1 OR 1=1", "email": "ann@example.com"}, "", 400},
@@ -112,11 +122,31 @@ func TestWidgetSession(t *testing.T) {
 	}
 	for _, tc := range refused {
 		status, got, raw := h.widgetSession(tc.body, tc.token)
-		if status != tc.status || got.Error == "" {
+		if status != tc.status || (got.Error == "" && status != 202) {
 			t.Errorf("%s: %d %s, want %d with a message", tc.name, status, raw, tc.status)
 		}
 		if strings.Contains(raw, adv.Code) {
 			t.Errorf("%s: refusal leaks the code: %s", tc.name, raw)
+		}
+	}
+
+	// An unknown order and a known order with a wrong proof get the same
+	// answer, byte for byte: the API is no oracle of which orders exist.
+	for _, proof := range []struct {
+		body  func(id string) map[string]any
+		token string
+	}{
+		{func(id string) map[string]any {
+			return map[string]any{"shop": shop, "order_id": id, "email": "eve@example.com"}
+		}, ""},
+		{func(id string) map[string]any {
+			return map[string]any{"order_id": id, "confirmation_number": "ZZZZ99999"}
+		}, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
+	} {
+		s1, _, known := h.widgetSession(proof.body(oid), proof.token)
+		s2, _, unknown := h.widgetSession(proof.body("987654321"), proof.token)
+		if s1 != s2 || known != unknown {
+			t.Errorf("known order %d %s vs unknown order %d %s", s1, known, s2, unknown)
 		}
 	}
 
@@ -269,4 +299,21 @@ func TestWidgetSessionPendingThenReadyAndRateLimit(t *testing.T) {
 	if codes[5] != 200 || codes[6] != 429 {
 		t.Fatalf("statuses %v: want 200 six times then 429", codes)
 	}
+}
+
+// simConfirmationNumber is the confirmation number Shopify (the simulator)
+// gave the order, as the thank-you page shows it.
+func (h *harness) simConfirmationNumber(shop string, orderID int64) string {
+	h.t.Helper()
+	for _, b := range h.sim.Orders(shop) {
+		var o struct {
+			ID                 int64  `json:"id"`
+			ConfirmationNumber string `json:"confirmation_number"`
+		}
+		if json.Unmarshal(b, &o) == nil && o.ID == orderID && o.ConfirmationNumber != "" {
+			return o.ConfirmationNumber
+		}
+	}
+	h.t.Fatalf("no confirmation number for order %d", orderID)
+	return ""
 }

@@ -121,6 +121,11 @@ func TestVerifySessionToken(t *testing.T) {
 		{"no exp", sessionToken(t, "secret", claims(func(c jwt.MapClaims) { delete(c, "exp") }), jwt.SigningMethodHS256), true, false},
 		{"HS512 refused", sessionToken(t, "secret", claims(func(jwt.MapClaims) {}), jwt.SigningMethodHS512), true, false},
 		{"dest not a shop", sessionToken(t, "secret", claims(func(c jwt.MapClaims) { c["dest"] = "https://evil.com" }), jwt.SigningMethodHS256), true, false},
+		{"iss names another shop", sessionToken(t, "secret", claims(func(c jwt.MapClaims) { c["iss"] = "https://other.myshopify.com/admin" }), jwt.SigningMethodHS256), true, false},
+		{"iss names another shop (extension)", sessionToken(t, "secret", claims(func(c jwt.MapClaims) { c["iss"] = "https://other.myshopify.com/admin" }), jwt.SigningMethodHS256), false, false},
+		{"iss not a shop", sessionToken(t, "secret", claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.com/admin" }), jwt.SigningMethodHS256), true, false},
+		{"iss without /admin", sessionToken(t, "secret", claims(func(c jwt.MapClaims) { c["iss"] = "https://demo.myshopify.com" }), jwt.SigningMethodHS256), true, true},
+		{"no iss", sessionToken(t, "secret", claims(func(c jwt.MapClaims) { delete(c, "iss") }), jwt.SigningMethodHS256), true, true},
 		{"garbage", "a.b.c", true, false},
 	}
 	for _, tc := range cases {

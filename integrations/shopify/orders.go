@@ -25,11 +25,14 @@ type order struct {
 	FinancialStatus string  `json:"financial_status"`
 	CancelledAt     *string `json:"cancelled_at"`
 	CreatedAt       string  `json:"created_at"`
-	Test            bool    `json:"test"`
-	SourceName      string  `json:"source_name"`
-	BrowserIP       *string `json:"browser_ip"`
-	LandingSite     *string `json:"landing_site"`
-	DiscountCodes   []struct {
+	// ConfirmationNumber is what the thank-you page shows the buyer
+	// (e.g. "XPAV284CT"); the widget API's proof for guest buyers.
+	ConfirmationNumber *string `json:"confirmation_number"`
+	Test               bool    `json:"test"`
+	SourceName         string  `json:"source_name"`
+	BrowserIP          *string `json:"browser_ip"`
+	LandingSite        *string `json:"landing_site"`
+	DiscountCodes      []struct {
 		Code string `json:"code"`
 	} `json:"discount_codes"`
 	NoteAttributes []struct {
@@ -84,7 +87,7 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 	f := attribution.Order{
 		PlatformID: strconv.FormatInt(o.ID, 10), Name: o.Name, Email: email, Phone: str(o.Phone), BrowserIP: str(o.BrowserIP),
 		Total: total, Test: o.Test, SourceName: o.SourceName, LandingSite: str(o.LandingSite), CreatedAt: created.UTC(),
-		CartAttributes: map[string]string{},
+		CartAttributes: map[string]string{}, ConfirmationNumber: str(o.ConfirmationNumber),
 	}
 	first := ""
 	if o.Customer != nil && o.Customer.ID != 0 {

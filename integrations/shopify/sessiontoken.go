@@ -45,5 +45,15 @@ func VerifySessionToken(token, apiKey, apiSecret string, checkAudience bool, now
 	if err != nil {
 		return "", nil, app.Errorf(app.EUNAUTHORIZED, "invalid session token: dest is not a shop")
 	}
+	// iss is the shop's admin (https://{shop}/admin). Shopify never issues
+	// a token whose issuer and destination are two shops; one that does
+	// was not minted for this shop's session (decode-session-token.ts
+	// takes the shop from dest, the Ruby library checks both agree).
+	if claims.Issuer != "" {
+		iss, err := NormalizeShop(strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(claims.Issuer, "https://"), "/"), "/admin"))
+		if err != nil || iss != shop {
+			return "", nil, app.Errorf(app.EUNAUTHORIZED, "invalid session token: iss and dest name different shops")
+		}
+	}
 	return shop, claims, nil
 }

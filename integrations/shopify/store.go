@@ -2,9 +2,13 @@ package shopify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
+
+	goshopify "github.com/bold-commerce/go-shopify/v3"
 
 	"github.com/parrain/parrain/app"
 )
@@ -212,4 +216,37 @@ func (s *Store) CustomerOrderCount(ctx context.Context, shop *app.Shop, customer
 	}
 	n, _ := strconv.Atoi(out.Customer.NumberOfOrders)
 	return n, nil
+}
+
+const probeQuery = `query ParrainProbe { shop { id } }`
+
+// StillInstalled asks Shopify whether the shop still lets the app in: its
+// access token (refreshed if due) answers the Admin API. Uninstalling the app
+// revokes every token of the shop, so Shopify then answers 401 (and the
+// refresh endpoint refuses the refresh token); a shop that no longer exists
+// answers 404. Any other answer (200, 402 frozen, 403 missing scope, 423
+// locked) is a shop that still knows the token: the app is installed. A
+// network failure or 5xx is a RetryError: we cannot tell, so the caller must
+// not act yet.
+func (s *Store) StillInstalled(ctx context.Context, shop *app.Shop) (bool, error) {
+	token, err := s.token(ctx, shop)
+	switch app.ErrorCode(err) {
+	case "":
+	case app.ENOTFOUND, app.EUNAUTHORIZED:
+		// No token left, or Shopify refused to refresh it.
+		return false, nil
+	default:
+		return false, fmt.Errorf("probe installation of %s: %w", shop.Domain, err)
+	}
+	var out struct{}
+	c := goshopify.NewClient(s.Admin.app, shop.Domain, token, goshopify.WithVersion(s.Admin.version), goshopify.WithHTTPClient(s.Admin.http), goshopify.WithRetry(1))
+	err = c.GraphQL.Query(probeQuery, nil, &out)
+	var re goshopify.ResponseError
+	if errors.As(err, &re) && (re.Status == http.StatusUnauthorized || re.Status == http.StatusNotFound) {
+		return false, nil
+	}
+	if err != nil && (!errors.As(err, &re) || re.Status >= 500 || re.Status == http.StatusTooManyRequests) {
+		return false, fmt.Errorf("probe installation of %s: %w", shop.Domain, classify(err))
+	}
+	return true, nil
 }

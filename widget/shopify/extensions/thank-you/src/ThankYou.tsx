@@ -23,6 +23,7 @@ function Extension() {
     fetchContent({
       appURL: APP_URL,
       orderId: shopify.orderConfirmation.value.order.id,
+      confirmationNumber: shopify.orderConfirmation.value.number,
       lang: shopify.localization.language.value.isoCode,
       token: () => shopify.sessionToken.get(),
     })

@@ -1,7 +1,10 @@
 // Parrain's widget API as the thank-you block calls it:
 //   POST {APP_URL}/api/widget/session
 //   Authorization: Bearer <checkout session token>
-//   {"order_id": "gid://shopify/Order/123", "lang": "fr"}
+//   {"order_id": "gid://shopify/Order/123", "confirmation_number": "XPAV284CT", "lang": "fr"}
+// A guest buyer's token names no customer: it proves the shop, not the
+// order, so the order's confirmation number (which only this buyer's page
+// shows) goes with it; without one the API refuses (403).
 // 200 → the popup's content; 202 → the order is not processed yet, ask
 // again; anything else (403/404/429/5xx, network error, unexpected body) →
 // show nothing: the buyer never sees our errors.
@@ -154,6 +157,8 @@ export interface SessionRequest {
   appURL: string;
   /** The order's GID, as shopify.orderConfirmation gives it. */
   orderId: string;
+  /** The order's confirmation number (shopify.orderConfirmation.value.number), if any. */
+  confirmationNumber?: string;
   /** The buyer's language (BCP-47, e.g. "fr" or "en-US"). */
   lang: string;
   /** A fresh session token for each request (shopify.sessionToken.get). */
@@ -169,7 +174,11 @@ export async function fetchContent(req: SessionRequest): Promise<Content | null>
   const doFetch = req.fetch ?? fetch;
   const sleep = req.sleep ?? wait;
   const url = `${req.appURL.replace(/\/+$/, "")}/api/widget/session`;
-  const body = JSON.stringify({ order_id: req.orderId, lang: req.lang });
+  const body = JSON.stringify({
+    order_id: req.orderId,
+    confirmation_number: req.confirmationNumber ?? "",
+    lang: req.lang,
+  });
   for (let retry = 0; ; retry++) {
     let answer: Answer;
     try {
