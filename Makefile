@@ -13,7 +13,8 @@ DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	ENCRYPTION_KEY=dev1:ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM= \
 	APP_URL=http://127.0.0.1:8080 LISTEN_ADDR=127.0.0.1:8080 \
 	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090 \
-	WOOCOMMERCE_ALLOW_PRIVATE_STORES=true
+	WOOCOMMERCE_ALLOW_PRIVATE_STORES=true \
+	METRICS_TOKEN=parrain-dev-metrics-token
 
 .PHONY: dev test stack build vet bench bench-intake bench-console fuzz chaos stop clean
 

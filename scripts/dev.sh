@@ -60,7 +60,7 @@ fi
 cat <<MSG
 
   Parrain is running.
-    App             $APP_URL            (health: $APP_URL/healthz, readiness: $APP_URL/readyz, metrics: $APP_URL/metrics)
+    App             $APP_URL            (health: $APP_URL/healthz, readiness: $APP_URL/readyz, metrics: $APP_URL/metrics with Authorization: Bearer $METRICS_TOKEN)
     Shopify sim     $SHOPIFY_API_ORIGIN/_sim/   (shops, install link, deliveries, place an order)
     Console         $APP_URL/console/  (owner@parrain.dev / parrain-dev-password)
     Demo shop       $DEMO_SHOP — $installed
