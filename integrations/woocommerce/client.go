@@ -126,6 +126,9 @@ type Coupon struct {
 	MinimumAmount     string   `json:"minimum_amount,omitempty"`
 	FreeShipping      bool     `json:"free_shipping"`
 	DateExpires       *string  `json:"date_expires,omitempty"`
+	// DateExpiresGMT is read only: the store answers the expiry in GMT
+	// here, and in its own timezone in DateExpires.
+	DateExpiresGMT *string `json:"date_expires_gmt,omitempty"`
 }
 
 // CreateCoupon creates a coupon; the store lower-cases its code.
@@ -154,6 +157,15 @@ func (c *Client) CouponByCode(ctx context.Context, code string) (*Coupon, error)
 func (c *Client) UpdateCoupon(ctx context.Context, id int64, fields map[string]any) error {
 	_, err := c.do(ctx, http.MethodPut, "/coupons/"+strconv.FormatInt(id, 10), nil, fields, nil)
 	return err
+}
+
+// Coupon reads a coupon by id.
+func (c *Client) Coupon(ctx context.Context, id int64) (*Coupon, error) {
+	var out Coupon
+	if _, err := c.do(ctx, http.MethodGet, "/coupons/"+strconv.FormatInt(id, 10), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // CustomerOrderCount counts the customer's orders (X-WP-Total).

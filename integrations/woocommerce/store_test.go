@@ -24,14 +24,21 @@ func TestStoreConformance(t *testing.T) {
 		st := &woocommerce.Store{Clients: oneClient{&woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_test", ConsumerSecret: "cs_test"}}}
 		return storetest.Fixture{
 			Store: st, Shop: &app.Shop{ID: 1, Platform: "woocommerce", Domain: "shop.example"}, CustomerID: "7",
+			// Usable as the store's checkout decides, for the email the
+			// coupon is restricted to.
 			Code: func(code string) (bool, bool) {
 				for _, c := range sim.Coupons() {
 					if storetest.Same(c.Code, code) {
-						return true, c.Status == "publish"
+						email := "shopper@example.com"
+						if len(c.EmailRestrictions) > 0 {
+							email = c.EmailRestrictions[0]
+						}
+						return true, sim.CouponUsable(code, email) == nil
 					}
 				}
 				return false, false
 			},
+			RefuseDeactivation: sim.RefuseCouponUpdates,
 			Codes:     func() int { return len(sim.Coupons()) },
 			AddOrders: sim.AddOrders,
 		}

@@ -34,7 +34,11 @@ type Coupon struct {
 	EmailRestrictions []string `json:"email_restrictions"`
 	MinimumAmount     string   `json:"minimum_amount"`
 	FreeShipping      bool     `json:"free_shipping"`
-	DateExpires       *string  `json:"date_expires"`
+	// DateExpires is in the site's timezone (UTC here) without offset,
+	// as WooCommerce answers; DateExpiresGMT is the same instant.
+	DateExpires    *string  `json:"date_expires"`
+	DateExpiresGMT *string  `json:"date_expires_gmt"`
+	UsedBy         []string `json:"used_by"`
 }
 
 // Sim is one simulated store.
@@ -54,6 +58,8 @@ type Sim struct {
 	webhooks []*Webhook
 	bodies   []orderBody      // every state of every order, for GET /orders?modified_after
 	live     []map[string]any // orders as they are now
+
+	refuseUpdates string
 }
 
 // Webhook is a webhook as the store keeps it (the secret is never shown).
@@ -137,7 +143,9 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /checkout/order-received/{id}/", s.orderReceived)
 	mux.HandleFunc("POST /wp-json/wc/v3/coupons", s.auth(s.createCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
+	mux.HandleFunc("GET /wp-json/wc/v3/coupons/{id}", s.auth(s.getCoupon))
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
+	mux.HandleFunc("DELETE /wp-json/wc/v3/coupons/{id}", s.auth(s.deleteCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.auth(s.listOrders))
 	mux.HandleFunc("GET /wp-json/wc/v3/webhooks", s.auth(s.listWebhooks))
 	mux.HandleFunc("POST /wp-json/wc/v3/webhooks", s.auth(s.createWebhook))
@@ -195,71 +203,6 @@ func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r)
 	}
-}
-
-func (s *Sim) createCoupon(w http.ResponseWriter, r *http.Request) {
-	var in Coupon
-	if !decode(w, r, &in) {
-		return
-	}
-	code := strings.ToLower(strings.TrimSpace(in.Code))
-	if code == "" {
-		wcError(w, http.StatusBadRequest, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.coupons {
-		if c.Code == code {
-			wcError(w, http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
-			return
-		}
-	}
-	s.seq++
-	in.ID, in.Code = s.seq, code
-	if in.Status == "" {
-		in.Status = "publish"
-	}
-	if in.DiscountType == "" {
-		in.DiscountType = "fixed_cart"
-	}
-	c := in
-	s.coupons = append(s.coupons, &c)
-	reply(w, http.StatusCreated, c)
-}
-
-func (s *Sim) listCoupons(w http.ResponseWriter, r *http.Request) {
-	code := strings.ToLower(r.URL.Query().Get("code"))
-	s.mu.Lock()
-	out := []Coupon{}
-	for _, c := range s.coupons {
-		if code == "" || c.Code == code {
-			out = append(out, *c)
-		}
-	}
-	s.mu.Unlock()
-	w.Header().Set("X-WP-Total", strconv.Itoa(len(out)))
-	reply(w, http.StatusOK, out)
-}
-
-func (s *Sim) updateCoupon(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	var in map[string]any
-	if !decode(w, r, &in) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.coupons {
-		if c.ID == id {
-			if st, ok := in["status"].(string); ok {
-				c.Status = st
-			}
-			reply(w, http.StatusOK, *c)
-			return
-		}
-	}
-	wcError(w, http.StatusNotFound, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
 }
 
 func (s *Sim) listOrders(w http.ResponseWriter, r *http.Request) {

@@ -86,19 +86,19 @@ func gmt(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") }
 func (s *Sim) PlaceOrder(in OrderInput) (int64, string, error) {
 	s.mu.Lock()
 	var lines []map[string]any
+	var used []*Coupon
 	for _, code := range in.Coupons {
-		var found *Coupon
-		for _, c := range s.coupons {
-			if c.Code == strings.ToLower(code) {
-				found = c
-			}
-		}
-		if found == nil || found.Status != "publish" {
+		found, err := s.checkCoupon(code, in.Email)
+		if err != nil {
 			s.mu.Unlock()
-			return 0, "", fmt.Errorf("coupon %q does not exist", code)
+			return 0, "", err
 		}
-		found.UsageCount++
+		used = append(used, found)
 		lines = append(lines, map[string]any{"id": len(lines) + 1, "code": found.Code, "discount": "5"})
+	}
+	for _, c := range used {
+		c.UsageCount++
+		c.UsedBy = append(c.UsedBy, strings.ToLower(in.Email))
 	}
 	s.seq++
 	id := s.seq
