@@ -39,8 +39,8 @@ func TestStoreConformance(t *testing.T) {
 				return false, false
 			},
 			RefuseDeactivation: sim.RefuseCouponUpdates,
-			Codes:     func() int { return len(sim.Coupons()) },
-			AddOrders: sim.AddOrders,
+			Codes:              func() int { return len(sim.Coupons()) },
+			AddOrders:          sim.AddOrders,
 		}
 	})
 }
