@@ -69,7 +69,7 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 		VALUES ($1, '5', 'marie@example.com', 'MARIE-7K2Q', 'FRIEND-MARIE-7K2Q', 'created')`, shop.ID); err != nil {
 		t.Fatal(err)
 	}
-	secret := woocommerce.WebhookSecret(creds, domain)
+	secret := woocommerce.KeyDerivedWebhookSecret(creds, domain)
 	post := func(name string, resign bool) (int, string) {
 		hdr, body := wcDelivery(t, name)
 		if resign {
@@ -134,6 +134,13 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 	if status, _ := post("delivery-order-created.json", true); status != 200 || h.count("SELECT count(*) FROM webhook_events") != 4 {
 		t.Fatal("a late duplicate stored twice")
 	}
+	// An authentic delivery that is not an order (WooCommerce sent the REST
+	// error it got building the payload, woocommerce.md §9): 200, so the
+	// store does not count a failure, and nothing stored.
+	if status, out := post("delivery-sync-in-store-api-request-rest-no-route.json", true); status != 200 || !strings.Contains(out, "ignored") ||
+		h.count("SELECT count(*) FROM webhook_events") != 4 {
+		t.Fatalf("rest_no_route body: %d %s", status, out)
+	}
 	// Unknown shop.
 	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/nobody.example", bytes.NewReader([]byte("{}")))
 	resp, err := http.DefaultClient.Do(req)
@@ -143,6 +150,55 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Fatalf("unknown shop: %d", resp.StatusCode)
+	}
+}
+
+// The first delivery after a full refund can carry every refund
+// (woocommerce.md §9): each is counted once, from that delivery; the
+// older partial-refund delivery arriving late adds nothing.
+func TestWooCommerceAllRefundsInOneDelivery(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	const domain = "refunds.example"
+	creds := woocommerce.Credentials("ck_r", "cs_r")
+	shop, err := h.stack.DB.Shops().Install(ctx, app.PlatformWooCommerce, domain, creds, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.stack.DB.Shops().SetDetails(ctx, shop.ID, app.ShopDetails{Name: "Woo", Currency: "EUR", StoreURL: "http://refunds.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.direct.Exec(`INSERT INTO advocates (shop_id, customer_id, email, code, friend_code, friend_code_state)
+		VALUES ($1, '5', 'marie@example.com', 'MARIE-7K2Q', 'FRIEND-MARIE-7K2Q', 'created')`, shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	secret := woocommerce.KeyDerivedWebhookSecret(creds, domain)
+	post := func(name string) {
+		hdr, body := wcDelivery(t, name)
+		hdr.Set("X-WC-Webhook-Signature", woocommerce.Sign(body, secret))
+		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/"+domain, bytes.NewReader(body))
+		req.Header = hdr
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", name, resp, err)
+		}
+		resp.Body.Close()
+	}
+	post("delivery-order-created.json")
+	eventually(t, 15*time.Second, "the referral", func() bool { s, _, _ := h.referral(12); return s == "pending" })
+	post("delivery-order-updated-4-refunded.json") // both refunds, first seen here
+	eventually(t, 15*time.Second, "both refunds", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 4500 AND cardinality(refund_ids) = 2") == 1
+	})
+	post("delivery-order-updated-3-partial-refund.json") // the older delivery, late
+	eventually(t, 15*time.Second, "the late delivery processed", func() bool {
+		return h.count("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL") == 0 && h.count("SELECT count(*) FROM webhook_events") == 3
+	})
+	if n := h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 4500"); n != 1 {
+		t.Fatal("a refund was counted twice")
+	}
+	if s, _, _ := h.referral(12); s != "reversed" {
+		t.Fatalf("referral %s after a full refund", s)
 	}
 }
 

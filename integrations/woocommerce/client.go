@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -200,4 +201,32 @@ func (c *Client) StoreCurrency(ctx context.Context) (string, error) {
 // store's currency.
 func VerifyKeys(ctx context.Context, storeURL, key, secret string, hc *http.Client) (string, error) {
 	return (&Client{Store: storeURL, ConsumerKey: key, ConsumerSecret: secret, HTTP: hc}).StoreCurrency(ctx)
+}
+
+// SiteName is the store's title as WordPress gives it (GET /wp-json →
+// name, unauthenticated): the name a merchant recognises, not the host.
+func SiteName(ctx context.Context, storeURL string, hc *http.Client) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(storeURL, "/")+"/wp-json/", nil)
+	if err != nil {
+		return "", app.Wrap(app.EINVALID, err, "bad store URL")
+	}
+	req.Header.Set("Accept", "application/json")
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", app.Wrap(app.EUNAVAILABLE, err, "store unreachable")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", app.Errorf(app.EUNAVAILABLE, "store index answered %d", resp.StatusCode)
+	}
+	var out struct {
+		Name string `json:"name"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&out); err != nil {
+		return "", fmt.Errorf("decode store index: %w", err)
+	}
+	return html.UnescapeString(strings.TrimSpace(out.Name)), nil
 }

@@ -44,7 +44,7 @@ func TestDeliveries(t *testing.T) {
 	store := httptest.NewServer(sim.Handler())
 	defer store.Close()
 	c := &woocommerce.Client{Store: store.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a"}
-	created, _, err := c.EnsureWebhooks(context.Background(), app.URL+"/hook", "s3cret")
+	created, _, err := c.EnsureWebhooks(context.Background(), app.URL+"/hook", "s3cret", false)
 	if err != nil || len(created) != 3 {
 		t.Fatalf("webhooks: %v %v", created, err)
 	}
@@ -78,19 +78,19 @@ func TestDeliveries(t *testing.T) {
 		t.Error("one checkout's created and updated bodies differ")
 	}
 
-	// The app fails: each delivery is tried once; the fifth failure in a
-	// row disables the webhook.
+	// The app fails: each delivery is tried once; the failure past
+	// MaxFailures disables the webhook.
 	rec.mu.Lock()
 	rec.status = 500
 	rec.mu.Unlock()
 	before := rec.count()
-	for range MaxFailures {
+	for range MaxFailures + 1 {
 		if _, _, err := sim.PlaceOrder(OrderInput{Email: "b@example.com", Total: "10.00"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := rec.count() - before; n != 2*MaxFailures {
-		t.Fatalf("%d attempts for %d deliveries: WooCommerce does not retry", n, 2*MaxFailures)
+	if n := rec.count() - before; n != 2*(MaxFailures+1) {
+		t.Fatalf("%d attempts for %d deliveries: WooCommerce does not retry", n, 2*(MaxFailures+1))
 	}
 	disabled := 0
 	for _, w := range sim.Webhooks() {
