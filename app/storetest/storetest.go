@@ -30,6 +30,10 @@ type Fixture struct {
 	// codes with msg (a security plugin, a WAF), or accept them again
 	// with "".
 	RefuseDeactivation func(msg string)
+	// Land follows a landing URL in the simulated storefront as a browser
+	// would (cookies kept) and returns the discount code the store's
+	// session holds and the ref the storefront kept for attribution.
+	Land func(t *testing.T, landingURL string) (code, ref string)
 }
 
 // Run runs the suite; each subtest gets a fresh fixture.
@@ -140,6 +144,24 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		f.RefuseDeactivation("")
 		if err := f.Store.DeactivateDiscount(ctx, f.Shop, other.Code); err != nil {
 			t.Fatalf("deactivate once the store accepts: %v", err)
+		}
+	})
+
+	t.Run("a referral link lands on the store with the discount and the ref", func(t *testing.T) {
+		f := newFixture(t)
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, spec("FRIEND-LAND-7K2P", app.OfferPercent)); err != nil {
+			t.Fatal(err)
+		}
+		u := f.Store.LandingURL(f.Shop, "FRIEND-LAND-7K2P", "LAND-7K2P")
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			t.Fatalf("landing URL %q is not absolute", u)
+		}
+		code, ref := f.Land(t, u)
+		if !Same(code, "FRIEND-LAND-7K2P") || ref != "LAND-7K2P" {
+			t.Fatalf("landed with code %q ref %q from %s", code, ref, u)
+		}
+		if home := f.Store.LandingURL(f.Shop, "", ""); !strings.HasPrefix(home, "http") || strings.Contains(home, "FRIEND") {
+			t.Fatalf("home %q", home)
 		}
 	})
 

@@ -3,6 +3,7 @@ package shopify
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 // API (discountCodeBasicCreate: REST price rules are legacy for public apps,
 // shopify.md §0, §4).
 type Store struct {
-	Admin  *Admin
+	Admin *Admin
+	// Origin is where the shop's storefront is (the simulator in tests).
+	Origin Origin
 	Tokens interface {
 		AccessToken(ctx context.Context, shopID int64, shop string) (string, error)
 	}
@@ -220,4 +223,15 @@ func (s *Store) CustomerOrderCount(ctx context.Context, shop *app.Shop, customer
 	}
 	n, _ := strconv.Atoi(out.Customer.NumberOfOrders)
 	return n, nil
+}
+
+// LandingURL implements app.StorePlatform: Shopify's shareable discount
+// link applies the code to the session, then redirects to a path on the
+// same store (shopify.md §4 "Shareable link"); the ref rides along for the
+// storefront script and landing_site.
+func (s *Store) LandingURL(shop *app.Shop, friendCode, refCode string) string {
+	if friendCode == "" {
+		return s.Origin.BrowserURL(shop.Domain, "/", url.Values{})
+	}
+	return s.Origin.BrowserURL(shop.Domain, "/discount/"+url.PathEscape(friendCode), url.Values{"redirect": {"/?ref=" + refCode}})
 }

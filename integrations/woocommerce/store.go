@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -164,4 +165,19 @@ func (s *Store) CustomerOrderCount(ctx context.Context, shop *app.Shop, customer
 		return 0, err
 	}
 	return c.CustomerOrderCount(ctx, customerID)
+}
+
+// LandingURL implements app.StorePlatform: the store's own origin, scheme
+// kept (plain-http stores are real, woocommerce.md §9), with ?ref= for the
+// companion plugin's cookie and ?parrain_coupon= for the coupon it puts in
+// the cart on that first page view.
+func (s *Store) LandingURL(shop *app.Shop, friendCode, refCode string) string {
+	base := strings.TrimRight(shop.StoreURL, "/")
+	if base == "" {
+		base = "https://" + shop.Domain
+	}
+	if friendCode == "" {
+		return base + "/"
+	}
+	return base + "/?" + url.Values{"ref": {refCode}, "parrain_coupon": {friendCode}}.Encode()
 }

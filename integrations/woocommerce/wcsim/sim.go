@@ -207,6 +207,8 @@ func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /wc-auth/v1/authorize", s.authorize)
 	mux.HandleFunc("GET /checkout/order-received/{id}/", s.orderReceived)
+	mux.HandleFunc("GET /{$}", s.storeHome)
+	mux.HandleFunc("POST /checkout/", s.storeCheckout)
 	mux.HandleFunc("GET /wp-json", s.index)
 	mux.HandleFunc("GET /wp-json/", s.index)
 	mux.HandleFunc("POST /wp-json/wc/v3/coupons", s.auth(s.createCoupon))
