@@ -248,7 +248,7 @@ func (s *Stack) Engine() *referrals.Engine {
 	key.Write([]byte("parrain reward codes v1"))
 	return &referrals.Engine{
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
-		Store: s.stores(),
+		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 	}
 }

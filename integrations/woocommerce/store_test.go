@@ -62,8 +62,8 @@ func TestStoreConformance(t *testing.T) {
 				}
 				return code, ref
 			},
-			Codes:              func() int { return len(sim.Coupons()) },
-			AddOrders:          sim.AddOrders,
+			Codes:     func() int { return len(sim.Coupons()) },
+			AddOrders: sim.AddOrders,
 		}
 	})
 }
