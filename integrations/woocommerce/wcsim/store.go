@@ -281,3 +281,30 @@ func (s *Sim) orderReceived(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 	_ = thankYou.Execute(w, map[string]any{"ID": id, "Key": key, "AppURL": s.AppURL, "Shop": r.Host})
 }
+
+// Order returns an order as the store holds it now (REST v3 shape), or nil.
+func (s *Sim) Order(id int64) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.live {
+		if o["id"].(int64) == id {
+			raw, _ := json.Marshal(o)
+			return raw
+		}
+	}
+	return nil
+}
+
+// OrderByEmail returns the id of the latest order with this billing email
+// (0 when none).
+func (s *Sim) OrderByEmail(email string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var id int64
+	for _, o := range s.live {
+		if b, ok := o["billing"].(map[string]any); ok && b["email"] == email {
+			id = o["id"].(int64)
+		}
+	}
+	return id
+}
