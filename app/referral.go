@@ -106,4 +106,9 @@ type StorePlatform interface {
 	// CustomerOrderCount returns how many orders the store knows for the
 	// customer.
 	CustomerOrderCount(ctx context.Context, shop *Shop, customerID string) (int, error)
+	// LandingURL is where a friend who followed an advocate's link lands:
+	// the store's own origin, the friend's discount already applied where
+	// the store can, and refCode kept for attribution. An empty friendCode
+	// is the store's home page.
+	LandingURL(shop *Shop, friendCode, refCode string) string
 }

@@ -32,8 +32,11 @@ func NewWooCommerceMaintainTask() *asynq.Task {
 type WooCommerceMaintain struct {
 	Shops interface {
 		InstalledShops(ctx context.Context, platform app.Platform, limit int) ([]*app.Shop, error)
-		Credentials(ctx context.Context, shopID int64) (app.Credentials, error)
 		MarkPolled(ctx context.Context, shopID int64, at time.Time) error
+		MarkWebhookSecretSynced(ctx context.Context, shopID int64) error
+		DeliveryRejected(ctx context.Context, shopID int64) (string, *time.Time, error)
+		SetDetails(ctx context.Context, shopID int64, d app.ShopDetails) error
+		woocommerce.SecretStore
 	}
 	Clients woocommerce.Clients
 	Engine  OrderEvents
@@ -46,29 +49,54 @@ type WooCommerceMaintain struct {
 	Now    func() time.Time
 }
 
-// Setup makes sure the shop's webhooks exist and are active.
+// Setup makes sure the shop's webhooks exist, are active and sign with the
+// shop's secret: after an install (or reconnect) the existing webhooks are
+// given the secret once, and disabled ones are recreated (see
+// woocommerce.Client.EnsureWebhooks).
 func (m *WooCommerceMaintain) Setup(ctx context.Context, shop *app.Shop) error {
 	c, err := m.Clients.Client(ctx, shop)
 	if err != nil {
 		return err
 	}
-	creds, err := m.Shops.Credentials(ctx, shop.ID)
+	secret, synced, err := woocommerce.ShopWebhookSecret(ctx, m.Shops, shop.ID, shop.Domain)
 	if err != nil {
 		return err
 	}
-	created, reenabled, err := c.EnsureWebhooks(ctx, m.AppURL+"/webhooks/woocommerce/"+shop.Domain, woocommerce.WebhookSecret(creds, shop.Domain))
+	created, recreated, err := c.EnsureWebhooks(ctx, m.AppURL+"/webhooks/woocommerce/"+shop.Domain, secret, !synced)
 	if err != nil {
 		return err
+	}
+	if !synced {
+		if err := m.Shops.MarkWebhookSecretSynced(ctx, shop.ID); err != nil {
+			return err
+		}
 	}
 	log := logging.From(ctx)
 	if len(created) > 0 {
 		log.Info("woocommerce webhooks created", "shop_id", shop.ID, "topics", created)
 	}
-	if len(reenabled) > 0 {
-		log.Warn("woocommerce webhooks were disabled by the store; re-enabled", "shop_id", shop.ID, "topics", reenabled)
+	if len(recreated) > 0 {
+		log.Warn("woocommerce webhooks were disabled by the store; recreated", "shop_id", shop.ID, "topics", recreated)
+		after := map[string]any{"active": recreated}
+		// Why the store gave up, when Parrain knows: the last delivery it
+		// refused in the past week. Otherwise the store could not reach
+		// Parrain (down, unreachable, timing out).
+		if why, at, err := m.Shops.DeliveryRejected(ctx, shop.ID); err == nil && why != "" && at != nil && m.Now().Sub(*at) < 7*24*time.Hour {
+			after["why"] = why
+		}
 		if m.Notices != nil {
 			if err := m.Notices.Record(ctx, shop.ID, "system", "webhooks_reenabled", "store",
-				map[string]any{"disabled": reenabled}, map[string]any{"active": reenabled}); err != nil {
+				map[string]any{"disabled": recreated}, after); err != nil {
+				return err
+			}
+		}
+	}
+	if shop.Name == "" || shop.Name == shop.Domain {
+		// Shops installed before the store's title was read.
+		if name, err := woocommerce.SiteName(ctx, shop.StoreURL, c.HTTP); err == nil && name != "" {
+			d := shop.ShopDetails
+			d.Name = name
+			if err := m.Shops.SetDetails(ctx, shop.ID, d); err != nil {
 				return err
 			}
 		}

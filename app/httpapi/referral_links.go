@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -68,7 +67,7 @@ func (s *Server) referralLink(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	home := s.ShopifyOrigin.BrowserURL(shop.Domain, "/", url.Values{})
+	home := s.Stores.LandingURL(shop, "", "")
 	prog, err := s.Links.Program(ctx, shop)
 	if err != nil || shop.Status != app.ShopInstalled || !prog.Enabled || adv.FriendCodeState != "created" {
 		c.Redirect(http.StatusFound, home)
@@ -82,11 +81,9 @@ func (s *Server) referralLink(c *gin.Context) {
 		// The friend still gets to the store; the click is lost, logged.
 		logging.From(ctx).Warn("record click", "error", err.Error())
 	}
-	// Shopify applies the code to the session, then redirects to a path on
-	// the same store (shopify.md §4 "Shareable link"); the ref rides along
-	// for the storefront script and landing_site.
-	q := url.Values{"redirect": {"/?ref=" + adv.Code}}
-	c.Redirect(http.StatusFound, s.ShopifyOrigin.BrowserURL(shop.Domain, "/discount/"+url.PathEscape(adv.FriendCode), q))
+	// Each platform lands the friend on the store with the discount
+	// applied where it can and the ref kept (app.StorePlatform.LandingURL).
+	c.Redirect(http.StatusFound, s.Stores.LandingURL(shop, adv.FriendCode, adv.Code))
 }
 
 // hashIP keeps clicks countable per visitor without storing addresses.

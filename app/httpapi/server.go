@@ -93,6 +93,10 @@ type Server struct {
 	ShopifySecret string
 	ShopifyScopes string
 	ShopifyOrigin shopify.Origin
+	// Stores gives each shop's landing URL for referral links.
+	Stores interface {
+		LandingURL(shop *app.Shop, friendCode, refCode string) string
+	}
 	ShopifyTokens ShopifyTokens
 	// TrustedProxies are the addresses whose X-Forwarded-For is believed.
 	TrustedProxies []string

@@ -19,9 +19,12 @@ import (
 )
 
 // WooInstalls keeps the wc-auth states of installs in flight.
+// and the WooCommerce shops' webhook secrets and delivery health.
 type WooInstalls interface {
 	StartWooCommerceInstall(ctx context.Context, state, storeURL string) error
 	TakeWooCommerceInstall(ctx context.Context, state string, maxAge time.Duration) (string, error)
+	woocommerce.SecretStore
+	RecordDeliveryRejected(ctx context.Context, shopID int64, reason string, at time.Time) error
 }
 
 // wooInstallTTL is how long a merchant has to approve on their store.
@@ -134,16 +137,56 @@ func (s *Server) wooInstallCallback(c *gin.Context) {
 		return
 	}
 	domain := wooDomain(store)
+	// A reconnect (the plugin's button, or installing again) brings new
+	// keys; the store's webhooks keep their secret (woocommerce.md §9), so
+	// the shop keeps its own, stored apart from the keys. A shop from
+	// before secrets were stored gets the one its webhooks were created
+	// with (derived from its current keys) before they are replaced.
+	var previous *app.Credentials
+	var previousAt *time.Time
+	secret := ""
+	if old, err := s.Shops.ShopByDomain(ctx, app.PlatformWooCommerce, domain); err == nil {
+		if secret, _, err = woocommerce.ShopWebhookSecret(ctx, s.WooInstalls, old.ID, domain); err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			fail(c, err)
+			return
+		}
+		if creds, err := s.Shops.Credentials(ctx, old.ID); err == nil && creds.AccessToken != in.ConsumerKey {
+			previous, previousAt = &creds, old.InstalledAt
+		}
+	} else if app.ErrorCode(err) != app.ENOTFOUND {
+		fail(c, err)
+		return
+	}
+	if secret == "" {
+		secret = woocommerce.NewWebhookSecret()
+	}
 	shop, err := s.Shops.Install(ctx, app.PlatformWooCommerce, domain, woocommerce.Credentials(in.ConsumerKey, in.ConsumerSecret), s.Now())
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if err := s.Shops.SetDetails(ctx, shop.ID, app.ShopDetails{Name: domain, Currency: currency, StoreURL: store}); err != nil {
+	// Stored as not yet synced: the setup job gives it to the store's
+	// existing webhooks, whatever secret an earlier install left them.
+	if err := s.WooInstalls.SetWebhookSecret(ctx, shop.ID, secret); err != nil {
 		fail(c, err)
 		return
 	}
-	logging.From(ctx).Info("woocommerce shop installed", "shop_id", shop.ID)
+	name := domain
+	if title, err := woocommerce.SiteName(ctx, store, s.WooHTTP); err == nil && title != "" {
+		name = title
+	}
+	if err := s.Shops.SetDetails(ctx, shop.ID, app.ShopDetails{Name: name, Currency: currency, StoreURL: store}); err != nil {
+		fail(c, err)
+		return
+	}
+	if previous != nil && s.Console != nil {
+		// The earlier key stays valid in the store until the merchant
+		// revokes it: name it the way the store lists it.
+		if err := s.Console.Record(ctx, shop.ID, "system", "woocommerce_reconnected", "store", nil, previousKey(previous.AccessToken, previousAt)); err != nil {
+			logging.From(ctx).Warn("record reconnect", "shop_id", shop.ID, "error", err.Error())
+		}
+	}
+	logging.From(ctx).Info("woocommerce shop installed", "shop_id", shop.ID, "reconnect", previous != nil)
 	if s.Install != nil {
 		// Webhooks and program, off the request: WooCommerce waits for
 		// this answer. A lost job is made up by the maintenance schedule.
@@ -152,6 +195,24 @@ func (s *Server) wooInstallCallback(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "installed"})
+}
+
+// previousKey describes the key a reconnect replaced as WooCommerce →
+// Settings → Advanced → REST API lists it: wc-auth names it "Parrain - API
+// ({GMT date of the approval})" (class-wc-auth.php create_keys), and the
+// list shows the consumer key's last 7 characters. The date is the
+// previous install's, within seconds of the approval.
+func previousKey(consumerKey string, installedAt *time.Time) map[string]any {
+	out := map[string]any{"key_ending": ""}
+	if len(consumerKey) >= 7 {
+		out["key_ending"] = consumerKey[len(consumerKey)-7:]
+	}
+	if installedAt != nil {
+		out["key_name"] = "Parrain - API (" + installedAt.UTC().Format("2006-01-02 15:04") + ":…)"
+	} else {
+		out["key_name"] = "Parrain - API (…)"
+	}
+	return out
 }
 
 var wooReturnPage = template.Must(template.New("wooreturn").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/logging"
 	"github.com/parrain/parrain/app/metrics"
 	"github.com/parrain/parrain/integrations/woocommerce"
 )
@@ -43,17 +44,20 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 	// one with a bad signature (same status, same message, an HMAC computed
 	// all the same), so the intake does not tell who uses Parrain.
 	domain := strings.ToLower(strings.TrimPrefix(c.Param("shop"), "/"))
-	shop, err := s.Shops.ShopByDomain(c.Request.Context(), app.PlatformWooCommerce, domain)
+	ctx := c.Request.Context()
+	shop, err := s.Shops.ShopByDomain(ctx, app.PlatformWooCommerce, domain)
 	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
 		fail(c, err)
 		return
 	}
 	secret, known := unknownStoreSecret, err == nil
 	if known {
-		creds, err := s.Shops.Credentials(c.Request.Context(), shop.ID)
+		// The shop's own secret, unchanged by reconnects (new keys); see
+		// woocommerce.ShopWebhookSecret.
+		sec, _, err := woocommerce.ShopWebhookSecret(ctx, s.WooInstalls, shop.ID, shop.Domain)
 		switch {
 		case err == nil:
-			secret = woocommerce.WebhookSecret(creds, shop.Domain)
+			secret = sec
 		case app.ErrorCode(err) == app.ENOTFOUND:
 			known = false
 		default:
@@ -61,32 +65,43 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 			return
 		}
 	}
-	if err := woocommerce.VerifySignature(body, c.GetHeader("X-WC-Webhook-Signature"), secret); err != nil || !known {
-		if err == nil {
-			err = app.Errorf(app.EUNAUTHORIZED, "webhook signature does not match")
-		}
-		reason := "hmac"
-		if !known {
-			reason = "shop"
+	// A refused delivery counts toward the store disabling the webhook:
+	// keep why, to tell the merchant if it does.
+	refuse := func(reason, why string, err error) {
+		if rerr := s.WooInstalls.RecordDeliveryRejected(ctx, shop.ID, why, s.Now()); rerr != nil {
+			logging.From(ctx).Warn("record rejected delivery", "shop_id", shop.ID, "error", rerr.Error())
 		}
 		reject(reason, err)
+	}
+	if err := woocommerce.VerifySignature(body, c.GetHeader("X-WC-Webhook-Signature"), secret); err != nil || !known {
+		if !known {
+			reject("shop", app.Errorf(app.EUNAUTHORIZED, "webhook signature does not match"))
+			return
+		}
+		refuse("hmac", "a delivery's signature did not match the shop's webhook secret", err)
 		return
 	}
 	body = s.storable(c, body)
 	topic := c.GetHeader("X-WC-Webhook-Topic")
 	if !woocommerce.KnownTopic(topic) {
-		reject("topic", app.Errorf(app.EINVALID, "unknown or missing X-WC-Webhook-Topic"))
+		refuse("topic", "a delivery had an unknown topic ("+trimTo(topic, 60)+")", app.Errorf(app.EINVALID, "unknown or missing X-WC-Webhook-Topic"))
 		return
 	}
 	if trimmed := bytes.TrimSpace(body); len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(body) {
-		reject("json", app.Errorf(app.EINVALID, "body is not a JSON object"))
+		refuse("json", "a delivery's body was not JSON", app.Errorf(app.EINVALID, "body is not a JSON object"))
 		return
 	}
 	// Delivery ids repeat across orders and one save sends identical
 	// created and updated bodies: deduplicate on what the body says.
 	key, err := woocommerce.DeliveryKey(body)
 	if err != nil {
-		reject("json", err)
+		// Authentic, but not an order: WooCommerce sends the REST error
+		// it got while building the payload ({"code":"rest_no_route"},
+		// woocommerce.md §9). Nothing to store, and anything but 200
+		// counts toward disabling the webhook; the poll finds the order.
+		metrics.WebhooksIgnored.WithLabelValues("woocommerce", "not_an_order").Inc()
+		logging.From(ctx).Info("woocommerce delivery without an order ignored", "shop_id", shop.ID, "topic", topic)
+		c.JSON(http.StatusOK, gin.H{"status": "ignored"})
 		return
 	}
 	if topic == woocommerce.TopicOrderDeleted {
@@ -94,7 +109,7 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 	}
 	ev := &app.WebhookEvent{ShopID: shop.ID, Platform: app.PlatformWooCommerce, Topic: topic, EventID: key,
 		WebhookID: c.GetHeader("X-WC-Webhook-ID"), Payload: body}
-	id, created, err := s.Webhooks.StoreEvent(c.Request.Context(), ev)
+	id, created, err := s.Webhooks.StoreEvent(ctx, ev)
 	if err != nil {
 		fail(c, err)
 		return
@@ -107,4 +122,11 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 	metrics.WebhooksReceived.WithLabelValues("woocommerce", topic).Inc()
 	s.Notifier.Notify(id)
 	c.JSON(http.StatusOK, gin.H{"status": "stored"})
+}
+
+func trimTo(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -36,6 +36,13 @@ var (
 		Name: "parrain_webhooks_rejected_total", Help: "Webhook deliveries refused, by reason.",
 	}, []string{"platform", "reason"})
 
+	// WebhooksIgnored counts authentic deliveries answered 200 and not
+	// stored: WooCommerce counts any other answer as a failure and
+	// disables the webhook after a few (woocommerce.md §9).
+	WebhooksIgnored = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "parrain_webhooks_ignored_total", Help: "Authentic webhook deliveries that carry nothing to store (answered 200), by reason.",
+	}, []string{"platform", "reason"})
+
 	// WebhooksRelayed counts stored events enqueued by the relay rather
 	// than right after intake.
 	WebhooksRelayed = promauto.NewCounter(prometheus.CounterOpts{

@@ -707,6 +707,15 @@ func (r *ReferralRepo) MarkRewardFailed(ctx context.Context, id int64, msg strin
 	return unavailable(err, fmt.Sprintf("mark reward %d failed", id))
 }
 
+// SetRevokedRewardError implements referrals.Repo.
+func (r *ReferralRepo) SetRevokedRewardError(ctx context.Context, id int64, msg string) error {
+	if len(msg) > 1000 {
+		msg = msg[:1000]
+	}
+	err := r.db.gorm.WithContext(ctx).Exec("UPDATE rewards SET error = ? WHERE id = ? AND state = 'revoked'", msg, id).Error
+	return unavailable(err, fmt.Sprintf("record deactivation error of reward %d", id))
+}
+
 // IssuingRewards lists rewards still issuing since before the cutoff, for
 // the sweep that re-queues them.
 func (r *ReferralRepo) IssuingRewards(ctx context.Context, before time.Time, limit int) ([]int64, error) {

@@ -76,6 +76,9 @@ type Repo interface {
 	Reward(ctx context.Context, id int64) (*app.Reward, error)
 	MarkRewardIssued(ctx context.Context, id int64, ref string, at time.Time) error
 	MarkRewardFailed(ctx context.Context, id int64, msg string) error
+	// SetRevokedRewardError records (or clears, with "") why a revoked
+	// reward's code could not be stopped in the store, for support.
+	SetRevokedRewardError(ctx context.Context, id int64, msg string) error
 }
 
 // RewardQueue enqueues the issuing of a reward.
@@ -311,9 +314,33 @@ func (e *Engine) reverseIfNeeded(ctx context.Context, shop *app.Shop, p app.Prog
 	}
 	if reward != nil && reward.Code != "" {
 		// Safe to repeat: deactivating an inactive or unknown code is a no-op.
-		if err := e.Store.DeactivateDiscount(ctx, shop, reward.Code); err != nil {
-			return fmt.Errorf("deactivate reward %s: %w", reward.Code, err)
+		return e.deactivateReward(ctx, shop, reward)
+	}
+	return nil
+}
+
+// deactivateReward stops a revoked reward's code in the store. When the
+// store does not (it refused, or still holds a usable code), the reward
+// keeps the store's answer for support to see, and the error goes back to
+// the job, which retries.
+func (e *Engine) deactivateReward(ctx context.Context, shop *app.Shop, rw *app.Reward) error {
+	err := e.Store.DeactivateDiscount(ctx, shop, rw.Code)
+	msg := ""
+	if err != nil {
+		// The adapter's message names the store's answer ("the store did
+		// not deactivate the code …"); other failures are retried.
+		msg = app.ErrorMessage(err)
+		if app.ErrorCode(err) != app.EINVALID {
+			msg = "the store did not deactivate the code " + rw.Code + " yet (" + msg + "); Parrain keeps trying"
 		}
+	}
+	if msg != "" || rw.Error != "" {
+		if serr := e.Repo.SetRevokedRewardError(ctx, rw.ID, msg); serr != nil && err == nil {
+			return serr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("deactivate reward %s: %w", rw.Code, err)
 	}
 	return nil
 }
@@ -409,7 +436,7 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	if rw.State == app.RewardRevoked {
 		// Reversed while (or after) the code was being created: make sure
 		// no live code is left. Idempotent: unknown or used codes are left.
-		return e.Store.DeactivateDiscount(ctx, shop, rw.Code)
+		return e.deactivateReward(ctx, shop, rw)
 	}
 	adv, err := e.Repo.AdvocateByID(ctx, rw.AdvocateID)
 	if err != nil {
@@ -446,7 +473,7 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 		return err
 	}
 	if after.State == app.RewardRevoked {
-		return e.Store.DeactivateDiscount(ctx, shop, rw.Code)
+		return e.deactivateReward(ctx, shop, after)
 	}
 	return nil
 }

@@ -302,7 +302,7 @@ func TestBodiesWithNULOrInvalidUTF8AreKept(t *testing.T) {
 	}
 	hdr, body := wcDelivery(t, "delivery-order-created.json")
 	body = bytes.Replace(body, []byte(`"customer_note":""`), []byte(`"customer_note":"x\u0000y"`), 1)
-	hdr.Set("X-WC-Webhook-Signature", woocommerce.Sign(body, woocommerce.WebhookSecret(creds, "woo-nul.example")))
+	hdr.Set("X-WC-Webhook-Signature", woocommerce.Sign(body, woocommerce.KeyDerivedWebhookSecret(creds, "woo-nul.example")))
 	req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/woo-nul.example", bytes.NewReader(body))
 	req.Header = hdr
 	resp, err := http.DefaultClient.Do(req)

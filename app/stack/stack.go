@@ -144,6 +144,14 @@ func (p platformStores) CustomerOrderCount(ctx context.Context, shop *app.Shop, 
 	return st.CustomerOrderCount(ctx, shop, customerID)
 }
 
+func (p platformStores) LandingURL(shop *app.Shop, friendCode, refCode string) string {
+	st, err := p.of(shop)
+	if err != nil {
+		return ""
+	}
+	return st.LandingURL(shop, friendCode, refCode)
+}
+
 func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
 	out := map[string]jobs.TopicHandler{}
 	for _, m := range maps {
@@ -171,6 +179,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher,
 		Install:  jobs.InstallQueue{Queue: s.Queue},
 		Links:    s.DB.Referrals(),
+		Stores:   s.stores(),
 		Programs: s.DB.Referrals(),
 		Limiter:  &ratelimit.Limiter{Redis: s.Redis, Now: s.now},
 		Ready: map[string]httpapi.Checker{
@@ -234,6 +243,14 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	return mux
 }
 
+// stores sends each shop's store calls to its platform's adapter.
+func (s *Stack) stores() platformStores {
+	return platformStores{
+		app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Origin: shopify.Origin{Override: s.Config.ShopifyAPIOrigin}},
+		app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops(), HTTP: s.WooHTTP}},
+	}
+}
+
 // Engine returns the referral engine wired to Postgres, the Shopify store
 // and the reward queue.
 func (s *Stack) Engine() *referrals.Engine {
@@ -241,10 +258,7 @@ func (s *Stack) Engine() *referrals.Engine {
 	key.Write([]byte("parrain reward codes v1"))
 	return &referrals.Engine{
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
-		Store: platformStores{
-			app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens},
-			app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops(), HTTP: s.WooHTTP}},
-		},
+		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/integrations/woocommerce/wcsim"
@@ -69,7 +70,7 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 		VALUES ($1, '5', 'marie@example.com', 'MARIE-7K2Q', 'FRIEND-MARIE-7K2Q', 'created')`, shop.ID); err != nil {
 		t.Fatal(err)
 	}
-	secret := woocommerce.WebhookSecret(creds, domain)
+	secret := woocommerce.KeyDerivedWebhookSecret(creds, domain)
 	post := func(name string, resign bool) (int, string) {
 		hdr, body := wcDelivery(t, name)
 		if resign {
@@ -137,6 +138,13 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 	if status, _ := post("delivery-order-created.json", true); status != 200 || h.count("SELECT count(*) FROM webhook_events") != 4 {
 		t.Fatal("a late duplicate stored twice")
 	}
+	// An authentic delivery that is not an order (WooCommerce sent the REST
+	// error it got building the payload, woocommerce.md §9): 200, so the
+	// store does not count a failure, and nothing stored.
+	if status, out := post("delivery-sync-in-store-api-request-rest-no-route.json", true); status != 200 || !strings.Contains(out, "ignored") ||
+		h.count("SELECT count(*) FROM webhook_events") != 4 {
+		t.Fatalf("rest_no_route body: %d %s", status, out)
+	}
 	// An unknown store is answered like a known one with a bad signature:
 	// the intake does not reveal which stores use Parrain (issue 10 §6j).
 	probe := func(store string) (int, string) {
@@ -153,6 +161,55 @@ func TestWooCommerceDeliveriesEndToEnd(t *testing.T) {
 	us, ub := probe("nobody.example")
 	if ks != 401 || us != ks || ub != kb {
 		t.Fatalf("known store %d %s, unknown store %d %s: want the same 401", ks, kb, us, ub)
+	}
+}
+
+// The first delivery after a full refund can carry every refund
+// (woocommerce.md §9): each is counted once, from that delivery; the
+// older partial-refund delivery arriving late adds nothing.
+func TestWooCommerceAllRefundsInOneDelivery(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	const domain = "refunds.example"
+	creds := woocommerce.Credentials("ck_r", "cs_r")
+	shop, err := h.stack.DB.Shops().Install(ctx, app.PlatformWooCommerce, domain, creds, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.stack.DB.Shops().SetDetails(ctx, shop.ID, app.ShopDetails{Name: "Woo", Currency: "EUR", StoreURL: "http://refunds.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.direct.Exec(`INSERT INTO advocates (shop_id, customer_id, email, code, friend_code, friend_code_state)
+		VALUES ($1, '5', 'marie@example.com', 'MARIE-7K2Q', 'FRIEND-MARIE-7K2Q', 'created')`, shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	secret := woocommerce.KeyDerivedWebhookSecret(creds, domain)
+	post := func(name string) {
+		hdr, body := wcDelivery(t, name)
+		hdr.Set("X-WC-Webhook-Signature", woocommerce.Sign(body, secret))
+		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/webhooks/woocommerce/"+domain, bytes.NewReader(body))
+		req.Header = hdr
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", name, resp, err)
+		}
+		resp.Body.Close()
+	}
+	post("delivery-order-created.json")
+	eventually(t, 15*time.Second, "the referral", func() bool { s, _, _ := h.referral(12); return s == "pending" })
+	post("delivery-order-updated-4-refunded.json") // both refunds, first seen here
+	eventually(t, 15*time.Second, "both refunds", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 4500 AND cardinality(refund_ids) = 2") == 1
+	})
+	post("delivery-order-updated-3-partial-refund.json") // the older delivery, late
+	eventually(t, 15*time.Second, "the late delivery processed", func() bool {
+		return h.count("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL") == 0 && h.count("SELECT count(*) FROM webhook_events") == 3
+	})
+	if n := h.count("SELECT count(*) FROM orders WHERE platform_order_id = '12' AND refunded_minor = 4500"); n != 1 {
+		t.Fatal("a refund was counted twice")
+	}
+	if s, _, _ := h.referral(12); s != "reversed" {
+		t.Fatalf("referral %s after a full refund", s)
 	}
 }
 
@@ -265,25 +322,27 @@ func TestWooCommerceInstall(t *testing.T) {
 
 // The referral loop on WooCommerce, against the WooCommerce simulator over
 // HTTP: install through wc-auth, a paid order makes an advocate with a
-// friend coupon, the order-received page's popup (order key checked), a
-// friend's order with the coupon is pending, rewarded with a coupon after
-// the hold; another friend's partial refund below the minimum reverses it.
+// friend coupon, the order-received page's popup (order key checked); the
+// friend follows the advocate's link in a browser to the store (coupon in
+// the cart, ref kept) and orders: pending; the merchant reconnects the store
+// in the middle (new keys) and deliveries keep verifying; after the hold
+// the reward coupon; a revoked reward is refused by the store at checkout,
+// and a revocation the store refuses is shown in the console; another
+// friend's partial refund below the minimum reverses theirs.
 func TestWooCommerceReferralLoop(t *testing.T) {
 	root, testDir, chromium := browserTests(t)
-	h := newHarness(t, withEnv("WIDGET_PER_MINUTE_PER_IP", "1000"))
+	h := newHarness(t, withEnv("WIDGET_PER_MINUTE_PER_IP", "1000"), withEnv("CLICKS_PER_MINUTE_PER_IP", "1000"))
 	store := wcsim.New("ck_loop", "cs_loop")
 	store.Now, store.AppURL = h.now, h.app.URL
 	srv := httptest.NewServer(store.Handler())
 	defer srv.Close()
+	ctx := context.Background()
 
-	// Install: Parrain → the store's wc-auth → keys to Parrain → return.
-	resp, err := http.Get(h.app.URL + "/auth/woocommerce/start?store=" + url.QueryEscape(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body := readAll(resp); resp.StatusCode != 200 || !strings.Contains(body, "Parrain is connected") {
-		t.Fatalf("install: %d %s", resp.StatusCode, body)
-	}
+	// The advocate. A registered customer for now; a guest (CustomerID 0)
+	// once guests can be advocates: change only this line.
+	advocateOrder := wcsim.OrderInput{CustomerID: 5, Email: "marie@example.com", FirstName: "Marie", Total: "60.00"}
+
+	wcConnect(t, h, srv.URL)
 	eventually(t, 15*time.Second, "webhooks", func() bool { return len(store.Webhooks()) == 3 })
 	domain := strings.TrimPrefix(srv.URL, "http://")
 	if _, err := h.direct.Exec(`UPDATE programs SET min_order_minor = 4000 WHERE shop_id = (SELECT id FROM shops WHERE domain = $1)`, domain); err != nil {
@@ -292,7 +351,7 @@ func TestWooCommerceReferralLoop(t *testing.T) {
 
 	// Marie's paid order: she becomes an advocate, her friend coupon is
 	// created in the store.
-	marieOrder, marieKey, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 5, Email: "marie@example.com", FirstName: "Marie", Total: "60.00"})
+	marieOrder, marieKey, err := store.PlaceOrder(advocateOrder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,52 +370,126 @@ func TestWooCommerceReferralLoop(t *testing.T) {
 	if status != 200 || popup.Code != marie.FriendCode {
 		t.Fatalf("popup: %d %s", status, raw)
 	}
-	// And in a browser, on the order-received page the plugin prints.
+	// In a browser: the popup on the order-received page the plugin
+	// prints; then Bob follows Marie's link to the store and orders there.
 	runNodeTests(t, testDir, "woocommerce.test.mjs",
 		"PAGE="+srv.URL+"/checkout/order-received/"+strconv.FormatInt(marieOrder, 10)+"/?key="+marieKey,
-		"LINK="+h.app.URL+"/r/"+marie.Code, "CODE="+marie.FriendCode,
+		"LINK="+h.app.URL+"/r/"+marie.Code, "CODE="+marie.FriendCode, "REF="+marie.Code,
+		"FRIEND_LINK="+h.app.URL+"/r/"+marie.Code+"?ch=whatsapp", "STORE="+srv.URL, "FRIEND_EMAIL=bob@example.com",
 		"OUT_DIR="+filepath.Join(root, "test-output", "woocommerce"), "CHROMIUM="+chromium)
+	bob := store.OrderByEmail("bob@example.com")
+	var bobOrder struct {
+		CouponLines []struct{ Code string } `json:"coupon_lines"`
+		MetaData    []struct {
+			Key   string
+			Value any
+		} `json:"meta_data"`
+	}
+	if err := json.Unmarshal(store.Order(bob), &bobOrder); err != nil || len(bobOrder.CouponLines) != 1 ||
+		bobOrder.CouponLines[0].Code != strings.ToLower(marie.FriendCode) || len(bobOrder.MetaData) != 1 ||
+		bobOrder.MetaData[0].Key != "_parrain_ref" || bobOrder.MetaData[0].Value != marie.Code {
+		t.Fatalf("Bob's order from the browser: %s", store.Order(bob))
+	}
+	eventually(t, 15*time.Second, "Bob's referral", func() bool { s, _, _ := h.referral(bob); return s == "pending" })
+	if h.count("SELECT count(*) FROM clicks WHERE channel = 'whatsapp'") != 1 {
+		t.Fatal("the click through the link was not counted")
+	}
 
-	// Bob orders with the code as he typed it: a pending referral.
-	bob, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 6, Email: "bob@example.com", FirstName: "Bob", Total: "45.00", Coupons: []string{marie.FriendCode}})
+	// The merchant connects the store again (the plugin's button): new
+	// keys; Carol's order is delivered and verified all the same.
+	wcConnect(t, h, srv.URL)
+	carol, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 7, Email: "carol@example.com", FirstName: "Carol", Total: "50.00", Coupons: []string{marie.FriendCode}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "Bob's referral", func() bool { s, _, _ := h.referral(bob); return s == "pending" })
-
-	// After the hold, the reward: a single-use coupon for Marie's email.
-	h.advance(15 * 24 * time.Hour)
-	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+	eventually(t, 15*time.Second, "Carol's referral after the reconnect", func() bool { s, _, _ := h.referral(carol); return s == "pending" })
+	dave, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 8, Email: "dave@example.com", FirstName: "Dave", Total: "50.00", Coupons: []string{marie.FriendCode}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "reward coupon", func() bool {
-		for _, c := range store.Coupons() {
-			if strings.HasPrefix(c.Code, "thanks-") && c.Status == "publish" {
-				return true
-			}
-		}
-		return false
-	})
+	eventually(t, 15*time.Second, "Dave's referral", func() bool { s, _, _ := h.referral(dave); return s == "pending" })
+
+	// After the hold, the rewards: single-use coupons for Marie's email.
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(ctx, jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []int64{bob, carol, dave} {
+		eventually(t, 15*time.Second, "referral rewarded", func() bool { s, _, _ := h.referral(o); return s == "rewarded" })
+	}
+	rewardCode := func(order int64) string {
+		var code string
+		h.direct.QueryRow(`SELECT w.code FROM rewards w JOIN referrals f ON f.id = w.referral_id JOIN orders o ON o.id = f.order_id
+			WHERE o.platform_order_id = $1`, strconv.FormatInt(order, 10)).Scan(&code)
+		return code
+	}
 	for _, c := range store.Coupons() {
 		if strings.HasPrefix(c.Code, "thanks-") && (c.DiscountType != "fixed_cart" || c.Amount != "10.00" || c.UsageLimit == nil || *c.UsageLimit != 1 ||
 			len(c.EmailRestrictions) != 1 || c.EmailRestrictions[0] != "marie@example.com" || c.DateExpires == nil) {
 			t.Fatalf("reward coupon: %+v", c)
 		}
 	}
-	eventually(t, 15*time.Second, "Bob's referral rewarded", func() bool { s, _, _ := h.referral(bob); return s == "rewarded" })
+	if err := store.CouponUsable(rewardCode(bob), "marie@example.com"); err != nil {
+		t.Fatalf("Bob's reward before revocation: %v", err)
+	}
 
-	// Carol's order, then a partial refund that takes it under the 40.00
-	// minimum: her referral is reversed.
-	carol, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 7, Email: "carol@example.com", FirstName: "Carol", Total: "50.00", Coupons: []string{marie.FriendCode}})
+	// Support revokes the reward of Bob's referral: the store refuses the
+	// code at checkout afterwards.
+	rv := &review.Service{Store: h.stack.DB.Console(), Engine: h.stack.Engine(), Rewards: jobs.RewardQueue{Queue: h.stack.Jobs}, Now: h.now}
+	support := review.Actor{ID: "staff:support@parrain.test", CanAct: true}
+	shop, err := h.stack.DB.Shops().ShopByDomain(ctx, app.PlatformWooCommerce, domain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "Carol's referral", func() bool { s, _, _ := h.referral(carol); return s == "pending" })
+	referralID := func(order int64) int64 {
+		var id int64
+		h.direct.QueryRow(`SELECT f.id FROM referrals f JOIN orders o ON o.id = f.order_id WHERE o.platform_order_id = $1`, strconv.FormatInt(order, 10)).Scan(&id)
+		return id
+	}
+	if err := rv.Revoke(ctx, shop, support, referralID(bob), "the order was a test"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "Bob's reward stopped in the store", func() bool {
+		return store.CouponUsable(rewardCode(bob), "marie@example.com") != nil
+	})
+	if _, _, err := store.PlaceOrder(wcsim.OrderInput{CustomerID: 5, Email: "marie@example.com", Total: "30.00", Coupons: []string{rewardCode(bob)}}); err == nil ||
+		!strings.Contains(err.Error(), "expired") {
+		t.Fatalf("checkout with the revoked reward: %v", err)
+	}
+	// A store that refuses the change: the console says so.
+	store.RefuseCouponUpdates("Blocked by the site's security rules")
+	if err := rv.Revoke(ctx, shop, support, referralID(dave), "duplicate household"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the refusal recorded on the reward", func() bool {
+		return h.count(`SELECT count(*) FROM rewards WHERE code = $1 AND state = 'revoked' AND error LIKE 'the store did not deactivate the code%Blocked by the site''s security rules%'`, rewardCode(dave)) == 1
+	})
+	if err := store.CouponUsable(rewardCode(dave), "marie@example.com"); err != nil {
+		t.Fatalf("the refused revocation changed the coupon: %v", err)
+	}
+	if _, err := h.stack.Staff().Add(ctx, "owner@parrain.test", "", staff.Owner, staffPassword, nil); err != nil {
+		t.Fatal(err)
+	}
+	owner := (&consoleWorld{h: h}).login(t, "owner@parrain.test")
+	if status, page := owner.get("/console/shops/" + domain + "/referrals/" + strconv.FormatInt(referralID(dave), 10)); status != 200 ||
+		!strings.Contains(page, "the store did not deactivate the code") {
+		t.Fatalf("console referral page: %d\n%s", status, page)
+	}
+	store.RefuseCouponUpdates("")
+
+	// Carol's partial refund takes her rewarded order under the 40.00
+	// minimum: her referral is flagged for support and its reward stopped
+	// in the store.
 	if err := store.Refund(carol, "15.00"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "Carol's referral reversed", func() bool { s, _, _ := h.referral(carol); return s == "reversed" })
-	if s, _, _ := h.referral(bob); s != "rewarded" {
-		t.Fatalf("Bob's referral changed: %s", s)
+	eventually(t, 15*time.Second, "Carol's referral flagged", func() bool {
+		return h.count(`SELECT count(*) FROM referrals f JOIN orders o ON o.id = f.order_id WHERE o.platform_order_id = $1 AND f.flagged`, strconv.FormatInt(carol, 10)) == 1
+	})
+	eventually(t, 15*time.Second, "Carol's reward stopped", func() bool { return store.CouponUsable(rewardCode(carol), "marie@example.com") != nil })
+	for _, w := range store.Webhooks() {
+		if w.Status != "active" || w.FailureCount != 0 {
+			t.Fatalf("a webhook failed deliveries during the loop: %+v", w)
+		}
 	}
 }

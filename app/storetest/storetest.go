@@ -32,6 +32,14 @@ type Fixture struct {
 	// address (WooCommerce's email_restrictions); false for one that only
 	// restricts to its customer ids (Shopify).
 	ByEmail bool
+	// RefuseDeactivation, when set, makes the store refuse changes to
+	// codes with msg (a security plugin, a WAF), or accept them again
+	// with "".
+	RefuseDeactivation func(msg string)
+	// Land follows a landing URL in the simulated storefront as a browser
+	// would (cookies kept) and returns the discount code the store's
+	// session holds and the ref the storefront kept for attribution.
+	Land func(t *testing.T, landingURL string) (code, ref string)
 }
 
 // Restriction is who may use a code: at most UsageLimit uses (0: no
@@ -132,6 +140,68 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		}
 		if err := f.Store.DeactivateDiscount(ctx, f.Shop, "NEVER-CREATED"); err != nil {
 			t.Fatalf("unknown code: %v", err)
+		}
+	})
+
+	// What the store holds decides, not what it answered: the code is read
+	// back from the store after deactivation (woocommerce.md §9: a store
+	// can answer 200 and keep the code usable).
+	t.Run("a revoked reward code is refused by the store afterwards", func(t *testing.T) {
+		f := newFixture(t)
+		exp := time.Now().Add(90 * 24 * time.Hour)
+		reward := spec("THANKS-READBACK1", app.OfferFixed)
+		reward.UsageLimit, reward.CustomerID, reward.CustomerEmail, reward.EndsAt = 1, f.CustomerID, "anna@example.com", &exp
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, reward); err != nil {
+			t.Fatal(err)
+		}
+		if _, usable := f.Code(reward.Code); !usable {
+			t.Fatal("the new reward code is not usable")
+		}
+		for range 2 {
+			if err := f.Store.DeactivateDiscount(ctx, f.Shop, reward.Code); err != nil {
+				t.Fatalf("deactivate: %v", err)
+			}
+		}
+		if exists, usable := f.Code(reward.Code); !exists || usable {
+			t.Fatalf("read back after deactivation: exists %v usable %v", exists, usable)
+		}
+		if f.RefuseDeactivation == nil {
+			return
+		}
+		other := spec("THANKS-REFUSED1", app.OfferFixed)
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, other); err != nil {
+			t.Fatal(err)
+		}
+		f.RefuseDeactivation("Blocked by the site's security rules")
+		err := f.Store.DeactivateDiscount(ctx, f.Shop, other.Code)
+		if err == nil || app.ErrorCode(err) != app.EINVALID || !strings.Contains(app.ErrorMessage(err), "the store did not deactivate the code") ||
+			!strings.Contains(app.ErrorMessage(err), "Blocked by the site's security rules") {
+			t.Fatalf("a refused deactivation: %v, want an invalid error quoting the store", err)
+		}
+		if _, usable := f.Code(other.Code); !usable {
+			t.Fatal("the code changed although the store refused")
+		}
+		f.RefuseDeactivation("")
+		if err := f.Store.DeactivateDiscount(ctx, f.Shop, other.Code); err != nil {
+			t.Fatalf("deactivate once the store accepts: %v", err)
+		}
+	})
+
+	t.Run("a referral link lands on the store with the discount and the ref", func(t *testing.T) {
+		f := newFixture(t)
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, spec("FRIEND-LAND-7K2P", app.OfferPercent)); err != nil {
+			t.Fatal(err)
+		}
+		u := f.Store.LandingURL(f.Shop, "FRIEND-LAND-7K2P", "LAND-7K2P")
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			t.Fatalf("landing URL %q is not absolute", u)
+		}
+		code, ref := f.Land(t, u)
+		if !Same(code, "FRIEND-LAND-7K2P") || ref != "LAND-7K2P" {
+			t.Fatalf("landed with code %q ref %q from %s", code, ref, u)
+		}
+		if home := f.Store.LandingURL(f.Shop, "", ""); !strings.HasPrefix(home, "http") || strings.Contains(home, "FRIEND") {
+			t.Fatalf("home %q", home)
 		}
 	})
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 // API (discountCodeBasicCreate: REST price rules are legacy for public apps,
 // shopify.md §0, §4).
 type Store struct {
-	Admin  *Admin
+	Admin *Admin
+	// Origin is where the shop's storefront is (the simulator in tests).
+	Origin Origin
 	Tokens interface {
 		AccessToken(ctx context.Context, shopID int64, shop string) (string, error)
 	}
@@ -51,7 +54,8 @@ type codeNode struct {
 	CodeDiscountNodeByCode *struct {
 		ID           string `json:"id"`
 		CodeDiscount struct {
-			AsyncUsageCount int `json:"asyncUsageCount"`
+			Status          string `json:"status"`
+			AsyncUsageCount int    `json:"asyncUsageCount"`
 		} `json:"codeDiscount"`
 	} `json:"codeDiscountNodeByCode"`
 }
@@ -61,19 +65,20 @@ func (s *Store) token(ctx context.Context, shop *app.Shop) (string, error) {
 }
 
 func (s *Store) lookup(shop *app.Shop, token, code string) (string, error) {
-	id, _, err := s.lookupUsage(shop, token, code)
+	id, _, _, err := s.lookupUsage(shop, token, code)
 	return id, err
 }
 
-func (s *Store) lookupUsage(shop *app.Shop, token, code string) (id string, used int, err error) {
+func (s *Store) lookupUsage(shop *app.Shop, token, code string) (id string, used int, status string, err error) {
 	var out codeNode
 	if err := s.Admin.query(shop.Domain, token, discountByCode, map[string]any{"code": code}, &out); err != nil {
-		return "", 0, fmt.Errorf("look up discount %s: %w", code, err)
+		return "", 0, "", fmt.Errorf("look up discount %s: %w", code, err)
 	}
 	if out.CodeDiscountNodeByCode == nil {
-		return "", 0, nil
+		return "", 0, "", nil
 	}
-	return out.CodeDiscountNodeByCode.ID, out.CodeDiscountNodeByCode.CodeDiscount.AsyncUsageCount, nil
+	n := out.CodeDiscountNodeByCode
+	return n.ID, n.CodeDiscount.AsyncUsageCount, n.CodeDiscount.Status, nil
 }
 
 // CreateDiscount implements app.StorePlatform. It looks the code up first
@@ -179,8 +184,8 @@ func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code str
 	if err != nil {
 		return err
 	}
-	id, used, err := s.lookupUsage(shop, token, code)
-	if err != nil || id == "" || used > 0 {
+	id, used, status, err := s.lookupUsage(shop, token, code)
+	if err != nil || id == "" || used > 0 || status == "EXPIRED" {
 		return err
 	}
 	var out struct {
@@ -191,7 +196,18 @@ func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code str
 	if err := s.Admin.query(shop.Domain, token, discountDeactivate, map[string]any{"id": id}, &out); err != nil {
 		return fmt.Errorf("deactivate discount %s: %w", code, err)
 	}
-	return userErrorsErr("discountCodeDeactivate "+code, out.DiscountCodeDeactivate.UserErrors)
+	if err := userErrorsErr("discountCodeDeactivate "+code, out.DiscountCodeDeactivate.UserErrors); err != nil {
+		return app.Wrap(app.EINVALID, err, "the store did not deactivate the code "+code+": "+app.ErrorMessage(err))
+	}
+	// Read it back: only what the store holds counts.
+	_, _, status, err = s.lookupUsage(shop, token, code)
+	if err != nil {
+		return fmt.Errorf("deactivate discount %s: read it back: %w", code, err)
+	}
+	if status == "ACTIVE" {
+		return app.Errorf(app.EINVALID, "the store did not deactivate the code %s: it is still active", code)
+	}
+	return nil
 }
 
 const customerOrders = `query ParrainCustomerOrders($id: ID!) { customer(id: $id) { id numberOfOrders } }`
@@ -249,4 +265,15 @@ func (s *Store) StillInstalled(ctx context.Context, shop *app.Shop) (bool, error
 		return false, fmt.Errorf("probe installation of %s: %w", shop.Domain, classify(err))
 	}
 	return true, nil
+}
+
+// LandingURL implements app.StorePlatform: Shopify's shareable discount
+// link applies the code to the session, then redirects to a path on the
+// same store (shopify.md §4 "Shareable link"); the ref rides along for the
+// storefront script and landing_site.
+func (s *Store) LandingURL(shop *app.Shop, friendCode, refCode string) string {
+	if friendCode == "" {
+		return s.Origin.BrowserURL(shop.Domain, "/", url.Values{})
+	}
+	return s.Origin.BrowserURL(shop.Domain, "/discount/"+url.PathEscape(friendCode), url.Values{"redirect": {"/?ref=" + refCode}})
 }

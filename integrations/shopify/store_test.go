@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -45,7 +46,7 @@ func storeAgainstSimulator(t *testing.T) (*shopify.Store, *shopifysim.Simulator,
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &shopify.Store{Admin: shopify.NewAdmin("k", "s", "2026-07", o), Tokens: fixedToken(creds.AccessToken)}
+	st := &shopify.Store{Admin: shopify.NewAdmin("k", "s", "2026-07", o), Tokens: fixedToken(creds.AccessToken), Origin: o}
 	return st, sim, &app.Shop{ID: 1, Domain: domain}
 }
 
@@ -148,6 +149,23 @@ func TestStoreConformance(t *testing.T) {
 					}
 				}
 				return r
+			},
+			// The shareable link puts the code in the session, then the
+			// storefront page carries ?ref= for the capture script.
+			Land: func(t *testing.T, landing string) (string, string) {
+				jar, _ := cookiejar.New(nil)
+				resp, err := (&http.Client{Jar: jar}).Get(landing)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("land on %s: %v %v", landing, resp, err)
+				}
+				resp.Body.Close()
+				code := ""
+				for _, c := range jar.Cookies(resp.Request.URL) {
+					if c.Name == "discount_code" {
+						code, _ = url.QueryUnescape(c.Value)
+					}
+				}
+				return code, resp.Request.URL.Query().Get("ref")
 			},
 			AddOrders: func(customerID string, n int) {
 				id, _ := strconv.ParseInt(customerID, 10, 64)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -128,6 +129,9 @@ type Coupon struct {
 	MinimumAmount     string   `json:"minimum_amount,omitempty"`
 	FreeShipping      bool     `json:"free_shipping"`
 	DateExpires       *string  `json:"date_expires,omitempty"`
+	// DateExpiresGMT is read only: the store answers the expiry in GMT
+	// here, and in its own timezone in DateExpires.
+	DateExpiresGMT *string `json:"date_expires_gmt,omitempty"`
 }
 
 // CreateCoupon creates a coupon; the store lower-cases its code.
@@ -156,6 +160,15 @@ func (c *Client) CouponByCode(ctx context.Context, code string) (*Coupon, error)
 func (c *Client) UpdateCoupon(ctx context.Context, id int64, fields map[string]any) error {
 	_, err := c.do(ctx, http.MethodPut, "/coupons/"+strconv.FormatInt(id, 10), nil, fields, nil)
 	return err
+}
+
+// Coupon reads a coupon by id.
+func (c *Client) Coupon(ctx context.Context, id int64) (*Coupon, error) {
+	var out Coupon
+	if _, err := c.do(ctx, http.MethodGet, "/coupons/"+strconv.FormatInt(id, 10), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // CustomerOrderCount counts the customer's orders (X-WP-Total).
@@ -190,4 +203,32 @@ func (c *Client) StoreCurrency(ctx context.Context) (string, error) {
 // store's currency.
 func VerifyKeys(ctx context.Context, storeURL, key, secret string, hc *http.Client) (string, error) {
 	return (&Client{Store: storeURL, ConsumerKey: key, ConsumerSecret: secret, HTTP: hc}).StoreCurrency(ctx)
+}
+
+// SiteName is the store's title as WordPress gives it (GET /wp-json →
+// name, unauthenticated): the name a merchant recognises, not the host.
+func SiteName(ctx context.Context, storeURL string, hc *http.Client) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(storeURL, "/")+"/wp-json/", nil)
+	if err != nil {
+		return "", app.Wrap(app.EINVALID, err, "bad store URL")
+	}
+	req.Header.Set("Accept", "application/json")
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", app.Wrap(app.EUNAVAILABLE, err, "store unreachable")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", app.Errorf(app.EUNAVAILABLE, "store index answered %d", resp.StatusCode)
+	}
+	var out struct {
+		Name string `json:"name"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&out); err != nil {
+		return "", fmt.Errorf("decode store index: %w", err)
+	}
+	return html.UnescapeString(strings.TrimSpace(out.Name)), nil
 }

@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -16,14 +17,52 @@ func Credentials(consumerKey, consumerSecret string) app.Credentials {
 	return app.Credentials{AccessToken: consumerKey, RefreshToken: consumerSecret, Scopes: "read_write"}
 }
 
-// WebhookSecret is the secret of the webhooks Parrain creates in a store:
-// derived from the store's consumer secret and domain, so it needs no
-// storage of its own and changes when the keys do (a reinstall re-creates
-// the webhooks).
-func WebhookSecret(creds app.Credentials, domain string) string {
+// KeyDerivedWebhookSecret is the secret Parrain gave webhooks before
+// secrets were stored: derived from the consumer secret and domain. Each
+// wc-auth approval makes new keys while the store's webhooks keep their
+// secret (woocommerce.md §9), so it is used only to recognise the webhooks
+// of shops installed back then (see ShopWebhookSecret).
+func KeyDerivedWebhookSecret(creds app.Credentials, domain string) string {
 	m := hmac.New(sha256.New, []byte(creds.RefreshToken))
 	m.Write([]byte("parrain-webhook:" + domain))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// NewWebhookSecret is a fresh webhook secret: alphanumeric, as WooCommerce
+// HTML-decodes secrets before signing (woocommerce.md §1).
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// SecretStore keeps each shop's webhook secret, sealed, apart from its
+// keys, so a reconnect (new keys) leaves it unchanged.
+type SecretStore interface {
+	WebhookSecret(ctx context.Context, shopID int64) (secret string, synced bool, err error)
+	SetWebhookSecret(ctx context.Context, shopID int64, secret string) error
+	Credentials(ctx context.Context, shopID int64) (app.Credentials, error)
+}
+
+// ShopWebhookSecret returns the secret the shop's webhooks sign with and
+// whether the store's webhooks were told it since the last install. A shop
+// installed before secrets were stored has webhooks created with the
+// key-derived secret of its keys: that secret is stored now, so the next
+// reconnect keeps it.
+func ShopWebhookSecret(ctx context.Context, st SecretStore, shopID int64, domain string) (string, bool, error) {
+	secret, synced, err := st.WebhookSecret(ctx, shopID)
+	if err != nil || secret != "" {
+		return secret, synced, err
+	}
+	creds, err := st.Credentials(ctx, shopID)
+	if err != nil {
+		return "", false, err
+	}
+	secret = KeyDerivedWebhookSecret(creds, domain)
+	if err := st.SetWebhookSecret(ctx, shopID, secret); err != nil {
+		return "", false, err
+	}
+	return secret, false, nil
 }
 
 // ShopClients gives each shop its REST client from its stored keys.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -74,9 +75,22 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 	return "wc-coupon:" + strconv.FormatInt(out.ID, 10), nil
 }
 
-// DeactivateDiscount implements app.StorePlatform: the coupon goes back to
-// draft, which WooCommerce refuses at checkout. Unknown and used coupons are
-// left alone.
+// revokedNote marks a coupon Parrain stopped, for the merchant reading it
+// in WooCommerce → Marketing → Coupons.
+const revokedNote = "[Revoked by Parrain] "
+
+// DeactivateDiscount implements app.StorePlatform. WooCommerce ignores a
+// coupon's status on update (woocommerce.md §9: PUT {"status":"draft"}
+// answers 200 and the coupon stays usable), so the coupon is stopped by
+// what the store keeps as meta and checks at checkout: date_expires
+// in the past. Not usage_limit = usage_count: the codes we stop are unused,
+// and a usage_limit of 0 means unlimited. Not DELETE: the coupon stays
+// readable for the merchant's audit, and the code keeps existing, so a
+// retried create finds it instead of making a fresh live coupon. The
+// expiry is a day back, so a store clock a little behind ours still sees
+// it past. The coupon is read back: a store that answered but still holds
+// a live coupon is an error that says so. Unknown and used coupons are
+// left alone (the money is spent; support sees the flagged referral).
 func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code string) error {
 	c, err := s.Clients.Client(ctx, shop)
 	if err != nil {
@@ -89,13 +103,59 @@ func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code str
 	if err != nil {
 		return err
 	}
-	if cp.UsageCount > 0 || cp.Status == "draft" {
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	if cp.UsageCount > 0 || expired(cp, now) || cp.Status == "trash" {
 		return nil
 	}
-	if err := c.UpdateCoupon(ctx, cp.ID, map[string]any{"status": "draft"}); err != nil {
-		return fmt.Errorf("deactivate coupon %s: %w", code, err)
+	past := now.Add(-24 * time.Hour).UTC().Format(time.RFC3339)
+	fields := map[string]any{"date_expires": past}
+	if !strings.HasPrefix(cp.Description, revokedNote) {
+		fields["description"] = revokedNote + cp.Description
+	}
+	if err := c.UpdateCoupon(ctx, cp.ID, fields); err != nil {
+		if app.ErrorCode(err) == app.EUNAVAILABLE {
+			return fmt.Errorf("deactivate coupon %s: %w", code, err)
+		}
+		return app.Wrap(app.EINVALID, err, "the store did not deactivate the code "+code+": "+storeMessage(err))
+	}
+	back, err := c.Coupon(ctx, cp.ID)
+	if err != nil {
+		return fmt.Errorf("deactivate coupon %s: read it back: %w", code, err)
+	}
+	if !expired(back, now) && back.UsageCount == 0 && back.Status != "trash" {
+		return app.Errorf(app.EINVALID, "the store did not deactivate the code %s: it answered the update, but the coupon it holds does not expire (date_expires %s)",
+			code, deref(back.DateExpiresGMT))
 	}
 	return nil
+}
+
+// expired reports whether the store's coupon has expired at now, read
+// from date_expires_gmt (date_expires is in the store's timezone).
+func expired(cp *Coupon, now time.Time) bool {
+	if cp.DateExpiresGMT == nil || *cp.DateExpiresGMT == "" {
+		return false
+	}
+	t, err := time.Parse("2006-01-02T15:04:05", *cp.DateExpiresGMT)
+	return err == nil && !t.After(now)
+}
+
+// storeMessage is what the store said, for the merchant.
+func storeMessage(err error) string {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return fmt.Sprintf("%d %s %s", apiErr.Status, apiErr.Code, apiErr.Message)
+	}
+	return err.Error()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "none"
+	}
+	return *s
 }
 
 // CustomerOrderCount implements app.StorePlatform.
@@ -105,4 +165,19 @@ func (s *Store) CustomerOrderCount(ctx context.Context, shop *app.Shop, customer
 		return 0, err
 	}
 	return c.CustomerOrderCount(ctx, customerID)
+}
+
+// LandingURL implements app.StorePlatform: the store's own origin, scheme
+// kept (plain-http stores are real, woocommerce.md §9), with ?ref= for the
+// companion plugin's cookie and ?parrain_coupon= for the coupon it puts in
+// the cart on that first page view.
+func (s *Store) LandingURL(shop *app.Shop, friendCode, refCode string) string {
+	base := strings.TrimRight(shop.StoreURL, "/")
+	if base == "" {
+		base = "https://" + shop.Domain
+	}
+	if friendCode == "" {
+		return base + "/"
+	}
+	return base + "/?" + url.Values{"ref": {refCode}, "parrain_coupon": {friendCode}}.Encode()
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/parrain/parrain/app"
 )
 
 // Webhook is a wc/v3 webhook.
@@ -24,14 +26,27 @@ type Webhook struct {
 var SubscribedTopics = []string{TopicOrderCreated, TopicOrderUpdated, TopicOrderDeleted}
 
 // EnsureWebhooks makes the store deliver every subscribed topic to
-// deliveryURL with our secret: missing webhooks are created, and webhooks
-// WooCommerce disabled after failed deliveries (it never retries, and gives
-// up after a few failures) are set active again. It returns the topics it
-// created and re-enabled.
-func (c *Client) EnsureWebhooks(ctx context.Context, deliveryURL, secret string) (created, reenabled []string, err error) {
+// deliveryURL signed with secret. Missing webhooks are created. A webhook
+// the store disabled after failed deliveries is deleted and created again:
+// setting it active keeps its failure count (woocommerce.md §9), so one more
+// failure would disable it again, while a new webhook starts at 0 (and is
+// pinged); deliveries the store still had queued for the old one are caught
+// by the poll. A webhook the merchant paused is left paused. With
+// syncSecret, the existing webhooks are given secret (WooCommerce takes
+// secret on update), for webhooks created by an earlier install whose
+// secret Parrain no longer knows. It returns the topics it created and
+// recreated.
+func (c *Client) EnsureWebhooks(ctx context.Context, deliveryURL, secret string, syncSecret bool) (created, recreated []string, err error) {
 	var existing []Webhook
 	if _, err := c.do(ctx, http.MethodGet, "/webhooks", url.Values{"per_page": {"100"}}, nil, &existing); err != nil {
 		return nil, nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	create := func(topic string) error {
+		in := Webhook{Name: "Parrain " + topic, Topic: topic, DeliveryURL: deliveryURL, Secret: secret}
+		if _, err := c.do(ctx, http.MethodPost, "/webhooks", nil, in, &Webhook{}); err != nil {
+			return fmt.Errorf("create webhook %s: %w", topic, err)
+		}
+		return nil
 	}
 	for _, topic := range SubscribedTopics {
 		var found *Webhook
@@ -41,21 +56,31 @@ func (c *Client) EnsureWebhooks(ctx context.Context, deliveryURL, secret string)
 				break
 			}
 		}
+		path := ""
+		if found != nil {
+			path = "/webhooks/" + strconv.FormatInt(found.ID, 10)
+		}
 		switch {
 		case found == nil:
-			in := Webhook{Name: "Parrain " + topic, Topic: topic, DeliveryURL: deliveryURL, Secret: secret}
-			if _, err := c.do(ctx, http.MethodPost, "/webhooks", nil, in, &Webhook{}); err != nil {
-				return created, reenabled, fmt.Errorf("create webhook %s: %w", topic, err)
+			if err := create(topic); err != nil {
+				return created, recreated, err
 			}
 			created = append(created, topic)
-		case found.Status != "active":
-			if _, err := c.do(ctx, http.MethodPut, "/webhooks/"+strconv.FormatInt(found.ID, 10), nil, map[string]string{"status": "active"}, nil); err != nil {
-				return created, reenabled, fmt.Errorf("re-enable webhook %s: %w", topic, err)
+		case found.Status == "disabled":
+			if _, err := c.do(ctx, http.MethodDelete, path, url.Values{"force": {"true"}}, nil, nil); err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+				return created, recreated, fmt.Errorf("delete disabled webhook %s: %w", topic, err)
 			}
-			reenabled = append(reenabled, topic)
+			if err := create(topic); err != nil {
+				return created, recreated, err
+			}
+			recreated = append(recreated, topic)
+		case syncSecret:
+			if _, err := c.do(ctx, http.MethodPut, path, nil, map[string]string{"secret": secret}, nil); err != nil {
+				return created, recreated, fmt.Errorf("give webhook %s its secret: %w", topic, err)
+			}
 		}
 	}
-	return created, reenabled, nil
+	return created, recreated, nil
 }
 
 // OrdersModifiedAfter lists the orders changed since a time (the

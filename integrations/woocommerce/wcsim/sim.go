@@ -34,13 +34,26 @@ type Coupon struct {
 	EmailRestrictions []string `json:"email_restrictions"`
 	MinimumAmount     string   `json:"minimum_amount"`
 	FreeShipping      bool     `json:"free_shipping"`
-	DateExpires       *string  `json:"date_expires"`
+	// DateExpires is in the site's timezone (UTC here) without offset,
+	// as WooCommerce answers; DateExpiresGMT is the same instant.
+	DateExpires    *string  `json:"date_expires"`
+	DateExpiresGMT *string  `json:"date_expires_gmt"`
+	UsedBy         []string `json:"used_by"`
 }
 
 // Sim is one simulated store.
 type Sim struct {
+	// Key and Secret are the store's first API key pair; each wc-auth
+	// approval adds another (Keys), and all stay valid until revoked.
 	Key, Secret string
 	Currency    string
+	// Title is the site's name (GET /wp-json → name).
+	Title string
+	// DeliveryDelay plays WooCommerce's asynchronous deliveries (Action
+	// Scheduler run by WP-Cron on a later page view, woocommerce.md §9):
+	// each checkout's or refund's deliveries leave after it, built from the
+	// order as it is then. 0 delivers at once.
+	DeliveryDelay time.Duration
 	// Now dates orders and refunds (default time.Now).
 	Now func() time.Time
 	// AppURL is Parrain's address, for the plugin's script on the
@@ -54,7 +67,63 @@ type Sim struct {
 	webhooks []*Webhook
 	bodies   []orderBody      // every state of every order, for GET /orders?modified_after
 	live     []map[string]any // orders as they are now
+
+	refuseUpdates string
+	keys          []*APIKey
+	pending       sync.WaitGroup
 }
+
+// APIKey is a REST API key as WooCommerce → Settings → Advanced → REST API
+// lists it.
+type APIKey struct {
+	ID int64
+	// Description is what wc-auth names it: "{app_name} - API ({GMT date})"
+	// (class-wc-auth.php create_keys).
+	Description    string
+	ConsumerKey    string
+	ConsumerSecret string
+	Revoked        bool
+}
+
+// TruncatedKey is what the store shows of the key: its last 7 characters.
+func (k APIKey) TruncatedKey() string { return k.ConsumerKey[len(k.ConsumerKey)-7:] }
+
+// Keys returns the store's API keys.
+func (s *Sim) Keys() []APIKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]APIKey, len(s.keys))
+	for i, k := range s.keys {
+		out[i] = *k
+	}
+	return out
+}
+
+// RevokeKey plays the merchant revoking a key.
+func (s *Sim) RevokeKey(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.keys {
+		if k.ID == id {
+			k.Revoked = true
+		}
+	}
+}
+
+// secretOf returns the secret of a live key.
+func (s *Sim) secretOf(consumerKey string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.keys {
+		if k.ConsumerKey == consumerKey && !k.Revoked {
+			return k.ConsumerSecret, true
+		}
+	}
+	return "", false
+}
+
+// WaitDeliveries waits for the deliveries in flight (DeliveryDelay).
+func (s *Sim) WaitDeliveries() { s.pending.Wait() }
 
 // Webhook is a webhook as the store keeps it (the secret is never shown).
 type Webhook struct {
@@ -64,7 +133,9 @@ type Webhook struct {
 	Topic       string `json:"topic"`
 	DeliveryURL string `json:"delivery_url"`
 	Secret      string `json:"-"`
-	failures    int
+	// FailureCount is WooCommerce's failure_count: reset by a successful
+	// delivery only, not by setting the webhook active again (§9).
+	FailureCount int `json:"-"`
 }
 
 type orderBody struct {
@@ -102,14 +173,15 @@ func (s *Sim) Disable(id int64) {
 	defer s.mu.Unlock()
 	for _, w := range s.webhooks {
 		if w.ID == id {
-			w.Status = "disabled"
+			w.Status, w.FailureCount = "disabled", MaxFailures+1
 		}
 	}
 }
 
 // New returns a store accepting one API key pair.
 func New(key, secret string) *Sim {
-	return &Sim{Key: key, Secret: secret, Currency: "EUR", Now: time.Now, orders: map[string]int{}, seq: 9}
+	return &Sim{Key: key, Secret: secret, Currency: "EUR", Title: "Boutique de test", Now: time.Now, orders: map[string]int{}, seq: 9,
+		keys: []*APIKey{{ID: 1, Description: "Manual key", ConsumerKey: key, ConsumerSecret: secret}}}
 }
 
 // AddOrders records n orders of a customer.
@@ -135,13 +207,20 @@ func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /wc-auth/v1/authorize", s.authorize)
 	mux.HandleFunc("GET /checkout/order-received/{id}/", s.orderReceived)
+	mux.HandleFunc("GET /{$}", s.storeHome)
+	mux.HandleFunc("POST /checkout/", s.storeCheckout)
+	mux.HandleFunc("GET /wp-json", s.index)
+	mux.HandleFunc("GET /wp-json/", s.index)
 	mux.HandleFunc("POST /wp-json/wc/v3/coupons", s.auth(s.createCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
+	mux.HandleFunc("GET /wp-json/wc/v3/coupons/{id}", s.auth(s.getCoupon))
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
+	mux.HandleFunc("DELETE /wp-json/wc/v3/coupons/{id}", s.auth(s.deleteCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.auth(s.listOrders))
 	mux.HandleFunc("GET /wp-json/wc/v3/webhooks", s.auth(s.listWebhooks))
 	mux.HandleFunc("POST /wp-json/wc/v3/webhooks", s.auth(s.createWebhook))
 	mux.HandleFunc("PUT /wp-json/wc/v3/webhooks/{id}", s.auth(s.updateWebhook))
+	mux.HandleFunc("DELETE /wp-json/wc/v3/webhooks/{id}", s.auth(s.deleteWebhook))
 	mux.HandleFunc("GET /wp-json/wc/v3/data/currencies/current", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, map[string]string{"code": s.Currency, "name": "Euro", "symbol": "&euro;"})
 	}))
@@ -176,7 +255,8 @@ func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		sig := q.Get("oauth_signature")
-		if q.Get("oauth_consumer_key") != s.Key || sig == "" {
+		secret, known := s.secretOf(q.Get("oauth_consumer_key"))
+		if !known || sig == "" {
 			wcError(w, http.StatusUnauthorized, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
 			return
 		}
@@ -189,77 +269,12 @@ func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
 		q.Del("oauth_signature")
 		u := *r.URL
 		u.Scheme, u.Host = "http", r.Host
-		if !woocommerce.VerifyOAuth1(r.Method, &u, q, s.Secret, sig) {
+		if !woocommerce.VerifyOAuth1(r.Method, &u, q, secret, sig) {
 			wcError(w, http.StatusUnauthorized, "woocommerce_rest_authentication_error", "Invalid signature - provided signature does not match.")
 			return
 		}
 		next(w, r)
 	}
-}
-
-func (s *Sim) createCoupon(w http.ResponseWriter, r *http.Request) {
-	var in Coupon
-	if !decode(w, r, &in) {
-		return
-	}
-	code := strings.ToLower(strings.TrimSpace(in.Code))
-	if code == "" {
-		wcError(w, http.StatusBadRequest, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.coupons {
-		if c.Code == code {
-			wcError(w, http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
-			return
-		}
-	}
-	s.seq++
-	in.ID, in.Code = s.seq, code
-	if in.Status == "" {
-		in.Status = "publish"
-	}
-	if in.DiscountType == "" {
-		in.DiscountType = "fixed_cart"
-	}
-	c := in
-	s.coupons = append(s.coupons, &c)
-	reply(w, http.StatusCreated, c)
-}
-
-func (s *Sim) listCoupons(w http.ResponseWriter, r *http.Request) {
-	code := strings.ToLower(r.URL.Query().Get("code"))
-	s.mu.Lock()
-	out := []Coupon{}
-	for _, c := range s.coupons {
-		if code == "" || c.Code == code {
-			out = append(out, *c)
-		}
-	}
-	s.mu.Unlock()
-	w.Header().Set("X-WP-Total", strconv.Itoa(len(out)))
-	reply(w, http.StatusOK, out)
-}
-
-func (s *Sim) updateCoupon(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	var in map[string]any
-	if !decode(w, r, &in) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.coupons {
-		if c.ID == id {
-			if st, ok := in["status"].(string); ok {
-				c.Status = st
-			}
-			reply(w, http.StatusOK, *c)
-			return
-		}
-	}
-	wcError(w, http.StatusNotFound, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
 }
 
 func (s *Sim) listOrders(w http.ResponseWriter, r *http.Request) {
@@ -336,9 +351,11 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// updateWebhook takes status and secret (WC's v1 controller sets the
+// secret when given); the failure count is kept (§9).
 func (s *Sim) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	var in struct{ Status string }
+	var in struct{ Status, Secret string }
 	if !decode(w, r, &in) {
 		return
 	}
@@ -349,9 +366,39 @@ func (s *Sim) updateWebhook(w http.ResponseWriter, r *http.Request) {
 			if in.Status != "" {
 				wh.Status = in.Status
 			}
+			if in.Secret != "" {
+				wh.Secret = in.Secret
+			}
 			reply(w, http.StatusOK, *wh)
 			return
 		}
 	}
 	wcError(w, http.StatusNotFound, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
+}
+
+// deleteWebhook needs force=true (webhooks have no trash: 501 otherwise).
+func (s *Sim) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if r.URL.Query().Get("force") != "true" {
+		wcError(w, http.StatusNotImplemented, "woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, wh := range s.webhooks {
+		if wh.ID == id {
+			out := *wh
+			s.webhooks = append(s.webhooks[:i], s.webhooks[i+1:]...)
+			reply(w, http.StatusOK, out)
+			return
+		}
+	}
+	wcError(w, http.StatusNotFound, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
+}
+
+// index is WordPress's REST index: the site's name and address.
+func (s *Sim) index(w http.ResponseWriter, r *http.Request) {
+	home := "http://" + r.Host
+	reply(w, http.StatusOK, map[string]any{"name": s.Title, "description": "", "url": home, "home": home,
+		"namespaces": []string{"wc/v3", "wc-analytics", "wp/v2"}})
 }

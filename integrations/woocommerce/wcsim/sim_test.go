@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +44,7 @@ func TestDeliveries(t *testing.T) {
 	store := httptest.NewServer(sim.Handler())
 	defer store.Close()
 	c := &woocommerce.Client{Store: store.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a", HTTP: store.Client()}
-	created, _, err := c.EnsureWebhooks(context.Background(), app.URL+"/hook", "s3cret")
+	created, _, err := c.EnsureWebhooks(context.Background(), app.URL+"/hook", "s3cret", false)
 	if err != nil || len(created) != 3 {
 		t.Fatalf("webhooks: %v %v", created, err)
 	}
@@ -76,19 +78,19 @@ func TestDeliveries(t *testing.T) {
 		t.Error("one checkout's created and updated bodies differ")
 	}
 
-	// The app fails: each delivery is tried once; the fifth failure in a
-	// row disables the webhook.
+	// The app fails: each delivery is tried once; the failure past
+	// MaxFailures disables the webhook.
 	rec.mu.Lock()
 	rec.status = 500
 	rec.mu.Unlock()
 	before := rec.count()
-	for range MaxFailures {
+	for range MaxFailures + 1 {
 		if _, _, err := sim.PlaceOrder(OrderInput{Email: "b@example.com", Total: "10.00"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := rec.count() - before; n != 2*MaxFailures {
-		t.Fatalf("%d attempts for %d deliveries: WooCommerce does not retry", n, 2*MaxFailures)
+	if n := rec.count() - before; n != 2*(MaxFailures+1) {
+		t.Fatalf("%d attempts for %d deliveries: WooCommerce does not retry", n, 2*(MaxFailures+1))
 	}
 	disabled := 0
 	for _, w := range sim.Webhooks() {
@@ -103,3 +105,13 @@ func TestDeliveries(t *testing.T) {
 		t.Fatalf("%d webhooks disabled, want created and updated", disabled)
 	}
 }
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

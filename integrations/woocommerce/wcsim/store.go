@@ -23,8 +23,9 @@ import (
 // (woocommerce.md §1, §8): signed with each webhook's secret, one attempt
 // only, and a webhook disabled after MaxFailures failed deliveries in a row.
 
-// MaxFailures is when WooCommerce disables a webhook (5 by default,
-// woocommerce_max_webhook_delivery_failures).
+// MaxFailures is the failure count a webhook may reach; the next failure
+// disables it (woocommerce_max_webhook_delivery_failures, 5 by default;
+// seen disabled at a count of 6, woocommerce.md §9).
 const MaxFailures = 5
 
 // OrderInput is an order to place.
@@ -58,14 +59,25 @@ func (s *Sim) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Error: Invalid scope", http.StatusBadRequest)
 		return
 	}
-	body, _ := json.Marshal(map[string]any{"key_id": 1, "user_id": q.Get("user_id"), "consumer_key": s.Key,
-		"consumer_secret": s.Secret, "key_permissions": "read_write"})
+	// Every approval creates a new key for the approving user; earlier
+	// keys stay valid until the merchant revokes them (§9).
+	s.mu.Lock()
+	s.seq++
+	key := &APIKey{ID: s.seq, ConsumerKey: "ck_" + randHex(20), ConsumerSecret: "cs_" + randHex(20),
+		Description: q.Get("app_name") + " - API (" + time.Now().UTC().Format("2006-01-02 15:04:05") + ")"}
+	s.keys = append(s.keys, key)
+	s.mu.Unlock()
+	body, _ := json.Marshal(map[string]any{"key_id": key.ID, "user_id": q.Get("user_id"), "consumer_key": key.ConsumerKey,
+		"consumer_secret": key.ConsumerSecret, "key_permissions": "read_write"})
 	resp, err := http.Post(q.Get("callback_url"), "application/json;charset=UTF-8", bytes.NewReader(body))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		if resp != nil {
 			resp.Body.Close()
 		}
 		// WooCommerce deletes the key and tells the merchant.
+		s.mu.Lock()
+		s.keys = s.keys[:len(s.keys)-1]
+		s.mu.Unlock()
 		http.Error(w, "Error: An error occurred in the request and at the time were unable to send the consumer data", http.StatusBadRequest)
 		return
 	}
@@ -86,19 +98,19 @@ func gmt(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") }
 func (s *Sim) PlaceOrder(in OrderInput) (int64, string, error) {
 	s.mu.Lock()
 	var lines []map[string]any
+	var used []*Coupon
 	for _, code := range in.Coupons {
-		var found *Coupon
-		for _, c := range s.coupons {
-			if c.Code == strings.ToLower(code) {
-				found = c
-			}
-		}
-		if found == nil || found.Status != "publish" {
+		found, err := s.checkCoupon(code, in.Email)
+		if err != nil {
 			s.mu.Unlock()
-			return 0, "", fmt.Errorf("coupon %q does not exist", code)
+			return 0, "", err
 		}
-		found.UsageCount++
+		used = append(used, found)
 		lines = append(lines, map[string]any{"id": len(lines) + 1, "code": found.Code, "discount": "5"})
+	}
+	for _, c := range used {
+		c.UsageCount++
+		c.UsedBy = append(c.UsedBy, strings.ToLower(in.Email))
 	}
 	s.seq++
 	id := s.seq
@@ -125,9 +137,37 @@ func (s *Sim) PlaceOrder(in OrderInput) (int64, string, error) {
 	raw, _ := json.Marshal(o)
 	s.bodies = append(s.bodies, orderBody{modified: gmt(now), raw: raw})
 	s.mu.Unlock()
-	s.deliver("order.created", raw)
-	s.deliver("order.updated", raw)
+	s.deliverOrder(id, "order.created", "order.updated")
 	return id, key, nil
+}
+
+// deliverOrder sends the order's deliveries of one request, at once or
+// after DeliveryDelay; the payload is built when the delivery leaves
+// (woocommerce.md §1: several saves collapse into what the order is then).
+func (s *Sim) deliverOrder(id int64, topics ...string) {
+	send := func() {
+		s.mu.Lock()
+		var raw []byte
+		for _, o := range s.live {
+			if o["id"].(int64) == id {
+				raw, _ = json.Marshal(o)
+			}
+		}
+		s.mu.Unlock()
+		for _, t := range topics {
+			s.deliver(t, raw)
+		}
+	}
+	if s.DeliveryDelay <= 0 {
+		send()
+		return
+	}
+	s.pending.Add(1)
+	go func() {
+		defer s.pending.Done()
+		time.Sleep(s.DeliveryDelay)
+		send()
+	}()
 }
 
 // Refund refunds part of an order and delivers order.updated; a refund of
@@ -163,25 +203,33 @@ func (s *Sim) Refund(orderID int64, amount string) error {
 	raw, _ := json.Marshal(o)
 	s.bodies = append(s.bodies, orderBody{modified: o["date_modified_gmt"].(string), raw: raw})
 	s.mu.Unlock()
-	s.deliver("order.updated", raw)
+	s.deliverOrder(orderID, "order.updated")
 	return nil
 }
 
 // deliver sends body to every active webhook of the topic, once: WooCommerce
-// does not retry; it counts failures and disables the webhook.
+// does not retry. Success is 200 <= status < 303 and resets the failure
+// count; anything else (4xx included, §9) counts a failure, and a count
+// past MaxFailures disables the webhook.
 func (s *Sim) deliver(topic string, body []byte) {
+	type target struct {
+		w           *Webhook
+		secret, url string
+		id          int64
+	}
 	s.mu.Lock()
-	var targets []*Webhook
+	var targets []target
 	for _, w := range s.webhooks {
 		if w.Topic == topic && w.Status == "active" {
-			targets = append(targets, w)
+			targets = append(targets, target{w, w.Secret, w.DeliveryURL, w.ID})
 		}
 	}
 	s.mu.Unlock()
-	for _, w := range targets {
-		m := hmac.New(sha256.New, []byte(w.Secret))
+	for _, tg := range targets {
+		w := tg.w
+		m := hmac.New(sha256.New, []byte(tg.secret))
 		m.Write(body)
-		req, _ := http.NewRequest(http.MethodPost, w.DeliveryURL, bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, tg.url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "WooCommerce/10.0.2 Hookshot (WordPress/6.8.3)")
 		req.Header.Set("X-WC-Webhook-Source", "http://store.invalid/")
@@ -189,17 +237,17 @@ func (s *Sim) deliver(topic string, body []byte) {
 		req.Header.Set("X-WC-Webhook-Resource", "order")
 		req.Header.Set("X-WC-Webhook-Event", strings.TrimPrefix(topic, "order."))
 		req.Header.Set("X-WC-Webhook-Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
-		req.Header.Set("X-WC-Webhook-ID", strconv.FormatInt(w.ID, 10))
+		req.Header.Set("X-WC-Webhook-ID", strconv.FormatInt(tg.id, 10))
 		req.Header.Set("X-WC-Webhook-Delivery-ID", randHex(16))
 		resp, err := http.DefaultClient.Do(req)
-		ok := err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300
+		ok := err == nil && resp.StatusCode >= 200 && resp.StatusCode < 303
 		if resp != nil {
 			resp.Body.Close()
 		}
 		s.mu.Lock()
 		if ok {
-			w.failures = 0
-		} else if w.failures++; w.failures >= MaxFailures {
+			w.FailureCount = 0
+		} else if w.FailureCount++; w.FailureCount > MaxFailures {
 			w.Status = "disabled"
 		}
 		s.mu.Unlock()
@@ -232,4 +280,31 @@ func (s *Sim) orderReceived(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 	_ = thankYou.Execute(w, map[string]any{"ID": id, "Key": key, "AppURL": s.AppURL, "Shop": r.Host})
+}
+
+// Order returns an order as the store holds it now (REST v3 shape), or nil.
+func (s *Sim) Order(id int64) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.live {
+		if o["id"].(int64) == id {
+			raw, _ := json.Marshal(o)
+			return raw
+		}
+	}
+	return nil
+}
+
+// OrderByEmail returns the id of the latest order with this billing email
+// (0 when none).
+func (s *Sim) OrderByEmail(email string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var id int64
+	for _, o := range s.live {
+		if b, ok := o["billing"].(map[string]any); ok && b["email"] == email {
+			id = o["id"].(int64)
+		}
+	}
+	return id
 }

@@ -1,7 +1,7 @@
 <?php
 /**
  * Plugin Name:       Parrain referrals
- * Description:       Connects a WooCommerce store to Parrain: the "share and earn" popup on the order-received page, referral links kept until checkout.
+ * Description:       Connects a WooCommerce store to Parrain: the "share and earn" popup on the order-received page, referral links kept until checkout, the friend's coupon applied from the link.
  * Version:           0.1.0
  * Requires at least: 6.0
  * Requires PHP:      7.4
@@ -65,6 +65,35 @@ add_action(
 		);
 		$_COOKIE[ PARRAIN_COOKIE ] = $code;
 	}
+);
+
+/*
+ * A referral link lands on the store with ?parrain_coupon=FRIEND-…: the
+ * friend's coupon goes into the cart on that first page view, so the
+ * discount is there at checkout without typing it. After WooCommerce
+ * loaded the cart from the session (wp_loaded); a shopper without a session
+ * yet gets one, or the cart would be forgotten on the next page. A coupon
+ * the store refuses (expired, unknown) is not applied, and WooCommerce
+ * shows its own notice.
+ */
+add_action(
+	'wp_loaded',
+	function () {
+		if ( ! isset( $_GET['parrain_coupon'] ) || is_admin() || wp_doing_ajax() ) { // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- a public link; applying a coupon is what the shopper would do.
+			return;
+		}
+		$code = parrain_clean_code( wp_unslash( $_GET['parrain_coupon'] ) ); // phpcs:ignore WordPress.Security.NonceVerification.Recommended
+		if ( '' === $code || ! function_exists( 'WC' ) || null === WC()->cart || null === WC()->session ) {
+			return;
+		}
+		if ( ! WC()->session->has_session() ) {
+			WC()->session->set_customer_session_cookie( true );
+		}
+		if ( ! WC()->cart->has_discount( wc_format_coupon_code( $code ) ) ) {
+			WC()->cart->apply_coupon( $code );
+		}
+	},
+	20
 );
 
 /** Copies the kept code into the order's _parrain_ref meta. */
