@@ -111,4 +111,17 @@ type StorePlatform interface {
 	// the store can, and refCode kept for attribution. An empty friendCode
 	// is the store's home page.
 	LandingURL(shop *Shop, friendCode, refCode string) string
+	// FetchOrder reads one order from the store as the webhook event its
+	// delivery would be (same topic, same event id, same payload), so that
+	// storing it is deduplicated against the delivery itself. It is for a
+	// store whose deliveries can lag behind the shopper's order page; nil,
+	// nil where the platform's deliveries need no such help.
+	FetchOrder(ctx context.Context, shop *Shop, orderID string) (*FetchedOrder, error)
+}
+
+// FetchedOrder is an order read from the store, ready for the intake, and
+// the order's own key (WooCommerce's order_key) for the caller's proof.
+type FetchedOrder struct {
+	Event WebhookEvent
+	Key   string
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/logging"
 )
 
 // ErrPending means the order is not processed yet: ask again shortly.
@@ -98,6 +99,16 @@ type Service struct {
 	Data Data
 	// LinkBase is the app's public URL; links are LinkBase/r/CODE.
 	LinkBase string
+	// Fetch, when set, is asked for an order we have not heard of yet when
+	// the caller showed its order key: the store's delivery may trail the
+	// order page by minutes, and the shopper is looking at it now.
+	Fetch Fetcher
+}
+
+// Fetcher brings an order the store has not delivered yet into the same
+// path its delivery takes; it stores it only if orderKey is the order's.
+type Fetcher interface {
+	FetchUnknownOrder(ctx context.Context, shop *app.Shop, orderID, orderKey string) error
 }
 
 var errNoProof = app.Errorf(app.EFORBIDDEN, "cannot show a referral link: this page did not prove it shows this order")
@@ -122,6 +133,12 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	}
 	o, err := s.Data.PopupOrder(ctx, r.Shop.ID, r.OrderID)
 	if app.ErrorCode(err) == app.ENOTFOUND || (err == nil && !o.Known) {
+		if s.Fetch != nil && pr.OrderKey != "" {
+			// Still 202: the widget asks again once it is processed.
+			if err := s.Fetch.FetchUnknownOrder(ctx, r.Shop, r.OrderID, pr.OrderKey); err != nil {
+				logging.From(ctx).Warn("fetch an order not delivered yet", "shop_id", r.Shop.ID, "error", err.Error())
+			}
+		}
 		return nil, ErrPending
 	}
 	if err != nil {

@@ -136,6 +136,14 @@ func (p platformStores) DeactivateDiscount(ctx context.Context, shop *app.Shop, 
 	return st.DeactivateDiscount(ctx, shop, code)
 }
 
+func (p platformStores) FetchOrder(ctx context.Context, shop *app.Shop, orderID string) (*app.FetchedOrder, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return nil, err
+	}
+	return st.FetchOrder(ctx, shop, orderID)
+}
+
 func (p platformStores) CustomerOrderCount(ctx context.Context, shop *app.Shop, customerID string) (int, error) {
 	st, err := p.of(shop)
 	if err != nil {
@@ -186,16 +194,17 @@ func (s *Stack) HTTPHandler() http.Handler {
 			"postgres": s.DB.Ping,
 			"redis":    func(ctx context.Context) error { return s.Redis.Ping(ctx).Err() },
 		},
-		AppURL:                 s.Config.AppURL.String(),
-		ShopifyKey:             s.Config.ShopifyAPIKey,
-		ShopifySecret:          s.Config.ShopifyAPISecret,
-		ShopifyScopes:          s.Config.ShopifyScopes,
-		ShopifyOrigin:          shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
-		ShopifyTokens:          s.Tokens.Client,
-		WebhookMaxBody:         s.Config.WebhookMaxBody,
-		ClicksPerMinute:        s.Config.ClicksPerMinute,
-		TrustedProxies:         s.Config.TrustedProxies,
-		Popups:                 &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/")},
+		AppURL:          s.Config.AppURL.String(),
+		ShopifyKey:      s.Config.ShopifyAPIKey,
+		ShopifySecret:   s.Config.ShopifyAPISecret,
+		ShopifyScopes:   s.Config.ShopifyScopes,
+		ShopifyOrigin:   shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
+		ShopifyTokens:   s.Tokens.Client,
+		WebhookMaxBody:  s.Config.WebhookMaxBody,
+		ClicksPerMinute: s.Config.ClicksPerMinute,
+		TrustedProxies:  s.Config.TrustedProxies,
+		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"),
+			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
 		WidgetAssets:           s.widgetAssets,
 		Staff:                  s.Staff(),
 		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},

@@ -267,6 +267,13 @@ func (s *Store) StillInstalled(ctx context.Context, shop *app.Shop) (bool, error
 	return true, nil
 }
 
+// FetchOrder implements app.StorePlatform: Shopify delivers order webhooks
+// within seconds of checkout, before the thank-you page asks, so there is
+// nothing to fetch.
+func (s *Store) FetchOrder(context.Context, *app.Shop, string) (*app.FetchedOrder, error) {
+	return nil, nil
+}
+
 // LandingURL implements app.StorePlatform: Shopify's shareable discount
 // link applies the code to the session, then redirects to a path on the
 // same store (shopify.md §4 "Shareable link"); the ref rides along for the

@@ -171,6 +171,19 @@ func (c *Client) Coupon(ctx context.Context, id int64) (*Coupon, error) {
 	return &out, nil
 }
 
+// Order reads one order as the REST API shows it, which is also the body
+// its webhook deliveries carry (woocommerce.md §1 "Payload").
+func (c *Client) Order(ctx context.Context, id string) (json.RawMessage, error) {
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		return nil, app.Errorf(app.EINVALID, "order id %q is not a WooCommerce id", id)
+	}
+	var out json.RawMessage
+	if _, err := c.do(ctx, http.MethodGet, "/orders/"+id, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CustomerOrderCount counts the customer's orders (X-WP-Total).
 func (c *Client) CustomerOrderCount(ctx context.Context, customerID string) (int, error) {
 	h, err := c.do(ctx, http.MethodGet, "/orders", url.Values{"customer": {customerID}, "per_page": {"1"}, "status": {"any"}}, nil, &[]json.RawMessage{})

@@ -2,6 +2,7 @@ package woocommerce
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -165,6 +166,32 @@ func (s *Store) CustomerOrderCount(ctx context.Context, shop *app.Shop, customer
 		return 0, err
 	}
 	return c.CustomerOrderCount(ctx, customerID)
+}
+
+// FetchOrder implements app.StorePlatform: WooCommerce delivers through
+// Action Scheduler on a later page view, often well after the buyer sees the
+// order-received page (woocommerce.md §9), so the popup asks for the order
+// itself. The REST body is the delivery's body, and the event id is the
+// delivery key, so the delivery that comes later is a duplicate.
+func (s *Store) FetchOrder(ctx context.Context, shop *app.Shop, orderID string) (*app.FetchedOrder, error) {
+	c, err := s.Clients.Client(ctx, shop)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.Order(ctx, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("fetch order %s: %w", orderID, err)
+	}
+	key, err := DeliveryKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("fetch order %s: %w", orderID, err)
+	}
+	var o struct {
+		OrderKey string `json:"order_key"`
+	}
+	_ = json.Unmarshal(raw, &o)
+	return &app.FetchedOrder{Key: o.OrderKey, Event: app.WebhookEvent{ShopID: shop.ID, Platform: app.PlatformWooCommerce,
+		Topic: TopicOrderUpdated, EventID: key, Payload: raw}}, nil
 }
 
 // LandingURL implements app.StorePlatform: the store's own origin, scheme

@@ -217,6 +217,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
 	mux.HandleFunc("DELETE /wp-json/wc/v3/coupons/{id}", s.auth(s.deleteCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.auth(s.listOrders))
+	mux.HandleFunc("GET /wp-json/wc/v3/orders/{id}", s.auth(s.getOrder))
 	mux.HandleFunc("GET /wp-json/wc/v3/webhooks", s.auth(s.listWebhooks))
 	mux.HandleFunc("POST /wp-json/wc/v3/webhooks", s.auth(s.createWebhook))
 	mux.HandleFunc("PUT /wp-json/wc/v3/webhooks/{id}", s.auth(s.updateWebhook))
@@ -275,6 +276,26 @@ func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r)
 	}
+}
+
+// getOrder answers GET /orders/{id} with the order as it is now, whether or
+// not its deliveries have left yet (they lag: DeliveryDelay); an unknown id
+// is WooCommerce's 404 woocommerce_rest_shop_order_invalid_id.
+func (s *Sim) getOrder(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	s.mu.Lock()
+	var found json.RawMessage
+	for _, o := range s.live {
+		if o["id"].(int64) == id {
+			found, _ = json.Marshal(o)
+		}
+	}
+	s.mu.Unlock()
+	if found == nil {
+		wcError(w, http.StatusNotFound, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+		return
+	}
+	reply(w, http.StatusOK, found)
 }
 
 func (s *Sim) listOrders(w http.ResponseWriter, r *http.Request) {

@@ -158,14 +158,15 @@ func (s *Sim) deliverOrder(id int64, topics ...string) {
 			s.deliver(t, raw)
 		}
 	}
-	if s.DeliveryDelay <= 0 {
+	delay := s.DeliveryDelay // as it was when the order was saved
+	if delay <= 0 {
 		send()
 		return
 	}
 	s.pending.Add(1)
 	go func() {
 		defer s.pending.Done()
-		time.Sleep(s.DeliveryDelay)
+		time.Sleep(delay)
 		send()
 	}()
 }
