@@ -46,7 +46,7 @@ func TestWooCommerceReconnect(t *testing.T) {
 	ctx := context.Background()
 
 	// Webhooks left by an earlier install, with a secret nobody knows now.
-	old := &woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_manual", ConsumerSecret: "cs_manual"}
+	old := &woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_manual", ConsumerSecret: "cs_manual", HTTP: srv.Client()}
 	if _, _, err := old.EnsureWebhooks(ctx, h.app.URL+"/webhooks/woocommerce/"+domain, "lost-secret", false); err != nil {
 		t.Fatal(err)
 	}

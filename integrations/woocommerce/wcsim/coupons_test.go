@@ -17,7 +17,7 @@ func TestCouponsLikeTheRealStore(t *testing.T) {
 	sim := New("ck_a", "cs_a")
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
-	c := &woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a"}
+	c := &woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a", HTTP: srv.Client()}
 	ctx := context.Background()
 	one := 1
 	mk := func(code string, in woocommerce.Coupon) *woocommerce.Coupon {

@@ -22,7 +22,7 @@ func setup(t *testing.T) (*Sim, *httptest.Server, *receiver, *httptest.Server, *
 	sim := New("ck_a", "cs_a")
 	store := httptest.NewServer(sim.Handler())
 	t.Cleanup(store.Close)
-	c := &woocommerce.Client{Store: store.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a"}
+	c := &woocommerce.Client{Store: store.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a", HTTP: store.Client()}
 	if _, _, err := c.EnsureWebhooks(context.Background(), app.URL+"/hook", "s3cret", false); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestKeysPerApproval(t *testing.T) {
 		t.Fatalf("keys sent: %v", got)
 	}
 	for _, k := range append(got, map[string]any{"consumer_key": "ck_a", "consumer_secret": "cs_a"}) {
-		c := &woocommerce.Client{Store: store.URL, ConsumerKey: k["consumer_key"].(string), ConsumerSecret: k["consumer_secret"].(string)}
+		c := &woocommerce.Client{Store: store.URL, ConsumerKey: k["consumer_key"].(string), ConsumerSecret: k["consumer_secret"].(string), HTTP: store.Client()}
 		if _, err := c.StoreCurrency(context.Background()); err != nil {
 			t.Fatalf("key %v no longer valid: %v", k["consumer_key"], err)
 		}
@@ -77,7 +77,7 @@ func TestKeysPerApproval(t *testing.T) {
 		t.Fatalf("keys: %+v", keys)
 	}
 	sim.RevokeKey(keys[1].ID)
-	c := &woocommerce.Client{Store: store.URL, ConsumerKey: keys[1].ConsumerKey, ConsumerSecret: keys[1].ConsumerSecret}
+	c := &woocommerce.Client{Store: store.URL, ConsumerKey: keys[1].ConsumerKey, ConsumerSecret: keys[1].ConsumerSecret, HTTP: store.Client()}
 	if _, err := c.StoreCurrency(context.Background()); err == nil {
 		t.Fatal("a revoked key still works")
 	}
