@@ -147,6 +147,9 @@ test("inside the Shopify admin: App Bridge's token on every call, the merchant r
   page.on("request", (r) => r.url().includes("/api/admin/") && calls.push(r.headers()["authorization"] || ""));
   await page.goto(`${APP}/shopify/admin?shop=${SHOP}&host=x&embedded=1`);
   await page.getByRole("button", { name: "Only flagged or to review" }).click();
+  // The filtered list replaces the first one when its answer arrives:
+  // wait for it, or the click below may open a row of the unfiltered list.
+  await page.getByRole("button", { name: "Show all" }).waitFor();
   await page.getByRole("button", { name: /^Open referral/ }).first().waitFor();
   await page.getByRole("button", { name: /^Open referral/ }).first().click();
   await page.getByText(/✓ new customer/).waitFor();
