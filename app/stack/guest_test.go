@@ -66,7 +66,7 @@ func TestShopifyGuestOrderMakesAnAdvocate(t *testing.T) {
 		token string
 	}{
 		"email":               {map[string]any{"shop": shop, "order_id": oid, "email": "gina.guest@GMAIL.com"}, ""},
-		"guest session token": {map[string]any{"order_id": oid}, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
+		"guest session token": {map[string]any{"order_id": oid, "confirmation_number": h.simConfirmationNumber(shop, gina)}, h.sim.CheckoutSessionToken(shop, 0, time.Minute)},
 	} {
 		status, got, raw := h.widgetSession(tc.body, tc.token)
 		if status != 200 || got.Link != h.app.URL+"/r/"+adv.Code || got.Code != adv.FriendCode {

@@ -172,11 +172,15 @@ func TestWooCommerceAllRefundsInOneDelivery(t *testing.T) {
 	ctx := context.Background()
 	const domain = "refunds.example"
 	creds := woocommerce.Credentials("ck_r", "cs_r")
+	// The recorded buyer is a guest, who becomes an advocate: her friend
+	// coupon is created in this store.
+	srv := httptest.NewServer(wcsim.New("ck_r", "cs_r").Handler())
+	defer srv.Close()
 	shop, err := h.stack.DB.Shops().Install(ctx, app.PlatformWooCommerce, domain, creds, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.stack.DB.Shops().SetDetails(ctx, shop.ID, app.ShopDetails{Name: "Woo", Currency: "EUR", StoreURL: "http://refunds.example"}); err != nil {
+	if err := h.stack.DB.Shops().SetDetails(ctx, shop.ID, app.ShopDetails{Name: "Woo", Currency: "EUR", StoreURL: srv.URL}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.direct.Exec(`INSERT INTO advocates (shop_id, customer_id, email, code, friend_code, friend_code_state)
