@@ -28,6 +28,7 @@ import (
 	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
+	"github.com/parrain/parrain/app/storebudget"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/jobs"
@@ -99,6 +100,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 	tc := shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin)
 	tc.Now = s.now // expiries are computed on the same clock that checks them
 	s.Tokens = &shopify.Tokens{Store: db.Shops(), Client: tc, Now: s.now, Margin: 10 * time.Minute}
+	// Every process shares each shop's model of Shopify's cost bucket.
+	s.Admin.Budget = &storebudget.Bucket{Redis: s.Redis}
 	s.Jobs.Client = s.Queue
 	s.dispatcher = jobs.NewDispatcher(s.Jobs, 4, log)
 	return s, nil
@@ -232,7 +235,7 @@ func (s *Stack) Engine() *referrals.Engine {
 	return &referrals.Engine{
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store: platformStores{
-			app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens},
+			app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Absent: &storebudget.Notes{Redis: s.Redis}},
 			app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops()}},
 		},
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
