@@ -27,14 +27,14 @@ type Enqueuer interface {
 type Dispatcher struct {
 	queue Enqueuer
 	log   *slog.Logger
-	ids   chan int64
+	ids   chan app.EventRef
 	wg    sync.WaitGroup
 	once  sync.Once
 }
 
 // NewDispatcher starts workers goroutines that enqueue.
 func NewDispatcher(queue Enqueuer, workers int, log *slog.Logger) *Dispatcher {
-	d := &Dispatcher{queue: queue, log: log, ids: make(chan int64, 4096)}
+	d := &Dispatcher{queue: queue, log: log, ids: make(chan app.EventRef, 4096)}
 	for range workers {
 		d.wg.Add(1)
 		go d.run()
@@ -44,9 +44,9 @@ func NewDispatcher(queue Enqueuer, workers int, log *slog.Logger) *Dispatcher {
 
 // Notify hands a stored event to the dispatcher. It never blocks: when the
 // buffer is full the relay enqueues the event a little later.
-func (d *Dispatcher) Notify(eventID int64) {
+func (d *Dispatcher) Notify(shopID, eventID int64) {
 	select {
-	case d.ids <- eventID:
+	case d.ids <- app.EventRef{ID: eventID, ShopID: shopID}:
 	default:
 	}
 }
@@ -61,22 +61,24 @@ func (d *Dispatcher) Close() {
 func (d *Dispatcher) run() {
 	defer d.wg.Done()
 	failing := false
-	for id := range d.ids {
-		err := EnqueueWebhook(d.queue, id)
+	for ev := range d.ids {
+		err := EnqueueWebhook(d.queue, ev)
 		// One line per outage, not per event.
 		if err != nil && !failing {
-			d.log.Warn("enqueue webhook job failed; the relay will retry", "event", id, "error", err.Error())
+			d.log.Warn("enqueue webhook job failed; the relay will retry", "event", ev.ID, "error", err.Error())
 		}
 		failing = err != nil
 	}
 }
 
-// EnqueueWebhook enqueues the event's job: already queued counts as
-// success, a finished (archived) copy is revived (enqueueOnce).
-func EnqueueWebhook(queue Enqueuer, eventID int64) error {
+// EnqueueWebhook enqueues the event's job in its shop's lane: already
+// queued counts as success, a finished (archived) copy is revived
+// (enqueueOnce). The lane is a function of the shop, so every enqueue of an
+// event (dispatcher, relay) meets the same task id in the same queue.
+func EnqueueWebhook(queue Enqueuer, ev app.EventRef) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return enqueueOnce(ctx, queue, NewProcessWebhookTask(eventID), QueueWebhooks, WebhookTaskID(eventID))
+	return enqueueOnce(ctx, queue, NewProcessWebhookTask(ev), WebhookQueue(ev.ShopID), WebhookTaskID(ev.ID))
 }
 
 // Relay enqueues the jobs of stored events that are still unprocessed some
@@ -119,16 +121,16 @@ func (r *Relay) Run(ctx context.Context) {
 // enqueued. It stops at the first enqueue failure (Redis is still down).
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	now := r.Now()
-	ids, err := r.Webhooks.Unprocessed(ctx, now.Add(-r.After), now.Add(-r.Revisit), 500)
+	evs, err := r.Webhooks.Unprocessed(ctx, now.Add(-r.After), now.Add(-r.Revisit), 500)
 	if err != nil {
 		return 0, err
 	}
 	var done []int64
-	for _, id := range ids {
-		if err = EnqueueWebhook(r.Queue, id); err != nil {
+	for _, ev := range evs {
+		if err = EnqueueWebhook(r.Queue, ev); err != nil {
 			break
 		}
-		done = append(done, id)
+		done = append(done, ev.ID)
 	}
 	if merr := r.Webhooks.MarkEnqueued(ctx, done); merr != nil && err == nil {
 		err = merr

@@ -98,7 +98,7 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 		t.Fatalf("an event younger than the cutoff was offered to the relay: %v", waiting)
 	}
 	waiting, err := svc.Unprocessed(ctx, soon, soon, 10)
-	if err != nil || len(waiting) != 1 || waiting[0] != id {
+	if err != nil || len(waiting) != 1 || waiting[0].ID != id || waiting[0].ShopID != ev.ShopID {
 		t.Fatalf("unprocessed = %v %v", waiting, err)
 	}
 	if err := svc.MarkEnqueued(ctx, []int64{id}); err != nil {
