@@ -13,7 +13,7 @@ DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	APP_URL=http://127.0.0.1:8080 LISTEN_ADDR=127.0.0.1:8080 \
 	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090
 
-.PHONY: dev test stack build vet bench bench-intake bench-console stop clean
+.PHONY: dev test stack build vet bench bench-intake bench-console bench-store stop clean
 
 stack:
 	@scripts/stack.sh up
@@ -61,6 +61,14 @@ bench: stack
 bench-console: stack
 	@source $(LOCAL)/stack.env && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench ConsoleAtScale -benchtime 100x -timeout 30m ./app/stack
+
+## bench-store: 5,000 new advocates on one shop with a Standard plan's
+## Admin API budget while a second shop receives 60 friends' orders: codes
+## per second, share of the budget spent, THROTTLED answers, the second
+## shop's order-to-referral p50/p99 (BENCH_STORE_ADVOCATES=n for fewer).
+bench-store: stack
+	@source $(LOCAL)/stack.env && \
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench StoreBudget -benchtime 1x -timeout 60m ./app/stack
 
 ## stop: stop project-local Postgres/Redis started by scripts/stack.sh.
 stop:

@@ -36,3 +36,21 @@ func (n *Notes) Clear(ctx context.Context, key string) {
 	defer cancel()
 	n.Redis.Del(ctx, key)
 }
+
+// Claim records the fact for ttl unless it is already recorded, and
+// reports whether this call recorded it; when not, it also says how long
+// the holder's fact has left. It fails open (claimed) when Redis cannot
+// answer.
+func (n *Notes) Claim(ctx context.Context, key string, ttl time.Duration) (bool, time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	ok, err := n.Redis.SetNX(ctx, key, "1", ttl).Result()
+	if err != nil || ok {
+		return true, 0
+	}
+	left, err := n.Redis.PTTL(ctx, key).Result()
+	if err != nil || left < 0 {
+		left = 0
+	}
+	return false, left
+}

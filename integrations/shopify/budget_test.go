@@ -155,3 +155,48 @@ func TestBudgetKeepsConcurrentCreatesUnderTheLimit(t *testing.T) {
 	}
 	t.Logf("%d creates in %s, %.0f points spent", n, took.Round(time.Millisecond), stats.Spent)
 }
+
+// An order's create and paid events make the same advocate at once: one
+// worker creates the code, the other is asked to come back and then finds
+// it, so the store sees one create, not a second one answered TAKEN.
+func TestConcurrentCreatesOfOneCodeSendOneCreate(t *testing.T) {
+	st, sim, shop := storeAgainstSimulator(t)
+	rdb := testRedis(t)
+	st.Absent = &storebudget.Notes{Redis: rdb}
+	st.Admin.Budget = &storebudget.Bucket{Redis: rdb}
+	ctx := context.Background()
+	type result struct {
+		ref string
+		err error
+	}
+	results := make(chan result, 8)
+	for range 8 {
+		go func() {
+			ref, err := st.CreateDiscount(ctx, shop, friendSpec("FRIEND-DUO"))
+			results <- result{ref, err}
+		}()
+	}
+	var ref string
+	retries := 0
+	for range 8 {
+		r := <-results
+		var re *shopify.RetryError
+		switch {
+		case errors.As(r.err, &re) && !re.NotSent:
+			retries++
+		case r.err != nil:
+			t.Fatal(r.err)
+		default:
+			ref = r.ref
+		}
+	}
+	if ref == "" {
+		t.Fatal("nobody created the code")
+	}
+	if again, err := st.CreateDiscount(ctx, shop, friendSpec("FRIEND-DUO")); err != nil || again != ref {
+		t.Fatalf("the retry: %q %v, want %q", again, err, ref)
+	}
+	if n := sim.Stats(shop.Domain).Fields["discountCodeBasicCreate"]; n != 1 || len(sim.Discounts(shop.Domain)) != 1 {
+		t.Fatalf("%d creates sent (%d retries asked), want 1", n, retries)
+	}
+}

@@ -31,6 +31,7 @@ type Notes interface {
 	Has(ctx context.Context, key string) bool
 	Set(ctx context.Context, key string, ttl time.Duration)
 	Clear(ctx context.Context, key string)
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, time.Duration)
 }
 
 // absentKey names the fact "code was not created in shop".
@@ -103,6 +104,22 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 		return "", err
 	}
 	absent := absentKey(shop.Domain, d.Code)
+	if s.Absent != nil {
+		// One creator per code at a time: an order's create and paid
+		// events arrive together and both make the buyer an advocate;
+		// without this both look up and both create, and the second
+		// create (10 points) only learns TAKEN. The other comes back once
+		// this one is done and finds the code with a lookup.
+		claim := "shopify:creating:" + shop.Domain + ":" + d.Code
+		ok, left := s.Absent.Claim(ctx, claim, time.Minute)
+		if !ok {
+			return "", &RetryError{Delay: max(left, 200*time.Millisecond), Err: fmt.Errorf("create discount %s: another worker is creating it", d.Code)}
+		}
+		// Released on return, deferred or not: a create held back by the
+		// budget holds its points in a ticket keyed by the code, which
+		// whichever event comes back first uses; no second reservation.
+		defer s.Absent.Clear(ctx, claim)
+	}
 	if s.Absent == nil || !s.Absent.Has(ctx, absent) {
 		if id, err := s.lookup(ctx, shop, token, d.Code); err != nil || id != "" {
 			return id, err
