@@ -82,12 +82,24 @@ func NewServer(redis asynq.RedisConnOpt, concurrency int, shutdown time.Duration
 	})
 }
 
+// delayedRetry is an error that says when to try again: Shopify's
+// throttling and budget (shopify.RetryError), a store's 429 Retry-After
+// (woocommerce.APIError), a store's concurrency cap (storebudget.Deferred).
+type delayedRetry interface{ RetryDelay() time.Duration }
+
+func askedDelay(err error) time.Duration {
+	var dr delayedRetry
+	if errors.As(err, &dr) {
+		return dr.RetryDelay()
+	}
+	return 0
+}
+
 // retryDelay honours the delay a platform asked for (throttling); other
 // errors back off exponentially.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
-	var re *shopify.RetryError
-	if errors.As(err, &re) && re.Delay > 0 {
-		return re.Delay
+	if d := askedDelay(err); d > 0 {
+		return d
 	}
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		// The worker running it died: resume at once; handlers are
@@ -106,7 +118,7 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 // down is not the job failing.
 func isFailure(err error) bool {
 	var re *shopify.RetryError
-	return !errors.As(err, &re)
+	return !errors.As(err, &re) && askedDelay(err) <= 0
 }
 
 // Instrument counts job runs and failures and gives each job a logger with

@@ -236,7 +236,12 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store: platformStores{
 			app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Absent: &storebudget.Notes{Redis: s.Redis}},
-			app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops()}},
+			// At most 3 calls in flight per WooCommerce store, across
+			// every worker: a shared host answers bursts with 429s.
+			app.PlatformWooCommerce: storebudget.Limited{
+				StorePlatform: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops()}},
+				Sem:           &storebudget.Semaphore{Redis: s.Redis, Limit: 3},
+			},
 		},
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 	}

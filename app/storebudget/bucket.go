@@ -63,6 +63,9 @@ type Deferred struct {
 	Delay time.Duration
 }
 
+// RetryDelay is when to try again; the job queue honours it.
+func (d *Deferred) RetryDelay() time.Duration { return d.Delay }
+
 func (d *Deferred) Error() string {
 	return fmt.Sprintf("store budget of %s: points available in %s", d.Shop, d.Delay)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/testenv"
 )
 
@@ -161,4 +162,49 @@ func TestSemaphoreCapsCallsInFlight(t *testing.T) {
 	} else {
 		rel()
 	}
+}
+
+// countingStore records the most calls it saw at once.
+type countingStore struct {
+	app.StorePlatform
+	mu        sync.Mutex
+	now, peak int
+}
+
+func (c *countingStore) CreateDiscount(ctx context.Context, shop *app.Shop, d app.DiscountSpec) (string, error) {
+	c.mu.Lock()
+	c.now++
+	c.peak = max(c.peak, c.now)
+	c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	c.mu.Lock()
+	c.now--
+	c.mu.Unlock()
+	return d.Code, nil
+}
+
+// Twelve workers, two processes' worth of Limited around one store: never
+// more than the limit in flight; the ones that waited too long are told
+// when to come back.
+func TestLimitedCapsCallsPerStore(t *testing.T) {
+	rdb := testRedis(t)
+	inner := &countingStore{}
+	shop := &app.Shop{Domain: "w.example", Platform: app.PlatformWooCommerce}
+	var wg sync.WaitGroup
+	var deferred sync.Map
+	for i := range 12 {
+		l := Limited{StorePlatform: inner, Sem: &Semaphore{Redis: rdb, Limit: 3, MaxWait: 5 * time.Second}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := l.CreateDiscount(context.Background(), shop, app.DiscountSpec{Code: "C"}); err != nil {
+				deferred.Store(i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if inner.peak != 3 {
+		t.Fatalf("peak %d calls in flight, want 3", inner.peak)
+	}
+	deferred.Range(func(k, v any) bool { t.Errorf("worker %v: %v", k, v); return true })
 }

@@ -70,6 +70,9 @@ func (e *RetryError) Error() string { return fmt.Sprintf("retry after %s: %v", e
 // Unwrap exposes the cause.
 func (e *RetryError) Unwrap() error { return e.Err }
 
+// RetryDelay is when to try again; the job queue honours it.
+func (e *RetryError) RetryDelay() time.Duration { return e.Delay }
+
 // call is one Admin GraphQL request: op names it for the budget (stable
 // across a job's retries, e.g. "create:FRIEND-ANNA"), cost is Shopify's
 // requested cost of q as the docs compute it, used until Shopify has said.
