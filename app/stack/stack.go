@@ -235,7 +235,7 @@ func (s *Stack) Engine() *referrals.Engine {
 	return &referrals.Engine{
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store: platformStores{
-			app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Absent: &storebudget.Notes{Redis: s.Redis}},
+			app.PlatformShopify: &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Absent: &storebudget.Notes{Redis: s.Redis}},
 			// At most 3 calls in flight per WooCommerce store, across
 			// every worker: a shared host answers bursts with 429s.
 			app.PlatformWooCommerce: storebudget.Limited{
