@@ -54,6 +54,7 @@ type Reservation struct {
 	ID   string
 	Cost float64
 	Wait time.Duration
+	seq  int64
 }
 
 // Deferred is the answer for a call whose points are further away than
@@ -125,14 +126,14 @@ func (b *Bucket) Reserve(ctx context.Context, shop, op string, cost float64) (*R
 	defer cancel()
 	res, err := reserveScript.Run(rctx, b.Redis, []string{state, inflight, b.ticketKey(shop, op)},
 		cost, maxWait.Milliseconds(), defMax, defRate, id, lease.Milliseconds()).Int64Slice()
-	if err != nil || len(res) != 2 {
+	if err != nil || len(res) != 3 {
 		return &Reservation{Shop: shop}, nil // fail open
 	}
 	wait := time.Duration(res[1]) * time.Millisecond
 	if res[0] == 0 {
 		return nil, &Deferred{Shop: shop, Delay: wait}
 	}
-	return &Reservation{Shop: shop, ID: id, Cost: cost, Wait: wait}, nil
+	return &Reservation{Shop: shop, ID: id, Cost: cost, Wait: wait, seq: res[2]}, nil
 }
 
 // Status is the store's own account of the bucket after a call (Shopify's
@@ -163,7 +164,7 @@ func (b *Bucket) Settle(ctx context.Context, r *Reservation, st Status) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	_ = settleScript.Run(rctx, b.Redis, []string{state, inflight}, r.ID, refund, avail, maxAv, rate).Err()
+	_ = settleScript.Run(rctx, b.Redis, []string{state, inflight}, r.ID, refund, avail, maxAv, rate, r.seq).Err()
 }
 
 // Snapshot is the model's view of a shop's bucket, for tests and metrics.
