@@ -21,12 +21,14 @@ import (
 // restoreRate points a second, both read from every answer's throttleStatus.
 //
 // A call reserves its requested cost before it goes. The model may go below
-// zero: a reservation covered within MaxWait makes the caller sleep until its
-// points are restored; one further away is a ticket, kept under the
-// operation's key, and the caller is told to come back when it is due (its
-// job is rescheduled, not holding a worker). When it comes back the ticket
-// is its reservation, so a backlog is served in order at the restore rate
-// and each job runs about twice, not once a second until it wins.
+// zero by at most MaxWait of restore: the caller sleeps until its points are
+// restored. A call further away gets a ticket, a place in line kept under
+// the operation's key, and is told to come back when it is due (its job is
+// rescheduled, not holding a worker); while tickets are out, new calls
+// queue behind them. When it comes back it takes its points, so a backlog
+// is served in order at the restore rate and each job runs about twice, not
+// once a second until it wins. (Tickets hold no points: points set aside
+// for a job that comes back late would be lost to the store's cap.)
 //
 // After the call, Settle gives back what was reserved and not spent
 // (actualQueryCost, or everything when the store refused) and aligns the
