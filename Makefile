@@ -16,7 +16,7 @@ DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	WOOCOMMERCE_ALLOW_PRIVATE_STORES=true \
 	METRICS_TOKEN=parrain-dev-metrics-token
 
-.PHONY: dev test stack build vet bench bench-intake bench-console fuzz chaos stop clean
+.PHONY: dev test stack build vet bench bench-intake bench-console bench-store fuzz chaos stop clean
 
 stack:
 	@scripts/stack.sh up
@@ -64,6 +64,14 @@ bench: stack
 bench-console: stack
 	@source $(LOCAL)/stack.env && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench ConsoleAtScale -benchtime 100x -timeout 30m ./app/stack
+
+## bench-store: 5,000 new advocates on one shop with a Standard plan's
+## Admin API budget while a second shop receives 60 friends' orders: codes
+## per second, share of the budget spent, THROTTLED answers, the second
+## shop's order-to-referral p50/p99 (BENCH_STORE_ADVOCATES=n for fewer).
+bench-store: stack
+	@source $(LOCAL)/stack.env && \
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench StoreBudget -benchtime 1x -timeout 60m ./app/stack
 
 ## fuzz: each Go fuzz target for FUZZTIME (default 30s); `make test` runs
 ## their seeds and testdata/fuzz regressions only. A crash is kept in the

@@ -30,6 +30,13 @@ type WebhookEvent struct {
 	LastError   string
 }
 
+// EventRef names a stored event and its shop: the shop picks the queue its
+// job waits in, so one shop's backlog does not hold up another's events.
+type EventRef struct {
+	ID     int64
+	ShopID int64
+}
+
 // WebhookService stores webhook events and tracks their processing.
 type WebhookService interface {
 	// StoreEvent inserts the event unless one with the same (shop, event id)
@@ -39,14 +46,15 @@ type WebhookService interface {
 	Event(ctx context.Context, id int64) (*WebhookEvent, error)
 	// MarkEnqueued records that the relay enqueued the events' jobs.
 	MarkEnqueued(ctx context.Context, ids []int64) error
-	// Unprocessed returns ids of events received before receivedBefore that
+	// Unprocessed returns the events received before receivedBefore that
 	// are not processed and that the relay has not enqueued since
 	// enqueuedBefore, oldest first; the relay enqueues them.
-	Unprocessed(ctx context.Context, receivedBefore, enqueuedBefore time.Time, limit int) ([]int64, error)
-	// UnprocessedAfter returns ids greater than afterID of events received
-	// before receivedBefore that are not processed, whether enqueued or
-	// not, in id order: the relay's sweep after the queue lost its data.
-	UnprocessedAfter(ctx context.Context, afterID int64, receivedBefore time.Time, limit int) ([]int64, error)
+	Unprocessed(ctx context.Context, receivedBefore, enqueuedBefore time.Time, limit int) ([]EventRef, error)
+	// UnprocessedAfter returns the events with ids greater than afterID
+	// received before receivedBefore that are not processed, whether
+	// enqueued or not, in id order: the relay's sweep after the queue lost
+	// its data.
+	UnprocessedAfter(ctx context.Context, afterID int64, receivedBefore time.Time, limit int) ([]EventRef, error)
 	// MarkProcessed records the end of an event's processing.
 	MarkProcessed(ctx context.Context, id int64, at time.Time) error
 	// MarkFailed records a failed processing attempt and its error.

@@ -29,14 +29,14 @@ type Enqueuer interface {
 type Dispatcher struct {
 	queue Enqueuer
 	log   *slog.Logger
-	ids   chan int64
+	ids   chan app.EventRef
 	wg    sync.WaitGroup
 	once  sync.Once
 }
 
 // NewDispatcher starts workers goroutines that enqueue.
 func NewDispatcher(queue Enqueuer, workers int, log *slog.Logger) *Dispatcher {
-	d := &Dispatcher{queue: queue, log: log, ids: make(chan int64, 4096)}
+	d := &Dispatcher{queue: queue, log: log, ids: make(chan app.EventRef, 4096)}
 	for range workers {
 		d.wg.Add(1)
 		go d.run()
@@ -46,9 +46,9 @@ func NewDispatcher(queue Enqueuer, workers int, log *slog.Logger) *Dispatcher {
 
 // Notify hands a stored event to the dispatcher. It never blocks: when the
 // buffer is full the relay enqueues the event a little later.
-func (d *Dispatcher) Notify(eventID int64) {
+func (d *Dispatcher) Notify(shopID, eventID int64) {
 	select {
-	case d.ids <- eventID:
+	case d.ids <- app.EventRef{ID: eventID, ShopID: shopID}:
 	default:
 	}
 }
@@ -63,22 +63,24 @@ func (d *Dispatcher) Close() {
 func (d *Dispatcher) run() {
 	defer d.wg.Done()
 	failing := false
-	for id := range d.ids {
-		err := EnqueueWebhook(d.queue, id)
+	for ev := range d.ids {
+		err := EnqueueWebhook(d.queue, ev)
 		// One line per outage, not per event.
 		if err != nil && !failing {
-			d.log.Warn("enqueue webhook job failed; the relay will retry", "event", id, "error", err.Error())
+			d.log.Warn("enqueue webhook job failed; the relay will retry", "event", ev.ID, "error", err.Error())
 		}
 		failing = err != nil
 	}
 }
 
-// EnqueueWebhook enqueues the event's job: already queued counts as
-// success, a finished (archived) copy is revived (enqueueOnce).
-func EnqueueWebhook(queue Enqueuer, eventID int64) error {
+// EnqueueWebhook enqueues the event's job in its shop's lane: already
+// queued counts as success, a finished (archived) copy is revived
+// (enqueueOnce). The lane is a function of the shop, so every enqueue of an
+// event (dispatcher, relay) meets the same task id in the same queue.
+func EnqueueWebhook(queue Enqueuer, ev app.EventRef) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return enqueueOnce(ctx, queue, NewProcessWebhookTask(eventID), QueueWebhooks, WebhookTaskID(eventID))
+	return enqueueOnce(ctx, queue, NewProcessWebhookTask(ev), WebhookQueue(ev.ShopID), WebhookTaskID(ev.ID))
 }
 
 // Relay enqueues the jobs of stored events that are still unprocessed some
@@ -198,37 +200,37 @@ func (r *Relay) sweep(ctx context.Context) (int, error) {
 	before := r.Now().Add(-r.After)
 	var after int64
 	for {
-		ids, err := r.Webhooks.UnprocessedAfter(ctx, after, before, 500)
-		if err != nil || len(ids) == 0 {
+		evs, err := r.Webhooks.UnprocessedAfter(ctx, after, before, 500)
+		if err != nil || len(evs) == 0 {
 			return total, err
 		}
-		n, err := r.enqueue(ctx, ids)
+		n, err := r.enqueue(ctx, evs)
 		total += n
 		if err != nil {
 			return total, err
 		}
-		after = ids[len(ids)-1]
+		after = evs[len(evs)-1].ID
 	}
 }
 
 func (r *Relay) offer(ctx context.Context, receivedBefore, enqueuedBefore time.Time) (int, error) {
-	ids, err := r.Webhooks.Unprocessed(ctx, receivedBefore, enqueuedBefore, 500)
+	evs, err := r.Webhooks.Unprocessed(ctx, receivedBefore, enqueuedBefore, 500)
 	if err != nil {
 		return 0, err
 	}
-	return r.enqueue(ctx, ids)
+	return r.enqueue(ctx, evs)
 }
 
-// enqueue enqueues ids in order, stamps those it enqueued, and stops at the
-// first failure.
-func (r *Relay) enqueue(ctx context.Context, ids []int64) (int, error) {
+// enqueue enqueues the events in order (each in its shop's lane), stamps
+// those it enqueued, and stops at the first failure.
+func (r *Relay) enqueue(ctx context.Context, evs []app.EventRef) (int, error) {
 	var done []int64
 	var err error
-	for _, id := range ids {
-		if err = EnqueueWebhook(r.Queue, id); err != nil {
+	for _, ev := range evs {
+		if err = EnqueueWebhook(r.Queue, ev); err != nil {
 			break
 		}
-		done = append(done, id)
+		done = append(done, ev.ID)
 	}
 	if merr := r.Webhooks.MarkEnqueued(ctx, done); merr != nil && err == nil {
 		err = merr

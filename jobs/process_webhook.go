@@ -26,11 +26,12 @@ type ProcessWebhookPayload struct {
 // intake's enqueue) a no-op while the task is queued.
 func WebhookTaskID(eventID int64) string { return "webhook:" + strconv.FormatInt(eventID, 10) }
 
-// NewProcessWebhookTask returns the job for a stored event.
-func NewProcessWebhookTask(eventID int64) *asynq.Task {
-	b, _ := json.Marshal(ProcessWebhookPayload{EventID: eventID})
+// NewProcessWebhookTask returns the job for a stored event, in its shop's
+// lane (WebhookQueue).
+func NewProcessWebhookTask(ev app.EventRef) *asynq.Task {
+	b, _ := json.Marshal(ProcessWebhookPayload{EventID: ev.ID})
 	return asynq.NewTask(TypeProcessWebhook, b,
-		asynq.TaskID(WebhookTaskID(eventID)), asynq.Queue(QueueWebhooks), asynq.MaxRetry(20), asynq.Timeout(2*time.Minute))
+		asynq.TaskID(WebhookTaskID(ev.ID)), asynq.Queue(WebhookQueue(ev.ShopID)), asynq.MaxRetry(20), asynq.Timeout(2*time.Minute))
 }
 
 // TopicHandler processes one topic's events. It must be idempotent: an event

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -20,13 +21,39 @@ import (
 // Queues and their priorities: webhooks first (a merchant's customers are
 // waiting for codes), then install bookkeeping, then periodic maintenance.
 const (
+	// QueueWebhooks held every webhook job before lanes; still served, so
+	// jobs queued by an older release run.
 	QueueWebhooks    = "webhooks"
 	QueueDefault     = "default"
 	QueueMaintenance = "maintenance"
 )
 
-// QueuePriorities is the weighted priority of each queue.
-var QueuePriorities = map[string]int{QueueWebhooks: 6, QueueDefault: 3, QueueMaintenance: 1}
+// WebhookLanes is how many queues webhook jobs are spread over, by shop.
+// asynq picks, for each task it takes, among the non-empty queues at random
+// by weight, so equal lanes interleave shops: a shop with 5,000 events
+// queued gets its lane's share, not every worker, and another shop's order
+// waits for one task of each busy lane, not for the whole backlog. Two
+// shops share a lane only when their ids are congruent modulo the count.
+const WebhookLanes = 16
+
+// WebhookQueue is the lane of a shop's webhook jobs.
+func WebhookQueue(shopID int64) string {
+	if shopID <= 0 {
+		return QueueWebhooks
+	}
+	return QueueWebhooks + ":" + strconv.FormatInt(shopID%WebhookLanes, 10)
+}
+
+// QueuePriorities is the weighted priority of each queue: every webhook
+// lane weighs what the single webhooks queue weighed, so against install
+// and maintenance work a busy lane competes as before.
+var QueuePriorities = func() map[string]int {
+	q := map[string]int{QueueWebhooks: 6, QueueDefault: 3, QueueMaintenance: 1}
+	for i := range WebhookLanes {
+		q[WebhookQueue(int64(WebhookLanes+i))] = 6
+	}
+	return q
+}()
 
 // NewServer returns an asynq server with Parrain's queues, retry policy and
 // logging. ShutdownTimeout bounds how long in-flight jobs may run after a stop
@@ -55,12 +82,24 @@ func NewServer(redis asynq.RedisConnOpt, concurrency int, shutdown time.Duration
 	})
 }
 
+// delayedRetry is an error that says when to try again: Shopify's
+// throttling and budget (shopify.RetryError), a store's 429 Retry-After
+// (woocommerce.APIError), a store's concurrency cap (storebudget.Deferred).
+type delayedRetry interface{ RetryDelay() time.Duration }
+
+func askedDelay(err error) time.Duration {
+	var dr delayedRetry
+	if errors.As(err, &dr) {
+		return dr.RetryDelay()
+	}
+	return 0
+}
+
 // retryDelay honours the delay a platform asked for (throttling); other
 // errors back off exponentially.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
-	var re *shopify.RetryError
-	if errors.As(err, &re) && re.Delay > 0 {
-		return re.Delay
+	if d := askedDelay(err); d > 0 {
+		return d
 	}
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		// The worker running it died: resume at once; handlers are
@@ -79,7 +118,7 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 // down is not the job failing.
 func isFailure(err error) bool {
 	var re *shopify.RetryError
-	return !errors.As(err, &re)
+	return !errors.As(err, &re) && askedDelay(err) <= 0
 }
 
 // Instrument counts job runs and failures and gives each job a logger with

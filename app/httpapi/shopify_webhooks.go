@@ -121,7 +121,7 @@ func (s *Server) shopifyWebhook(c *gin.Context) {
 		return
 	}
 	metrics.WebhooksReceived.WithLabelValues("shopify", h.Topic).Inc()
-	s.Notifier.Notify(id)
+	s.Notifier.Notify(shopID, id)
 	c.JSON(http.StatusOK, gin.H{"status": "stored"})
 }
 

@@ -242,9 +242,9 @@ func (s *WebhookService) MarkEnqueued(ctx context.Context, ids []int64) error {
 }
 
 // Unprocessed implements app.WebhookService.
-func (s *WebhookService) Unprocessed(ctx context.Context, receivedBefore, enqueuedBefore time.Time, limit int) ([]int64, error) {
-	var ids []int64
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT id FROM webhook_events
+func (s *WebhookService) Unprocessed(ctx context.Context, receivedBefore, enqueuedBefore time.Time, limit int) ([]app.EventRef, error) {
+	var ids []app.EventRef
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT id, shop_id FROM webhook_events
 		WHERE processed_at IS NULL AND received_at < ? AND (enqueued_at IS NULL OR enqueued_at < ?)
 		ORDER BY received_at LIMIT ?`, receivedBefore, enqueuedBefore, limit).Scan(&ids).Error
 	return ids, unavailable(err, "list unprocessed webhook events")
@@ -252,9 +252,9 @@ func (s *WebhookService) Unprocessed(ctx context.Context, receivedBefore, enqueu
 
 // UnprocessedAfter implements app.WebhookService. It reads the unprocessed
 // rows through the partial index webhook_events_unprocessed.
-func (s *WebhookService) UnprocessedAfter(ctx context.Context, afterID int64, receivedBefore time.Time, limit int) ([]int64, error) {
-	var ids []int64
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT id FROM webhook_events
+func (s *WebhookService) UnprocessedAfter(ctx context.Context, afterID int64, receivedBefore time.Time, limit int) ([]app.EventRef, error) {
+	var ids []app.EventRef
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT id, shop_id FROM webhook_events
 		WHERE processed_at IS NULL AND received_at < ? AND id > ?
 		ORDER BY id LIMIT ?`, receivedBefore, afterID, limit).Scan(&ids).Error
 	return ids, unavailable(err, "list unprocessed webhook events")

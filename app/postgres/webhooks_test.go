@@ -98,7 +98,7 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 		t.Fatalf("an event younger than the cutoff was offered to the relay: %v", waiting)
 	}
 	waiting, err := svc.Unprocessed(ctx, soon, soon, 10)
-	if err != nil || len(waiting) != 1 || waiting[0] != id {
+	if err != nil || len(waiting) != 1 || waiting[0].ID != id || waiting[0].ShopID != ev.ShopID {
 		t.Fatalf("unprocessed = %v %v", waiting, err)
 	}
 	if err := svc.MarkEnqueued(ctx, []int64{id}); err != nil {
@@ -108,7 +108,7 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 		t.Fatalf("relayed a minute ago yet offered again: %v", waiting)
 	}
 	// The sweep after the queue lost its data ignores the stamp.
-	if waiting, _ := svc.UnprocessedAfter(ctx, 0, soon, 10); len(waiting) != 1 || waiting[0] != id {
+	if waiting, _ := svc.UnprocessedAfter(ctx, 0, soon, 10); len(waiting) != 1 || waiting[0].ID != id {
 		t.Fatalf("sweep: %v", waiting)
 	}
 	if waiting, _ := svc.UnprocessedAfter(ctx, id, soon, 10); len(waiting) != 0 {

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"io"
@@ -65,6 +66,7 @@ type harness struct {
 	simulate bool
 	dupRate  float64
 	bucket   float64
+	restore  float64
 	sim      *shopifysim.Simulator
 	simSrv   *httptest.Server
 }
@@ -82,6 +84,12 @@ func withSimulator() option { return func(h *harness) { h.simulate = true } }
 // withUnlimitedAPI gives the simulated shop a cost bucket no benchmark can
 // drain, so it measures Parrain rather than Shopify's rate limit.
 func withUnlimitedAPI() option { return func(h *harness) { h.bucket = 1e12 } }
+
+// withStoreBudget gives each simulated shop a cost bucket of max points
+// restored at rate points a second (Standard plan: 100/s).
+func withStoreBudget(max, rate float64) option {
+	return func(h *harness) { h.bucket, h.restore = max, rate }
+}
 
 // withDuplicateRate makes the simulator deliver webhooks twice.
 func withDuplicateRate(r float64) option { return func(h *harness) { h.dupRate = r } }
@@ -165,7 +173,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	if h.simulate {
 		h.sim = shopifysim.New(shopifysim.Config{
 			APIKey: apiKey, APISecret: apiSecret, AppURL: h.app.URL, AutoApprove: true, DuplicateRate: h.dupRate, Now: h.now,
-			GraphQLBucket: h.bucket, GraphQLRestore: h.bucket,
+			GraphQLBucket: h.bucket, GraphQLRestore: cmp.Or(h.restore, h.bucket),
 			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		})
 		h.simSrv = httptest.NewServer(h.sim.Handler())

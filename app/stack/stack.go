@@ -28,6 +28,7 @@ import (
 	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
+	"github.com/parrain/parrain/app/storebudget"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/jobs"
@@ -103,6 +104,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 	tc := shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin)
 	tc.Now = s.now // expiries are computed on the same clock that checks them
 	s.Tokens = &shopify.Tokens{Store: db.Shops(), Client: tc, Now: s.now, Margin: 10 * time.Minute}
+	// Every process shares each shop's model of Shopify's cost bucket.
+	s.Admin.Budget = &storebudget.Bucket{Redis: s.Redis}
 	s.Jobs.Client = s.Queue
 	s.dispatcher = jobs.NewDispatcher(s.Jobs, 4, log)
 	return s, nil
@@ -255,8 +258,14 @@ func (s *Stack) Mux() *asynq.ServeMux {
 // stores sends each shop's store calls to its platform's adapter.
 func (s *Stack) stores() platformStores {
 	return platformStores{
-		app.PlatformShopify:     &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Origin: shopify.Origin{Override: s.Config.ShopifyAPIOrigin}},
-		app.PlatformWooCommerce: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops(), HTTP: s.WooHTTP}},
+		app.PlatformShopify: &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Origin: shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
+			Absent: &storebudget.Notes{Redis: s.Redis}},
+		// At most 3 calls in flight per WooCommerce store, across every
+		// worker: a shared host answers bursts with 429s.
+		app.PlatformWooCommerce: storebudget.Limited{
+			StorePlatform: &woocommerce.Store{Clients: woocommerce.ShopClients{Shops: s.DB.Shops(), HTTP: s.WooHTTP}},
+			Sem:           &storebudget.Semaphore{Redis: s.Redis, Limit: 3},
+		},
 	}
 }
 

@@ -24,7 +24,24 @@ type Store struct {
 	Tokens interface {
 		AccessToken(ctx context.Context, shopID int64, shop string) (string, error)
 	}
+	// Absent, when set, remembers codes a previous attempt proved were not
+	// created (the budget held the create back, or Shopify refused it with
+	// THROTTLED), so the retry goes straight to the create instead of
+	// spending points on a lookup that can only say "absent" again.
+	Absent Notes
 }
+
+// Notes is a set of short-lived facts shared by every process
+// (storebudget.Notes).
+type Notes interface {
+	Has(ctx context.Context, key string) bool
+	Set(ctx context.Context, key string, ttl time.Duration)
+	Clear(ctx context.Context, key string)
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, time.Duration)
+}
+
+// absentKey names the fact "code was not created in shop".
+func absentKey(shop, code string) string { return "shopify:absent:" + shop + ":" + code }
 
 var _ app.StorePlatform = (*Store)(nil)
 
@@ -64,14 +81,16 @@ func (s *Store) token(ctx context.Context, shop *app.Shop) (string, error) {
 	return s.Tokens.AccessToken(ctx, shop.ID, shop.Domain)
 }
 
-func (s *Store) lookup(shop *app.Shop, token, code string) (string, error) {
-	id, _, _, err := s.lookupUsage(shop, token, code)
+func (s *Store) lookup(ctx context.Context, shop *app.Shop, token, code string) (string, error) {
+	id, _, _, err := s.lookupUsage(ctx, shop, token, code)
 	return id, err
 }
 
-func (s *Store) lookupUsage(shop *app.Shop, token, code string) (id string, used int, status string, err error) {
+func (s *Store) lookupUsage(ctx context.Context, shop *app.Shop, token, code string) (id string, used int, status string, err error) {
 	var out codeNode
-	if err := s.Admin.query(shop.Domain, token, discountByCode, map[string]any{"code": code}, &out); err != nil {
+	// codeDiscountNodeByCode and the codeDiscount union: one object each.
+	c := call{op: "lookup:" + code, cost: 2, q: discountByCode, vars: map[string]any{"code": code}}
+	if err := s.Admin.query(ctx, shop.Domain, token, c, &out); err != nil {
 		return "", 0, "", fmt.Errorf("look up discount %s: %w", code, err)
 	}
 	if out.CodeDiscountNodeByCode == nil {
@@ -84,14 +103,35 @@ func (s *Store) lookupUsage(shop *app.Shop, token, code string) (id string, used
 // CreateDiscount implements app.StorePlatform. It looks the code up first
 // and creates it only when absent, so a retry after a crash (the code was
 // created, the caller never recorded it) finds the code instead of failing
-// or doubling; a TAKEN race is resolved by a second lookup.
+// or doubling; a TAKEN race is resolved by a second lookup. The lookup is
+// skipped when the previous attempt proved the code absent (its create was
+// held back or refused): that retry spends its points on the create only.
 func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.DiscountSpec) (string, error) {
 	token, err := s.token(ctx, shop)
 	if err != nil {
 		return "", err
 	}
-	if id, err := s.lookup(shop, token, d.Code); err != nil || id != "" {
-		return id, err
+	absent := absentKey(shop.Domain, d.Code)
+	if s.Absent != nil {
+		// One creator per code at a time: an order's create and paid
+		// events arrive together and both make the buyer an advocate;
+		// without this both look up and both create, and the second
+		// create (10 points) only learns TAKEN. The other comes back once
+		// this one is done and finds the code with a lookup.
+		claim := "shopify:creating:" + shop.Domain + ":" + d.Code
+		ok, left := s.Absent.Claim(ctx, claim, time.Minute)
+		if !ok {
+			return "", &RetryError{Delay: max(left, 200*time.Millisecond), Err: fmt.Errorf("create discount %s: another worker is creating it", d.Code)}
+		}
+		// Released on return, deferred or not: a create held back by the
+		// budget holds its points in a ticket keyed by the code, which
+		// whichever event comes back first uses; no second reservation.
+		defer s.Absent.Clear(ctx, claim)
+	}
+	if s.Absent == nil || !s.Absent.Has(ctx, absent) {
+		if id, err := s.lookup(ctx, shop, token, d.Code); err != nil || id != "" {
+			return id, err
+		}
 	}
 	input, err := discountInput(d)
 	if err != nil {
@@ -111,7 +151,19 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 	if d.Kind == app.OfferFreeShipping {
 		mutation, op = freeShippingCreate, "discountCodeFreeShippingCreate"
 	}
-	if err := s.Admin.query(shop.Domain, token, mutation, map[string]any{"d": input}, &out); err != nil {
+	err = s.Admin.query(ctx, shop.Domain, token, call{op: "create:" + d.Code, cost: 10, q: mutation, vars: map[string]any{"d": input}}, &out)
+	if s.Absent != nil {
+		var re *RetryError
+		if errors.As(err, &re) && re.NotSent {
+			// Proven not created; keep the fact until well after the retry.
+			s.Absent.Set(ctx, absent, re.Delay+10*time.Minute)
+		} else {
+			// Created, taken, refused for good, or unknown (a timeout may
+			// have created it): the next attempt looks first.
+			s.Absent.Clear(ctx, absent)
+		}
+	}
+	if err != nil {
 		return "", fmt.Errorf("create discount %s: %w", d.Code, err)
 	}
 	res := out.Basic
@@ -120,7 +172,7 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 	}
 	for _, ue := range res.UserErrors {
 		if ue.Code == "TAKEN" {
-			if id, err := s.lookup(shop, token, d.Code); err != nil || id != "" {
+			if id, err := s.lookup(ctx, shop, token, d.Code); err != nil || id != "" {
 				return id, err
 			}
 		}
@@ -184,7 +236,7 @@ func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code str
 	if err != nil {
 		return err
 	}
-	id, used, status, err := s.lookupUsage(shop, token, code)
+	id, used, status, err := s.lookupUsage(ctx, shop, token, code)
 	if err != nil || id == "" || used > 0 || status == "EXPIRED" {
 		return err
 	}
@@ -193,14 +245,14 @@ func (s *Store) DeactivateDiscount(ctx context.Context, shop *app.Shop, code str
 			UserErrors []userError `json:"userErrors"`
 		} `json:"discountCodeDeactivate"`
 	}
-	if err := s.Admin.query(shop.Domain, token, discountDeactivate, map[string]any{"id": id}, &out); err != nil {
+	if err := s.Admin.query(ctx, shop.Domain, token, call{op: "deactivate:" + code, cost: 10, q: discountDeactivate, vars: map[string]any{"id": id}}, &out); err != nil {
 		return fmt.Errorf("deactivate discount %s: %w", code, err)
 	}
 	if err := userErrorsErr("discountCodeDeactivate "+code, out.DiscountCodeDeactivate.UserErrors); err != nil {
 		return app.Wrap(app.EINVALID, err, "the store did not deactivate the code "+code+": "+app.ErrorMessage(err))
 	}
 	// Read it back: only what the store holds counts.
-	_, _, status, err = s.lookupUsage(shop, token, code)
+	_, _, status, err = s.lookupUsage(ctx, shop, token, code)
 	if err != nil {
 		return fmt.Errorf("deactivate discount %s: read it back: %w", code, err)
 	}
@@ -224,7 +276,8 @@ func (s *Store) CustomerOrderCount(ctx context.Context, shop *app.Shop, customer
 			NumberOfOrders string `json:"numberOfOrders"`
 		} `json:"customer"`
 	}
-	if err := s.Admin.query(shop.Domain, token, customerOrders, map[string]any{"id": "gid://shopify/Customer/" + customerID}, &out); err != nil {
+	c := call{op: "orders:" + customerID, cost: 1, q: customerOrders, vars: map[string]any{"id": "gid://shopify/Customer/" + customerID}}
+	if err := s.Admin.query(ctx, shop.Domain, token, c, &out); err != nil {
 		return 0, fmt.Errorf("count orders of customer %s: %w", customerID, err)
 	}
 	if out.Customer == nil {
@@ -262,7 +315,7 @@ func (s *Store) StillInstalled(ctx context.Context, shop *app.Shop) (bool, error
 		return false, nil
 	}
 	if err != nil && (!errors.As(err, &re) || re.Status >= 500 || re.Status == http.StatusTooManyRequests) {
-		return false, fmt.Errorf("probe installation of %s: %w", shop.Domain, classify(err))
+		return false, fmt.Errorf("probe installation of %s: %w", shop.Domain, s.Admin.classify(err, nil))
 	}
 	return true, nil
 }

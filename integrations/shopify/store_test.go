@@ -26,8 +26,14 @@ func (f fixedToken) AccessToken(context.Context, int64, string) (string, error) 
 // storeAgainstSimulator returns the Shopify store adapter talking to the
 // simulator over HTTP with a real token from the code grant.
 func storeAgainstSimulator(t *testing.T) (*shopify.Store, *shopifysim.Simulator, *app.Shop) {
+	return storeAgainstSimulatorWith(t, func(*shopifysim.Config) {})
+}
+
+func storeAgainstSimulatorWith(t *testing.T, conf func(*shopifysim.Config)) (*shopify.Store, *shopifysim.Simulator, *app.Shop) {
 	t.Helper()
-	sim := shopifysim.New(shopifysim.Config{APIKey: "k", APISecret: "s", AppURL: "http://app.invalid", AutoApprove: true})
+	cfg := shopifysim.Config{APIKey: "k", APISecret: "s", AppURL: "http://app.invalid", AutoApprove: true}
+	conf(&cfg)
+	sim := shopifysim.New(cfg)
 	const domain = "store-test.myshopify.com"
 	sim.AddShop(domain, shopifysim.ShopInfo{CurrencyCode: "EUR"})
 	srv := httptest.NewServer(sim.Handler())

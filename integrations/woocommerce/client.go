@@ -35,6 +35,26 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// Retry is what a 429's Retry-After asked for (zero when absent).
+	Retry time.Duration
+}
+
+// RetryDelay is the wait the store asked for; the job queue honours it.
+func (e *APIError) RetryDelay() time.Duration { return e.Retry }
+
+// retryAfter reads Retry-After: seconds (possibly fractional) or an HTTP
+// date; zero when absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && s > 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func (e *APIError) Error() string {
@@ -96,6 +116,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+				e.Retry = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			}
 			// Hosts and WAFs throttle; the job retries with backoff.
 			return nil, app.Wrap(app.EUNAVAILABLE, e, "store busy or down, retry later")
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:

@@ -114,7 +114,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	fields := doc.rootFields(rootType, op.sel, vars)
 	requested := 0
 	for _, f := range fields {
-		requested += fieldCost(rootType, f, resolveArgs(f.args, vars))
+		requested += doc.rootCost(rootType, f, vars, nil, false)
 	}
 
 	s.mu.Lock()
@@ -126,6 +126,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 		sh.bucket = min(s.cfg.GraphQLBucket, sh.bucket+elapsed*s.cfg.GraphQLRestore)
 	}
 	sh.bucketAt = now
+	sh.stats.Requests++
 	if sh.throttle > 0 {
 		sh.throttle--
 		sh.bucket = 0
@@ -146,6 +147,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if float64(requested) > sh.bucket {
+		sh.stats.Throttled++
 		// Exactly what go-shopify's graphql.go keys on: an error whose
 		// extensions.code is THROTTLED, HTTP 200, and the throttle status
 		// from which it computes the wait.
@@ -175,8 +177,9 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 			data.set(f.key(), nil)
 			continue
 		}
-		val, spent, ferr := s.resolveRoot(sh, f.name, args)
-		actual += spent
+		val, _, ferr := s.resolveRoot(sh, f.name, args)
+		sh.stats.Fields[f.name]++
+		actual += doc.rootCost(rootType, f, vars, val, true)
 		if ferr != nil {
 			ferr.Locations, ferr.Path = loc(doc.src, f.pos), []any{f.key()}
 			errs = append(errs, ferr)
@@ -188,6 +191,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	// Shopify charges the requested cost up front and refunds the
 	// difference once the actual cost is known.
 	sh.bucket = min(s.cfg.GraphQLBucket, sh.bucket+float64(requested-actual))
+	sh.stats.Spent += float64(actual)
 	resp := map[string]any{"data": data, "extensions": cost(actual)}
 	if len(errs) > 0 {
 		resp["errors"] = errs
@@ -217,21 +221,6 @@ func hasScope(granted, need string) bool {
 		}
 	}
 	return false
-}
-
-// fieldCost is the requested cost of a root field, Shopify's calculated
-// cost in miniature: an object 1, a connection 2 plus one per requested
-// node, a mutation 10.
-func fieldCost(rootType string, f gqlSelection, args map[string]any) int {
-	switch {
-	case f.name == "__typename":
-		return 0
-	case rootType == "Mutation":
-		return mutationCost
-	case f.name == "webhookSubscriptions":
-		return 2 + pageSize(args)
-	}
-	return 1
 }
 
 // pageSize reads first/last, capped at Shopify's 250.

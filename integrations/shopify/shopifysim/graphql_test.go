@@ -534,3 +534,41 @@ func TestGraphQLNestingLimit(t *testing.T) {
 		t.Fatalf("deep value: %v", out)
 	}
 }
+
+// The calculated cost follows Shopify's table: nested objects 1 each, a
+// union the dearest member, a connection 2 + first × one node, a mutation
+// 10; the actual cost counts the nodes returned; every answer carries the
+// throttle status.
+func TestGraphQLCostFollowsShopifysTable(t *testing.T) {
+	f := newSim(t, func(c *Config) { c.GraphQLBucket = 2000; c.GraphQLRestore = 100 })
+	tok := f.access(t)
+	for _, tc := range []struct {
+		query             string
+		requested, actual float64
+	}{
+		{"{ shop { name } }", 1, 1},
+		{"{ shop { name plan { displayName } } }", 2, 2},
+		{`{ codeDiscountNodeByCode(code: "NOPE") { id codeDiscount { ... on DiscountCodeBasic { status } } } }`, 2, 1},
+		{"{ webhookSubscriptions(first: 10) { nodes { id endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } } } }", 22, 2},
+		{`{ customer(id: "gid://shopify/Customer/1") { id numberOfOrders } }`, 1, 1},
+	} {
+		out := f.gql(t, tok, tc.query, nil)
+		if r, a := dig(out, "extensions", "cost", "requestedQueryCost"), dig(out, "extensions", "cost", "actualQueryCost"); r != tc.requested || a != tc.actual {
+			t.Errorf("%s: requested %v actual %v, want %v %v", tc.query, r, a, tc.requested, tc.actual)
+		}
+		if dig(out, "extensions", "cost", "throttleStatus", "restoreRate") != float64(100) {
+			t.Errorf("%s: no throttle status: %v", tc.query, out["extensions"])
+		}
+	}
+	out := f.gql(t, tok, createDiscount, map[string]any{"d": discountInput("COST-1")})
+	if r := dig(out, "extensions", "cost", "requestedQueryCost"); r != float64(10) {
+		t.Fatalf("mutation requested %v, want 10", r)
+	}
+	out = f.gql(t, tok, `{ codeDiscountNodeByCode(code: "COST-1") { id codeDiscount { ... on DiscountCodeBasic { status } } } }`, nil)
+	if a := dig(out, "extensions", "cost", "actualQueryCost"); a != float64(2) {
+		t.Fatalf("found code: actual %v, want 2", a)
+	}
+	if st := f.sim.Stats(demo); st.Fields["codeDiscountNodeByCode"] != 2 || st.Fields["discountCodeBasicCreate"] != 1 || st.Throttled != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -277,6 +277,33 @@ type shop struct {
 	failNext   int
 	throttle   int
 	nextOrder  int
+	stats      APIStats
+}
+
+// APIStats is what a shop's Admin GraphQL API saw: requests that reached
+// the cost check, THROTTLED answers, points actually spent, and how many
+// times each root field ran.
+type APIStats struct {
+	Requests  int
+	Throttled int
+	Spent     float64
+	Fields    map[string]int
+}
+
+// Stats returns the shop's Admin GraphQL counters.
+func (s *Simulator) Stats(domain string) APIStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shops[domain]
+	if sh == nil {
+		return APIStats{}
+	}
+	st := sh.stats
+	st.Fields = map[string]int{}
+	for k, v := range sh.stats.Fields {
+		st.Fields[k] = v
+	}
+	return st
 }
 
 // maxDeliveries bounds the delivery log per shop; the oldest go first.
@@ -373,7 +400,7 @@ func (s *Simulator) AddShop(domain string, info ShopInfo) {
 	}
 	now := s.cfg.Now()
 	s.shops[domain] = &shop{domain: domain, info: info, created: now, access: map[string]*token{}, refresh: map[string]*refreshToken{},
-		bucket: s.cfg.GraphQLBucket, bucketAt: now, nextOrder: 1001}
+		bucket: s.cfg.GraphQLBucket, bucketAt: now, nextOrder: 1001, stats: APIStats{Fields: map[string]int{}}}
 }
 
 // Shops lists the simulated shop domains, sorted.

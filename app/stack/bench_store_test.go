@@ -1,0 +1,127 @@
+package stack_test
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parrain/parrain/integrations/shopify/shopifysim"
+)
+
+// BenchmarkStoreBudget is issue 12's throttling storm (`make bench-store`):
+// a burst of new advocates on one shop whose Admin API has a Standard
+// plan's budget (1000 points, 100 restored a second: every friend code
+// costs a lookup and a create, 12 points), while a second shop receives
+// friends' orders. It reports the codes created per second, the share of
+// the big shop's budget that was spent, the THROTTLED answers, and the
+// second shop's order-to-referral latency (p50/p99). 5,000 advocates and 60
+// orders for `make bench-store` (BENCH_STORE_ADVOCATES overrides the
+// first); a hundred and ten with BENCH_SMALL.
+func BenchmarkStoreBudget(b *testing.B) {
+	advocates := benchSize(5000, 100)
+	if v, err := strconv.Atoi(os.Getenv("BENCH_STORE_ADVOCATES")); err == nil && v > 0 {
+		advocates = v
+	}
+	friends := benchSize(60, 10)
+	for i := 0; i < b.N; i++ {
+		runStoreBudget(b, advocates, friends)
+	}
+}
+
+func runStoreBudget(b *testing.B, advocates, friends int) {
+	const maxPoints, restore = 1000.0, 100.0
+	h := newHarness(b, withSimulator(), withStoreBudget(maxPoints, restore))
+	const big, small = "burst.myshopify.com", "quiet.myshopify.com"
+	h.installAndSync(big, "EUR")
+	h.installAndSync(small, "EUR")
+	// The quiet shop's advocate, whose friends order during the burst.
+	h.order(small, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	var a *advocateView
+	eventually(b, 30*time.Second, "the quiet shop's advocate", func() bool {
+		a = h.advocate("marie@example.com")
+		return a != nil && a.FriendState == "created"
+	})
+	before := map[string]shopifysim.APIStats{big: h.sim.Stats(big), small: h.sim.Stats(small)}
+	b.ResetTimer()
+	start := time.Now()
+	// The burst: every order a new customer, who becomes an advocate with
+	// a friend code. Placed as fast as the simulator delivers them.
+	for i := range advocates {
+		h.sim.CreateOrder(big, shopifysim.OrderInput{Email: fmt.Sprintf("buyer%d@burst.example", i), FirstName: "Buyer", Total: "60.00"})
+		if i%100 == 99 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	placed := time.Since(start)
+	// The quiet shop's friends order while the backlog is there.
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	for i := range friends {
+		t0 := time.Now()
+		id := h.order(small, shopifysim.OrderInput{Email: fmt.Sprintf("friend%d@quiet.example", i), FirstName: "Friend", Total: "80.00",
+			DiscountCodes: []string{a.FriendCode}})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(t0) < 5*time.Minute {
+				if s, _, _ := h.referral(id); s != "" {
+					mu.Lock()
+					lat = append(lat, time.Since(t0))
+					mu.Unlock()
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		time.Sleep(250 * time.Millisecond)
+	}
+	wg.Wait()
+	if len(lat) != friends {
+		b.Fatalf("%d of %d friends' orders referred", len(lat), friends)
+	}
+	// Wait for every friend code of the burst.
+	created := func() int {
+		return h.count(`SELECT count(*) FROM advocates a JOIN shops s ON s.id = a.shop_id WHERE s.domain = $1 AND a.friend_code_state = 'created'`, big)
+	}
+	deadline := time.Now().Add(time.Duration(advocates)*time.Second/2 + 2*time.Minute)
+	last, lastAt := 0, time.Now()
+	for {
+		n := created()
+		if n != last {
+			last, lastAt = n, time.Now()
+		}
+		if n >= advocates {
+			break
+		}
+		if time.Now().After(deadline) || time.Since(lastAt) > time.Minute {
+			b.Fatalf("%d of %d friend codes after %s", n, advocates, time.Since(start).Round(time.Second))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	elapsed := lastAt.Sub(start)
+	b.StopTimer()
+	after := map[string]shopifysim.APIStats{big: h.sim.Stats(big), small: h.sim.Stats(small)}
+	if n := len(h.sim.Discounts(big)); n != advocates {
+		b.Fatalf("%d discounts in the store for %d advocates", n, advocates)
+	}
+	spent := after[big].Spent - before[big].Spent
+	budget := maxPoints + restore*elapsed.Seconds()
+	throttled := after[big].Throttled - before[big].Throttled + after[small].Throttled - before[small].Throttled
+	requests := after[big].Requests - before[big].Requests
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+	b.ReportMetric(float64(advocates)/elapsed.Seconds(), "codes/s")
+	b.ReportMetric(spent/budget, "budget-share")
+	b.ReportMetric(float64(throttled), "throttled")
+	b.ReportMetric(float64(requests)/float64(advocates), "calls/code")
+	b.ReportMetric(ms(p(0.5)), "friend-p50-ms")
+	b.ReportMetric(ms(p(0.99)), "friend-p99-ms")
+	b.Logf("%d friend codes in %s (orders placed in %s): %.1f codes/s; %.0f of %.0f points spent (%.2f); %d THROTTLED; %d calls (%.1f per code); quiet shop's order to referral p50 %s p99 %s",
+		advocates, elapsed.Round(time.Millisecond), placed.Round(time.Millisecond), float64(advocates)/elapsed.Seconds(), spent, budget, spent/budget,
+		throttled, requests, float64(requests)/float64(advocates), p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond))
+}
