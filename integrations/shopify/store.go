@@ -119,9 +119,17 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 		// create (10 points) only learns TAKEN. The other comes back once
 		// this one is done and finds the code with a lookup.
 		claim := "shopify:creating:" + shop.Domain + ":" + d.Code
-		ok, left := s.Absent.Claim(ctx, claim, time.Minute)
+		// A create takes milliseconds: wait a little in place before
+		// sending this job back to the queue for a second.
+		ok := false
+		for wait := 0; ; wait++ {
+			if ok, _ = s.Absent.Claim(ctx, claim, time.Minute); ok || wait == 15 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if !ok {
-			return "", &RetryError{Delay: max(left, 200*time.Millisecond), Err: fmt.Errorf("create discount %s: another worker is creating it", d.Code)}
+			return "", &RetryError{Delay: time.Second, Err: fmt.Errorf("create discount %s: another worker is creating it", d.Code)}
 		}
 		// Released on return, deferred or not: a create held back by the
 		// budget holds its points in a ticket keyed by the code, which
