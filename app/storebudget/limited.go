@@ -10,43 +10,42 @@ import (
 // a StorePlatform: for stores without a published budget (WooCommerce on a
 // shared host answers a burst with 429s or timeouts). A call that finds no
 // free place within the semaphore's MaxWait returns *Deferred, so its job
-// comes back later instead of holding a worker. Methods not listed here go
+// comes back later instead of holding a worker. Every method that calls the
+// store goes through the limit; LandingURL, which builds a URL, goes
 // straight to the embedded platform.
 type Limited struct {
 	app.StorePlatform
 	Sem *Semaphore
 }
 
-func (l Limited) acquire(ctx context.Context, shop *app.Shop) (func(), error) {
-	return l.Sem.Acquire(ctx, string(shop.Platform)+":"+shop.Domain)
+// within runs call while holding one of the shop's places.
+func within[T any](ctx context.Context, l Limited, shop *app.Shop, call func() (T, error)) (T, error) {
+	release, err := l.Sem.Acquire(ctx, string(shop.Platform)+":"+shop.Domain)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer release()
+	return call()
 }
 
 // CreateDiscount implements app.StorePlatform.
 func (l Limited) CreateDiscount(ctx context.Context, shop *app.Shop, d app.DiscountSpec) (string, error) {
-	release, err := l.acquire(ctx, shop)
-	if err != nil {
-		return "", err
-	}
-	defer release()
-	return l.StorePlatform.CreateDiscount(ctx, shop, d)
+	return within(ctx, l, shop, func() (string, error) { return l.StorePlatform.CreateDiscount(ctx, shop, d) })
 }
 
 // DeactivateDiscount implements app.StorePlatform.
 func (l Limited) DeactivateDiscount(ctx context.Context, shop *app.Shop, code string) error {
-	release, err := l.acquire(ctx, shop)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return l.StorePlatform.DeactivateDiscount(ctx, shop, code)
+	_, err := within(ctx, l, shop, func() (struct{}, error) { return struct{}{}, l.StorePlatform.DeactivateDiscount(ctx, shop, code) })
+	return err
 }
 
 // CustomerOrderCount implements app.StorePlatform.
 func (l Limited) CustomerOrderCount(ctx context.Context, shop *app.Shop, customerID string) (int, error) {
-	release, err := l.acquire(ctx, shop)
-	if err != nil {
-		return 0, err
-	}
-	defer release()
-	return l.StorePlatform.CustomerOrderCount(ctx, shop, customerID)
+	return within(ctx, l, shop, func() (int, error) { return l.StorePlatform.CustomerOrderCount(ctx, shop, customerID) })
+}
+
+// FetchOrder implements app.StorePlatform.
+func (l Limited) FetchOrder(ctx context.Context, shop *app.Shop, orderID string) (*app.FetchedOrder, error) {
+	return within(ctx, l, shop, func() (*app.FetchedOrder, error) { return l.StorePlatform.FetchOrder(ctx, shop, orderID) })
 }
