@@ -29,7 +29,7 @@ func TestTooManyRequestsCarriesRetryAfter(t *testing.T) {
 			}
 			http.Error(w, `{"code":"too_many","message":"slow down"}`, http.StatusTooManyRequests)
 		}))
-		c := &Client{Store: srv.URL, ConsumerKey: "ck", ConsumerSecret: "cs"}
+		c := &Client{Store: srv.URL, ConsumerKey: "ck", ConsumerSecret: "cs", HTTP: srv.Client()}
 		_, err := c.CreateCoupon(context.Background(), Coupon{Code: "x"})
 		srv.Close()
 		var ae *APIError
