@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -101,6 +102,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		// The URL of an OAuth 1.0a call carries the consumer key in its
+		// query: keep it out of the error, which reaches logs and the
+		// console.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = strings.SplitN(ue.URL, "?", 2)[0]
+		}
 		return nil, app.Wrap(app.EUNAVAILABLE, err, "store unreachable")
 	}
 	defer resp.Body.Close()

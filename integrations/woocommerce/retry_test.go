@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,5 +41,18 @@ func TestTooManyRequestsCarriesRetryAfter(t *testing.T) {
 	future := time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat)
 	if d := retryAfter(future, time.Now()); d < time.Second || d > 3*time.Second {
 		t.Errorf("HTTP date: %s", d)
+	}
+}
+
+// A store that cannot be reached gives an error without the request's
+// query, which carries the consumer key over http (OAuth 1.0a).
+func TestUnreachableStoreErrorHidesTheKey(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	c := &Client{Store: url, ConsumerKey: "ck_secretkey", ConsumerSecret: "cs", HTTP: &http.Client{}}
+	_, err := c.CustomerOrderCount(context.Background(), "5")
+	if err == nil || strings.Contains(err.Error(), "ck_secretkey") || strings.Contains(err.Error(), "oauth_") {
+		t.Fatalf("error %v", err)
 	}
 }
