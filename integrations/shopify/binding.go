@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/bytedance/sonic"
+
 	"github.com/parrain/parrain/app"
 )
 
@@ -67,7 +69,10 @@ func ShopLevelTopic(topic string) bool {
 // EUNAUTHORIZED (401): the signature does not vouch for that shop.
 func BindWebhook(topic, shopDomain string, knownShopID int64, payload []byte) error {
 	var b body
-	if err := json.Unmarshal(payload, &b); err != nil || b == nil {
+	// Every delivery passes here with its (often 30 KB) order: sonic's
+	// std-compatible mode splits it into top-level fields at a fraction of
+	// encoding/json's cost (the intake already validated it the same way).
+	if err := sonic.ConfigStd.Unmarshal(payload, &b); err != nil || b == nil {
 		return app.Errorf(app.EINVALID, "body does not have the shape of a %s payload", topic)
 	}
 	shape := func(ok bool) error {
