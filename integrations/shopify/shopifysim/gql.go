@@ -1062,27 +1062,3 @@ func (d *gqlDocument) projectInto(out *gqlObject, v map[string]any, sels []gqlSe
 		}
 	}
 }
-
-// rootFields flattens the operation's top-level selections (fragments
-// included) into the fields to execute, in order.
-func (d *gqlDocument) rootFields(rootType string, sels []gqlSelection, vars map[string]any) []gqlSelection {
-	var out []gqlSelection
-	for _, s := range sels {
-		if !included(s.dirs, vars) {
-			continue
-		}
-		switch s.kind {
-		case 'f':
-			out = append(out, s)
-		case 'i':
-			if s.on == "" || s.on == rootType {
-				out = append(out, d.rootFields(rootType, s.sub, vars)...)
-			}
-		case 's':
-			if f := d.frags[s.name]; f != nil && f.on == rootType {
-				out = append(out, d.rootFields(rootType, f.sel, vars)...)
-			}
-		}
-	}
-	return out
-}

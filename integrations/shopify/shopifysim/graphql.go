@@ -111,7 +111,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"errors": errs})
 		return
 	}
-	fields := doc.rootFields(rootType, op.sel, vars)
+	fields := doc.fieldsFor(rootType, op.sel, vars)
 	requested := 0
 	for _, f := range fields {
 		requested += doc.rootCost(rootType, f, vars, nil, false)

@@ -517,7 +517,7 @@ func FuzzGraphQLFrontEnd(f *testing.F) {
 			}
 			vars, _ := op.variables(src, map[string]any{})
 			doc.validate(root, op.sel, nil, map[string]bool{}, map[string]bool{})
-			doc.rootFields(root, op.sel, vars)
+			doc.fieldsFor(root, op.sel, vars)
 		}
 	})
 }
