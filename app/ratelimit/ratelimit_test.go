@@ -10,20 +10,9 @@ import (
 	"github.com/parrain/parrain/app/testenv"
 )
 
-func testRedis(t *testing.T) *redis.Client {
-	raw, _ := testenv.RedisURL(t)
-	opt, err := redis.ParseURL(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func TestAllowCountsPerKeyAndWindow(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	l := &Limiter{Redis: testRedis(t), Now: func() time.Time { return now }}
+	l := &Limiter{Redis: testenv.Redis(t), Now: func() time.Time { return now }}
 	ctx := context.Background()
 	for i := 1; i <= 4; i++ {
 		if got := l.Allow(ctx, "a", 3, time.Minute); got != (i <= 3) {

@@ -7,25 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/testenv"
 )
 
-func testRedis(t *testing.T) *redis.Client {
-	raw, _ := testenv.RedisURL(t)
-	opt, err := redis.ParseURL(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func TestBucketReservesWaitsAndDefersWithATicket(t *testing.T) {
-	b := &Bucket{Redis: testRedis(t), DefaultMax: 20, DefaultRate: 100, MaxWait: 250 * time.Millisecond}
+	b := &Bucket{Redis: testenv.Redis(t), DefaultMax: 20, DefaultRate: 100, MaxWait: 250 * time.Millisecond}
 	ctx := context.Background()
 	// The bucket runs on Redis's clock: each expected wait is measured
 	// from the first reservation, less the time the test itself took to
@@ -81,7 +68,7 @@ func TestBucketReservesWaitsAndDefersWithATicket(t *testing.T) {
 }
 
 func TestBucketSettlesWithTheStoresAccount(t *testing.T) {
-	b := &Bucket{Redis: testRedis(t), DefaultMax: 1000, DefaultRate: 50}
+	b := &Bucket{Redis: testenv.Redis(t), DefaultMax: 1000, DefaultRate: 50}
 	ctx := context.Background()
 	r, err := b.Reserve(ctx, "s.example", "lookup", 12)
 	if err != nil {
@@ -115,7 +102,7 @@ func TestBucketSettlesWithTheStoresAccount(t *testing.T) {
 // restores: 40 reservations of 10 points at 100/s from 20 points take at
 // least (400-20)/100 s of waits and deferrals between them.
 func TestBucketSharedByConcurrentCallers(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	ctx := context.Background()
 	var mu sync.Mutex
 	var latest time.Duration
@@ -142,7 +129,7 @@ func TestBucketSharedByConcurrentCallers(t *testing.T) {
 }
 
 func TestSemaphoreCapsCallsInFlight(t *testing.T) {
-	s := &Semaphore{Redis: testRedis(t), Limit: 2, MaxWait: 100 * time.Millisecond}
+	s := &Semaphore{Redis: testenv.Redis(t), Limit: 2, MaxWait: 100 * time.Millisecond}
 	ctx := context.Background()
 	r1, err1 := s.Acquire(ctx, "w.example")
 	r2, err2 := s.Acquire(ctx, "w.example")
@@ -199,7 +186,7 @@ func (c *countingStore) CreateDiscount(ctx context.Context, shop *app.Shop, d ap
 // more than the limit in flight; the ones that waited too long are told
 // when to come back.
 func TestLimitedCapsCallsPerStore(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	inner := &countingStore{}
 	shop := &app.Shop{Domain: "w.example", Platform: app.PlatformWooCommerce}
 	var wg sync.WaitGroup

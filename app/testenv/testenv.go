@@ -153,3 +153,17 @@ func RedisURL(t testing.TB) (string, int) {
 	t.Fatal("no free Redis test database (1-15) for a minute")
 	return "", 0
 }
+
+// Redis returns a client of a Redis database of the test's own (RedisURL),
+// closed when the test ends.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	raw, _ := RedisURL(t)
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}

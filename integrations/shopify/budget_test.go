@@ -7,25 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/storebudget"
 	"github.com/parrain/parrain/app/testenv"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
 )
-
-func testRedis(t *testing.T) *redis.Client {
-	raw, _ := testenv.RedisURL(t)
-	opt, err := redis.ParseURL(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func friendSpec(code string) app.DiscountSpec {
 	return app.DiscountSpec{Code: code, Title: "friend", Kind: app.OfferPercent, Percent: 10, Currency: "EUR",
@@ -47,7 +34,7 @@ func TestThrottledCreateDoesNotRepeatItsLookup(t *testing.T) {
 			// 10 points, 5 a second: the lookup (2 asked, 1 charged: no
 			// code) leaves 9, the create (10) has to wait 200 ms.
 			st, sim, shop := storeAgainstSimulatorWith(t, func(c *shopifysim.Config) { c.GraphQLBucket = 10; c.GraphQLRestore = 5 })
-			rdb := testRedis(t)
+			rdb := testenv.Redis(t)
 			st.Absent = &storebudget.Notes{Redis: rdb}
 			if withBudget {
 				st.Admin.Budget = &storebudget.Bucket{Redis: rdb, MaxWait: time.Millisecond}
@@ -94,7 +81,7 @@ func TestThrottledCreateDoesNotRepeatItsLookup(t *testing.T) {
 // kept, the retry looks the code up and finds it, nothing is doubled.
 func TestAmbiguousCreateFailureLooksUpAgain(t *testing.T) {
 	st, sim, shop := storeAgainstSimulator(t)
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	st.Absent = &storebudget.Notes{Redis: rdb}
 	st.Admin.Budget = &storebudget.Bucket{Redis: rdb}
 	ctx := context.Background()
@@ -121,7 +108,7 @@ func TestAmbiguousCreateFailureLooksUpAgain(t *testing.T) {
 // store's points are spent at its restore rate.
 func TestBudgetKeepsConcurrentCreatesUnderTheLimit(t *testing.T) {
 	st, sim, shop := storeAgainstSimulatorWith(t, func(c *shopifysim.Config) { c.GraphQLBucket = 300; c.GraphQLRestore = 100 })
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	st.Absent = &storebudget.Notes{Redis: rdb}
 	st.Admin.Budget = &storebudget.Bucket{Redis: rdb, MaxWait: 10 * time.Second}
 	ctx := context.Background()
@@ -161,7 +148,7 @@ func TestBudgetKeepsConcurrentCreatesUnderTheLimit(t *testing.T) {
 // it, so the store sees one create, not a second one answered TAKEN.
 func TestConcurrentCreatesOfOneCodeSendOneCreate(t *testing.T) {
 	st, sim, shop := storeAgainstSimulator(t)
-	rdb := testRedis(t)
+	rdb := testenv.Redis(t)
 	st.Absent = &storebudget.Notes{Redis: rdb}
 	st.Admin.Budget = &storebudget.Bucket{Redis: rdb}
 	ctx := context.Background()
