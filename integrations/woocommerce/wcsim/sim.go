@@ -279,8 +279,10 @@ func (s *Sim) auth(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // getOrder answers GET /orders/{id} with the order as it is now, whether or
-// not its deliveries have left yet (they lag: DeliveryDelay); an unknown id
-// is WooCommerce's 404 woocommerce_rest_shop_order_invalid_id.
+// not its deliveries have left yet (they lag: DeliveryDelay). A delivery's
+// body is this same REST response (woocommerce.md §1 "Payload":
+// RestApiUtil::get_endpoint_data of /wc/v3/orders/{id}); an unknown id is
+// the REST controller's 404 woocommerce_rest_shop_order_invalid_id.
 func (s *Sim) getOrder(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	s.mu.Lock()
