@@ -20,17 +20,8 @@ type Limiter struct {
 // is allowed, because a referral link that does not redirect costs the
 // merchant a customer, and an abuser gains little from one outage.
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) bool {
-	bucket := l.Now().UnixNano() / int64(window)
-	k := "ratelimit:" + key + ":" + time.Duration(bucket).String()
-	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	pipe := l.Redis.TxPipeline()
-	incr := pipe.Incr(ctx, k)
-	pipe.Expire(ctx, k, window+time.Second)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return true
-	}
-	return incr.Val() <= int64(limit)
+	// Add answers 0 when Redis is unreachable: allowed.
+	return l.Add(ctx, key, window) <= int64(limit)
 }
 
 // Add counts one event for key in the current window and returns the
