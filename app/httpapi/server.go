@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/events"
 	"github.com/parrain/parrain/app/logging"
 	"github.com/parrain/parrain/app/metrics"
 	"github.com/parrain/parrain/integrations/shopify"
@@ -63,6 +64,8 @@ type Server struct {
 	Popups          Popups
 	Staff           Staff
 	Review          Review
+	// Events manages the merchant's event endpoints.
+	Events *events.Service
 	WooInstalls     WooInstalls
 	// WooHTTP calls WooCommerce stores (nil: woocommerce.NewHTTPClient(false),
 	// which refuses non-public addresses at connect time).
@@ -167,7 +170,7 @@ func (s *Server) Handler() http.Handler {
 	shopAPI.POST("/referrals/:id/:action", requireAct, s.apiAction)
 	shopAPI.POST("/attributions", requireAct, s.apiAction)
 
-	s.consoleRoutes(r)
+	s.consoleRoutes(r, shopAPI)
 	return r
 }
 
