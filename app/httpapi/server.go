@@ -65,8 +65,8 @@ type Server struct {
 	Staff           Staff
 	Review          Review
 	// Events manages the merchant's event endpoints.
-	Events *events.Service
-	WooInstalls     WooInstalls
+	Events      *events.Service
+	WooInstalls WooInstalls
 	// WooHTTP calls WooCommerce stores (nil: woocommerce.NewHTTPClient(false),
 	// which refuses non-public addresses at connect time).
 	WooHTTP *http.Client
