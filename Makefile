@@ -60,7 +60,7 @@ bench: stack
 	@source $(LOCAL)/stack.env && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Attribution|ReferralRedirect|WidgetSession' -benchtime 1500x ./app/stack && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Detection' -benchtime 30x ./app/stack && \
-	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'EventDelivery' -benchtime 2x -v ./app/stack | grep -E 'Benchmark|events/s'
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'EventDelivery' -benchtime 2x ./app/stack
 
 ## bench-console: the review queue and dashboard with 1M referrals (p50/p99).
 bench-console: stack
