@@ -42,7 +42,9 @@ func deliveryTaskID(id int64, attempts int) string {
 
 // NewSweepEventsTask returns the periodic sweep.
 func NewSweepEventsTask() *asynq.Task {
-	return asynq.NewTask(TypeSweepEvents, nil, asynq.Queue(QueueDefault), asynq.MaxRetry(0), asynq.Timeout(time.Minute))
+	// Unique: every worker process runs the scheduler; one sweep at a time
+	// is enough.
+	return asynq.NewTask(TypeSweepEvents, nil, asynq.Queue(QueueDefault), asynq.MaxRetry(0), asynq.Timeout(time.Minute), asynq.Unique(2*time.Second))
 }
 
 // EventDeliverer makes one attempt; events.Deliverer implements it.

@@ -47,6 +47,9 @@ CREATE TABLE event_deliveries (
     attempts     int         NOT NULL DEFAULT 0,
     next_at      timestamptz NOT NULL DEFAULT now(),
     locked_until timestamptz,
+    -- When the sweep last queued this attempt's job, plus a minute: it is
+    -- not queued again before (a job lost with Redis is, after that).
+    offered_until timestamptz,
     last_status  int         NOT NULL DEFAULT 0,
     last_error   text        NOT NULL DEFAULT '',
     delivered_at timestamptz,

@@ -336,7 +336,7 @@ func (s *EventStore) Deliveries(ctx context.Context, shopID, endpointID int64, l
 // Resend implements events.EndpointStore.
 func (s *EventStore) Resend(ctx context.Context, shopID, deliveryID int64) error {
 	var enabled *bool
-	err := s.db.gorm.WithContext(ctx).Raw(`UPDATE event_deliveries d SET state = 'pending', next_at = now(), locked_until = NULL
+	err := s.db.gorm.WithContext(ctx).Raw(`UPDATE event_deliveries d SET state = 'pending', next_at = now(), locked_until = NULL, offered_until = NULL
 		FROM event_endpoints p WHERE d.id = ? AND d.shop_id = ? AND p.id = d.endpoint_id AND p.enabled RETURNING p.enabled`, deliveryID, shopID).Scan(&enabled).Error
 	if err != nil {
 		return unavailable(err, "resend delivery")
@@ -360,13 +360,20 @@ type DueDelivery struct {
 	Attempts int
 }
 
-// DueDeliveries lists deliveries due now: pending past next_at, or claimed
-// by a worker whose claim lapsed (it died mid-attempt).
+// DueDeliveries takes the deliveries due now (pending past next_at, or
+// claimed by a worker whose claim lapsed: it died mid-attempt) that were
+// not offered in the last minute, and stamps them offered: each sweep
+// queues only what it has not queued already, and a job lost with Redis's
+// data is queued again a minute later.
 func (s *EventStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]DueDelivery, error) {
 	var out []DueDelivery
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT id, attempts FROM event_deliveries
-		WHERE state IN ('pending', 'sending') AND next_at <= ? AND (state = 'pending' OR locked_until < ?) ORDER BY next_at LIMIT ?`,
-		now, now, limit).Scan(&out).Error
+	err := s.db.gorm.WithContext(ctx).Raw(`UPDATE event_deliveries SET offered_until = ? WHERE id IN (
+			SELECT id FROM event_deliveries
+			WHERE state IN ('pending', 'sending') AND next_at <= ? AND (state = 'pending' OR locked_until < ?)
+				AND (offered_until IS NULL OR offered_until < ?)
+			ORDER BY next_at LIMIT ? FOR UPDATE SKIP LOCKED)
+		RETURNING id, attempts`,
+		now.Add(time.Minute), now, now, now, limit).Scan(&out).Error
 	return out, unavailable(err, "list due deliveries")
 }
 
@@ -425,7 +432,7 @@ func (s *EventStore) Record(ctx context.Context, c *events.Claimed, o events.Out
 			state, next = events.StatePending, *o.NextAt
 		}
 		res := tx.Exec(`UPDATE event_deliveries SET state = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at), locked_until = NULL,
-			last_status = ?, last_error = ?, delivered_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?`,
+			offered_until = NULL, last_status = ?, last_error = ?, delivered_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?`,
 			state, next, o.Status, truncate(o.Error, 500), delivered, c.DeliveryID, c.Attempts)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error

@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -458,4 +460,76 @@ func TestEventDestinationsMustBePublic(t *testing.T) {
 
 func eventsInput(url string) events.EndpointInput {
 	return events.EndpointInput{URL: url, Types: []string{"advocate.created"}}
+}
+
+// The console's Events page: the owner adds an endpoint with the form
+// (CSRF), sees its secret once, a private address gets the form back with
+// the reason; support staff can neither add one nor reveal a secret.
+func TestConsoleEventEndpoints(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	const shop = "console-events.myshopify.com"
+	sh := h.installShop(shop)
+	sc := ownerClient(t, h)
+	if _, err := h.stack.Staff().Add(context.Background(), "support@parrain.test", "", staff.Support, staffPassword, []string{shop}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(c *staffClient, path string, form url.Values) (int, string) {
+		resp, err := c.c.PostForm(c.base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	base := "/console/shops/" + shop + "/endpoints"
+	form := url.Values{"url": {"http://127.0.0.1:9/hook"}, "description": {"Zapier"}, "events": {"reward.issued", "email.sent"}, "csrf": {sc.csrf}}
+	status, page := post(sc, base, form)
+	if status != 400 || !strings.Contains(page, "not a public address") || h.count("SELECT count(*) FROM event_endpoints") != 0 {
+		t.Fatalf("private address: %d %.300s", status, page)
+	}
+	// Without the CSRF token: refused.
+	form.Set("url", "https://93.184.216.34/hook")
+	form.Del("csrf")
+	if status, _ := post(sc, base, form); status != 403 {
+		t.Fatalf("no CSRF: %d", status)
+	}
+	form.Set("csrf", sc.csrf)
+	status, page = post(sc, base, form)
+	if status != 200 || !strings.Contains(page, `<code id="secret">whsec_`) {
+		t.Fatalf("add: %d %.500s", status, page)
+	}
+	var id int64
+	h.direct.QueryRow(`SELECT id FROM event_endpoints WHERE shop_id = $1`, sh.ID).Scan(&id)
+	if _, page = sc.get(base); strings.Contains(page, "whsec_") || !strings.Contains(page, "Zapier") {
+		t.Fatalf("the list shows the secret or not the endpoint: %.500s", page)
+	}
+	secret, err := h.stack.Events().Secret(context.Background(), sh.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealed string
+	h.direct.QueryRow(`SELECT secret FROM event_endpoints WHERE id = $1`, id).Scan(&sealed)
+	if strings.Contains(sealed, secret[6:]) || !strings.HasPrefix(secret, "whsec_") {
+		t.Fatal("the secret is stored in clear")
+	}
+	if _, page = post(sc, fmt.Sprintf("%s/%d/secret", base, id), url.Values{"csrf": {sc.csrf}}); !strings.Contains(html.UnescapeString(page), secret) {
+		t.Fatalf("owner reveal: %.300s", page)
+	}
+	support := (&consoleWorld{h: h}).login(t, "support@parrain.test")
+	if status, page := post(support, fmt.Sprintf("%s/%d/secret", base, id), url.Values{"csrf": {support.csrf}}); status != 403 || strings.Contains(html.UnescapeString(page), secret) {
+		t.Fatalf("support reveal: %d", status)
+	}
+	if status, _ := support.send("GET", fmt.Sprintf("/api/admin/shops/%s/endpoints/%d/secret", shop, id), "", ""); status != 403 {
+		t.Fatalf("support API reveal: %d", status)
+	}
+	if status, _ := post(support, base, url.Values{"url": {"https://93.184.216.34/x"}, "events": {"reward.issued"}, "csrf": {support.csrf}}); status != 403 {
+		t.Fatalf("support add: %d", status)
+	}
+	if status, page := support.get(fmt.Sprintf("%s/%d", base, id)); status != 200 || strings.Contains(page, "Reveal") {
+		t.Fatalf("support view: %d", status)
+	}
+	if status, _ := post(sc, fmt.Sprintf("%s/%d/delete", base, id), url.Values{"csrf": {sc.csrf}}); status != 303 || h.count("SELECT count(*) FROM event_endpoints") != 0 {
+		t.Fatalf("delete: %d", status)
+	}
 }
