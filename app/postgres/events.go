@@ -442,6 +442,9 @@ func (s *EventStore) Record(ctx context.Context, c *events.Claimed, o events.Out
 			return err
 		}
 		if o.Delivered {
+			if c.FailingSince == nil {
+				return nil // healthy already: nothing to write
+			}
 			return tx.Exec(`UPDATE event_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, c.EndpointID).Error
 		}
 		if err := tx.Exec(`UPDATE event_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`, o.At, c.EndpointID).Error; err != nil {

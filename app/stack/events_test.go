@@ -394,6 +394,15 @@ func TestFailingEndpointIsRetriedThenDisabled(t *testing.T) {
 	if !strings.Contains(out, `"state":"delivered"`) || strings.Count(out, `"status":503`) != 8 || !strings.Contains(out, `"latency_ms"`) {
 		t.Fatalf("delivery log: %.1000s", out)
 	}
+	// customers/redact: the events that name Ada lose her email and name.
+	if _, err := h.stack.DB.Compliance().RedactCustomer(ctx, sh.ID, app.CustomerRef{ID: 1, Email: "ada@example.com"}, h.now()); err != nil {
+		t.Fatal(err)
+	}
+	var payload string
+	h.direct.QueryRow(`SELECT payload::text FROM events WHERE shop_id = $1`, sh.ID).Scan(&payload)
+	if strings.Contains(payload, "ada@example.com") || strings.Contains(payload, "Ada") || !strings.Contains(payload, `"email": null`) {
+		t.Fatalf("after customers/redact: %s", payload)
+	}
 }
 
 // By default a destination on loopback or a private network is refused at
