@@ -54,11 +54,13 @@ bench-intake: stack build
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$REDIS_URL scripts/bench-intake.sh
 
 ## bench: Go benchmarks (attribution with 100k advocates, /r/{code} and widget
-## latency, webhook-to-referral detection at rest).
+## latency, webhook-to-referral detection at rest, signed events delivered per
+## second to a local endpoint).
 bench: stack
 	@source $(LOCAL)/stack.env && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Attribution|ReferralRedirect|WidgetSession' -benchtime 1500x ./app/stack && \
-	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Detection' -benchtime 30x ./app/stack
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Detection' -benchtime 30x ./app/stack && \
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'EventDelivery' -benchtime 2x ./app/stack
 
 ## bench-console: the review queue and dashboard with 1M referrals (p50/p99).
 bench-console: stack

@@ -62,6 +62,15 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics (only) on a listener of its
 	// own, for a private network; MetricsToken applies there too if set.
 	MetricsAddr string
+	// EventsAllowPrivate lets merchants' event endpoints live on loopback
+	// and private addresses (EVENTS_ALLOW_PRIVATE_DESTINATIONS). Development
+	// and tests only, like WooAllowPrivateStores.
+	EventsAllowPrivate bool
+	// EventsSweepEvery is how often due event deliveries are queued.
+	EventsSweepEvery time.Duration
+	// EventsDisableAfter is how long an endpoint may fail before it is
+	// disabled (a day; shorter in tests).
+	EventsDisableAfter time.Duration
 }
 
 // Getenv looks a variable up; os.LookupEnv in production, a map in tests.
@@ -95,6 +104,9 @@ func Load(getenv Getenv) (*Config, error) {
 		ApproveEvery:          r.duration("APPROVE_REFERRALS_EVERY", time.Minute),
 		MetricsToken:          r.str("METRICS_TOKEN", ""),
 		MetricsAddr:           r.str("METRICS_ADDR", ""),
+		EventsAllowPrivate:    r.boolean("EVENTS_ALLOW_PRIVATE_DESTINATIONS", false),
+		EventsSweepEvery:      r.duration("EVENTS_SWEEP_EVERY", 5*time.Second),
+		EventsDisableAfter:    r.duration("EVENTS_DISABLE_AFTER", 24*time.Hour),
 	}
 	if t := c.MetricsToken; t != "" && len(t) < 16 {
 		r.fail("METRICS_TOKEN", "want at least 16 characters (e.g. openssl rand -hex 24)")

@@ -94,7 +94,7 @@ func (s *Server) embeddedAdmin(c *gin.Context) {
 	_ = pages.ExecuteTemplate(c.Writer, "embedded", view{"Key": s.ShopifyKey})
 }
 
-func (s *Server) consoleRoutes(r *gin.Engine) {
+func (s *Server) consoleRoutes(r *gin.Engine, shopAPI *gin.RouterGroup) {
 	r.GET("/shopify/admin", s.embeddedAdmin)
 	r.GET("/shopify/admin.js", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
@@ -120,6 +120,7 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 	shop.GET("/customers", s.consoleCustomers)
 	shop.GET("/dashboard", s.consoleDashboard)
 	shop.GET("/export/:what", s.consoleExport)
+	s.eventRoutes(shopAPI, shop)
 }
 
 // Login throttling. Refusing an account after N failures lets anyone lock a

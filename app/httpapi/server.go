@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/events"
 	"github.com/parrain/parrain/app/logging"
 	"github.com/parrain/parrain/app/metrics"
 	"github.com/parrain/parrain/integrations/shopify"
@@ -63,7 +64,9 @@ type Server struct {
 	Popups          Popups
 	Staff           Staff
 	Review          Review
-	WooInstalls     WooInstalls
+	// Events manages the merchant's event endpoints.
+	Events      *events.Service
+	WooInstalls WooInstalls
 	// WooHTTP calls WooCommerce stores (nil: woocommerce.NewHTTPClient(false),
 	// which refuses non-public addresses at connect time).
 	WooHTTP *http.Client
@@ -167,7 +170,7 @@ func (s *Server) Handler() http.Handler {
 	shopAPI.POST("/referrals/:id/:action", requireAct, s.apiAction)
 	shopAPI.POST("/attributions", requireAct, s.apiAction)
 
-	s.consoleRoutes(r)
+	s.consoleRoutes(r, shopAPI)
 	return r
 }
 

@@ -157,6 +157,14 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 		if q.Error != nil {
 			return q.Error
 		}
+		// Events already written name the advocate: their email and first
+		// name go too (a delivery still pending sends the redacted body).
+		q = tx.Exec(`UPDATE events SET payload = jsonb_set(jsonb_set(payload, '{data,advocate,email}', 'null'), '{data,advocate,first_name}', 'null')
+			WHERE shop_id = ? AND payload #> '{data,advocate}' IS NOT NULL AND advocate_id IN (SELECT id FROM advocates WHERE shop_id = ? AND `+advocateOfCustomer+`)`,
+			shopID, shopID, cid, cid, emailNorm, emailNorm)
+		if q.Error != nil {
+			return q.Error
+		}
 		// The advocate keeps its codes and history (the books); without
 		// its email key a later order from that address makes a new one.
 		q = tx.Exec("UPDATE advocates SET email = '', email_norm = '', first_name = '' WHERE shop_id = ? AND "+advocateOfCustomer,
@@ -175,6 +183,8 @@ func (s *ComplianceService) RedactShop(ctx context.Context, shopID int64, at tim
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, q := range []string{
 			"DELETE FROM data_exports WHERE shop_id = ?",
+			"DELETE FROM event_endpoints WHERE shop_id = ?", // deliveries and their log cascade
+			"DELETE FROM events WHERE shop_id = ?",
 			"DELETE FROM webhook_events WHERE shop_id = ?",
 			"DELETE FROM rewards WHERE shop_id = ?",
 			"DELETE FROM referrals WHERE shop_id = ?",

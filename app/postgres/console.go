@@ -15,6 +15,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/events"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
 )
@@ -309,6 +310,11 @@ func (r *ConsoleRepo) Apply(ctx context.Context, c review.Change) (bool, *app.Re
 				}
 				reward = row.toReward()
 			}
+			if c.To == app.ReferralApproved {
+				if err := emitReferral(tx, events.ReferralApproved, f.ID); err != nil {
+					return err
+				}
+			}
 			changed = true
 			return audit(tx, c.ShopID, c.Actor, c.Action, subject, c.Reason, map[string]string{"state": f.State}, map[string]string{"state": c.To})
 		}
@@ -327,6 +333,11 @@ func (r *ConsoleRepo) Apply(ctx context.Context, c review.Change) (bool, *app.Re
 		}
 		if err := tx.Exec(`UPDATE rewards SET state = ?, error = '' WHERE id = ?`, c.RewardTo, rw.ID).Error; err != nil {
 			return err
+		}
+		if c.RewardTo == app.RewardRevoked {
+			if err := emitReward(tx, events.RewardRevoked, rw.ID); err != nil {
+				return err
+			}
 		}
 		rw.State = c.RewardTo
 		reward, changed = rw.toReward(), true
@@ -394,6 +405,9 @@ func (r *ConsoleRepo) Attribute(ctx context.Context, shopID int64, orderID, advo
 		}
 		if id == 0 {
 			return app.Errorf(app.ECONFLICT, "order_id: the order is already attributed")
+		}
+		if err := emitReferral(tx, events.ReferralCreated, id); err != nil {
+			return err
 		}
 		return audit(tx, shopID, actor, "attribute", fmt.Sprintf("referral:%d", id), reason, nil,
 			map[string]any{"order": o.PlatformOrderID, "advocate": adv.Code, "state": "pending"})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
+	"github.com/parrain/parrain/app/events"
 	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/referrals"
 )
@@ -342,9 +343,12 @@ func (r *ReferralRepo) EnsureAdvocate(ctx context.Context, a *app.Advocate) (*ap
 		if byEmail != nil {
 			key = "" // the email is another customer's advocate's key
 		}
-		return tx.Raw(`INSERT INTO advocates (shop_id, customer_id, first_name, email, email_norm, code, friend_code)
+		if err := tx.Raw(`INSERT INTO advocates (shop_id, customer_id, first_name, email, email_norm, code, friend_code)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-			a.ShopID, a.CustomerID, a.FirstName, a.Email, key, a.Code, a.FriendCode).Scan(&row).Error
+			a.ShopID, a.CustomerID, a.FirstName, a.Email, key, a.Code, a.FriendCode).Scan(&row).Error; err != nil {
+			return err
+		}
+		return emitAdvocate(tx, a.ShopID, row.ID)
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && (pgErr.ConstraintName == "advocates_code_key" || pgErr.ConstraintName == "advocates_shop_id_friend_code_key") {
@@ -544,10 +548,27 @@ func (f referralRow) toReferral() *app.Referral {
 }
 
 // CreateReferral implements referrals.Repo: one referral per order.
+// With its referral.created event in the same transaction (the advocate
+// lock's, or its own).
 func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) error {
-	err := r.conn(ctx).Exec(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
-		VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
-		f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil).Error
+	create := func(tx *gorm.DB) error {
+		var id int64
+		if err := tx.Raw(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
+			VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING RETURNING id`,
+			f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil).Scan(&id).Error; err != nil {
+			return err
+		}
+		if id == 0 {
+			return nil // the order's referral exists: nothing new to tell
+		}
+		return emitReferral(tx, events.ReferralCreated, id)
+	}
+	var err error
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		err = create(tx.WithContext(ctx))
+	} else {
+		err = r.db.gorm.WithContext(ctx).Transaction(create)
+	}
 	return unavailable(err, fmt.Sprintf("create referral for order %d", f.OrderID))
 }
 
@@ -586,6 +607,9 @@ func (r *ReferralRepo) ReverseReferral(ctx context.Context, referralID int64, re
 			if err := tx.Exec("UPDATE referrals SET state = 'reversed', reason = ?, updated_at = now() WHERE id = ?", reason, referralID).Error; err != nil {
 				return err
 			}
+			if err := emitReferral(tx, events.ReferralReversed, referralID); err != nil {
+				return err
+			}
 		}
 		var rw rewardRow
 		if err := tx.Raw("UPDATE rewards SET state = 'revoked' WHERE referral_id = ? RETURNING *", referralID).Scan(&rw).Error; err != nil {
@@ -593,6 +617,9 @@ func (r *ReferralRepo) ReverseReferral(ctx context.Context, referralID int64, re
 		}
 		if rw.ID != 0 {
 			reward = rw.toReward()
+			// Once per reward (the event's key): a second refund revoking
+			// it again tells nothing new.
+			return emitReward(tx, events.RewardRevoked, rw.ID)
 		}
 		return nil
 	})
@@ -651,13 +678,19 @@ func (r *ReferralRepo) ApproveReferral(ctx context.Context, referralID int64, rw
 			skip = true
 			return nil
 		}
-		if err := tx.Exec("UPDATE referrals SET state = 'approved', updated_at = now() WHERE id = ? AND state = 'pending'", referralID).Error; err != nil {
-			return err
+		res := tx.Exec("UPDATE referrals SET state = 'approved', updated_at = now() WHERE id = ? AND state = 'pending'", referralID)
+		if res.Error != nil {
+			return res.Error
 		}
 		if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
 			rw.ShopID, rw.ReferralID, rw.AdvocateID, rw.Code, rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, rw.ExpiresAt).Error; err != nil {
 			return err
+		}
+		if res.RowsAffected == 1 {
+			if err := emitReferral(tx, events.ReferralApproved, referralID); err != nil {
+				return err
+			}
 		}
 		return tx.Raw("SELECT * FROM rewards WHERE referral_id = ?", referralID).Scan(&out).Error
 	})
@@ -693,7 +726,10 @@ func (r *ReferralRepo) MarkRewardIssued(ctx context.Context, id int64, ref strin
 		if rw.ID == 0 {
 			return nil
 		}
-		return tx.Exec("UPDATE referrals SET state = 'rewarded', updated_at = now() WHERE id = ? AND state = 'approved'", rw.ReferralID).Error
+		if err := tx.Exec("UPDATE referrals SET state = 'rewarded', updated_at = now() WHERE id = ? AND state = 'approved'", rw.ReferralID).Error; err != nil {
+			return err
+		}
+		return emitReward(tx, events.RewardIssued, rw.ID)
 	})
 	return unavailable(err, fmt.Sprintf("mark reward %d issued", id))
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/config"
+	"github.com/parrain/parrain/app/events"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/postgres"
@@ -52,6 +53,11 @@ type Stack struct {
 	// WooHTTP is the client of every call to a WooCommerce store: it
 	// refuses non-public addresses unless WOOCOMMERCE_ALLOW_PRIVATE_STORES.
 	WooHTTP *http.Client
+	// EventSender posts events to merchants' endpoints: it refuses
+	// non-public addresses unless EVENTS_ALLOW_PRIVATE_DESTINATIONS.
+	EventSender events.Sender
+	// EventSchedule, when set, replaces the retry schedule (tests).
+	EventSchedule []time.Duration
 
 	// AfterStoreCall is a fault-injection hook for crash tests (see
 	// referrals.Engine.AfterStoreCall); nil in production.
@@ -100,6 +106,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 		RedisOpt: redisOpt,
 		Admin:    shopify.NewAdmin(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, cfg.ShopifyAPIVersion, origin),
 		WooHTTP:  woocommerce.NewHTTPClient(cfg.WooAllowPrivateStores),
+
+		EventSender: events.NewHTTPSender(cfg.EventsAllowPrivate),
 	}
 	tc := shopify.NewTokenClient(cfg.ShopifyAPIKey, cfg.ShopifyAPISecret, origin)
 	tc.Now = s.now // expiries are computed on the same clock that checks them
@@ -181,6 +189,22 @@ func (s *Stack) WooCommerce() *jobs.WooCommerceMaintain {
 	}
 }
 
+// Events is the merchant's side of events: endpoints and delivery logs.
+func (s *Stack) Events() *events.Service {
+	return &events.Service{Store: s.DB.Events(), AllowPrivate: s.Config.EventsAllowPrivate}
+}
+
+// EventDeliverer makes delivery attempts.
+func (s *Stack) EventDeliverer() *events.Deliverer {
+	return &events.Deliverer{Store: s.DB.Events(), Sender: s.EventSender, Now: s.now, Schedule: s.EventSchedule,
+		DisableAfter: s.Config.EventsDisableAfter}
+}
+
+// EventSweep queues due deliveries.
+func (s *Stack) EventSweep() *jobs.SweepEvents {
+	return &jobs.SweepEvents{Store: s.DB.Events(), Queue: s.Jobs, Now: s.now}
+}
+
 // Staff is the console's accounts service.
 func (s *Stack) Staff() *staff.Service { return &staff.Service{Store: s.DB.Console(), Now: s.now} }
 
@@ -212,6 +236,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		Staff:                  s.Staff(),
 		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
 		Console:                s.DB.Console(),
+		Events:                 s.Events(),
 		WooInstalls:            s.DB.Shops(),
 		WooHTTP:                s.WooHTTP,
 		WooAllowPrivateStores:  s.Config.WooAllowPrivateStores,
@@ -242,6 +267,8 @@ func (s *Stack) Mux() *asynq.ServeMux {
 		Topics: merge(jobs.ShopifyTopics(shops, s.DB.Compliance(), engine, &shopify.Store{Admin: s.Admin, Tokens: s.Tokens}, s.now), jobs.WooCommerceTopics(engine)),
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
+	mux.Handle(jobs.TypeDeliverEvent, &jobs.DeliverEvent{Deliverer: s.EventDeliverer()})
+	mux.Handle(jobs.TypeSweepEvents, s.EventSweep())
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
 		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery)})
 	woo := s.WooCommerce()
@@ -297,6 +324,7 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		{jobs.ResyncShopsCron, jobs.NewResyncShopsTask()},
 		{"@every " + s.Config.ApproveEvery.String(), jobs.NewApproveReferralsTask()},
 		{jobs.WooCommerceMaintainCron, jobs.NewWooCommerceMaintainTask()},
+		{"@every " + s.Config.EventsSweepEvery.String(), jobs.NewSweepEventsTask()},
 	} {
 		cron, task := e.cron, e.task
 		if _, err := sched.Register(cron, task); err != nil {
