@@ -543,11 +543,29 @@ func (f referralRow) toReferral() *app.Referral {
 		Flagged: f.Flagged, CreatedAt: f.CreatedAt}
 }
 
-// CreateReferral implements referrals.Repo: one referral per order.
+// CreateReferral implements referrals.Repo: one referral per order. It
+// records the click that led to the order, if any: the advocate's latest
+// click before the order from the order's browser IP, else (the order
+// carries the link's ref, so the friend's own session came through the
+// link) the advocate's latest click before the order. Without one the order
+// came by code only.
 func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) error {
-	err := r.conn(ctx).Exec(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
-		VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
-		f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil).Error
+	db := r.conn(ctx)
+	var ip string
+	if err := db.Raw(`SELECT browser_ip FROM orders WHERE id = ?`, f.OrderID).Scan(&ip).Error; err != nil {
+		return unavailable(err, fmt.Sprintf("create referral for order %d", f.OrderID))
+	}
+	ipHash := ""
+	if ip != "" {
+		ipHash = app.ClickIPHash(r.db.clickKey, ip)
+	}
+	link := f.EvidenceKind == string(attribution.EvidenceLandingSite) || f.EvidenceKind == string(attribution.EvidenceCartAttribute)
+	err := db.Exec(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, click_id)
+		SELECT ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, (SELECT c.id FROM clicks c WHERE c.advocate_id = ? AND c.shop_id = ? AND c.at <= o.placed_at
+			AND (? OR (? <> '' AND c.ip_hash = ?)) ORDER BY (? <> '' AND c.ip_hash = ?) DESC, c.at DESC, c.id DESC LIMIT 1)
+		FROM orders o WHERE o.id = ? ON CONFLICT (order_id) DO NOTHING`,
+		f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil,
+		f.AdvocateID, f.ShopID, link, ipHash, ipHash, ipHash, ipHash, f.OrderID).Error
 	return unavailable(err, fmt.Sprintf("create referral for order %d", f.OrderID))
 }
 
