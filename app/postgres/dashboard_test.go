@@ -72,9 +72,9 @@ func (w *dashWorld) click(adv, channel, ip string, at time.Time) {
 }
 
 type dashOrder struct {
-	id, customer, email, ip string
-	at                      time.Time
-	total                   int64
+	id, customer, email, ip, landing string
+	at                               time.Time
+	total                            int64
 }
 
 func (w *dashWorld) merge(ev referrals.OrderEvent) int64 {
@@ -88,7 +88,13 @@ func (w *dashWorld) merge(ev referrals.OrderEvent) int64 {
 
 func (w *dashWorld) paid(o dashOrder) int64 {
 	return w.merge(referrals.OrderEvent{Known: true, Paid: true, Order: attribution.Order{PlatformID: o.id, Name: "#" + o.id,
-		CustomerID: o.customer, Email: o.email, BrowserIP: o.ip, Total: app.Money{Minor: o.total, Currency: "EUR"}, CreatedAt: o.at}})
+		CustomerID: o.customer, Email: o.email, BrowserIP: o.ip, LandingSite: o.landing, Total: app.Money{Minor: o.total, Currency: "EUR"}, CreatedAt: o.at}})
+}
+
+// code is the advocate's referral code (what a link's ?ref= carries).
+func (w *dashWorld) code(adv string) string {
+	w.advocate(adv)
+	return fmt.Sprintf("%s-%d", adv, w.shop.ID)
 }
 
 func (w *dashWorld) refund(orderID, refundID string, minor int64) {
@@ -323,8 +329,8 @@ func TestDashboardRollupsEqualAFromScratchCount(t *testing.T) {
 }
 
 // TestDashboardConversionNeverExceedsAllClicks: orders that came by code
-// only used to count as conversions of the clicks (5 orders, 3 clicks:
-// 166.7%). Conversion is now the share of clicks followed by an order.
+// only used to count as conversions of the clicks (7 orders, 3 clicks:
+// 233.3%). Conversion is now the share of clicks followed by an order.
 func TestDashboardConversionNeverExceedsAllClicks(t *testing.T) {
 	db, _ := testenv.OpenDB(t)
 	db.SetClickIPKey(dashKey)
@@ -333,6 +339,10 @@ func TestDashboardConversionNeverExceedsAllClicks(t *testing.T) {
 	for i, ip := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.3"} {
 		w.click("ann", "email", ip, now.Add(-time.Duration(i+1)*time.Minute))
 	}
+	// A friend who came through the link on another network (the order
+	// carries the link's ref) follows a click too.
+	w.refer(w.paid(dashOrder{id: "4999", customer: "g", ip: "192.0.2.99", landing: "/?ref=" + w.code("ann"), at: now, total: 1000}),
+		"ann", attribution.EvidenceLandingSite, app.ReferralPending)
 	// The first clicker orders twice; four friends type the code.
 	for i := range 6 {
 		ip := fmt.Sprintf("198.51.100.%d", i)
@@ -350,7 +360,7 @@ func TestDashboardConversionNeverExceedsAllClicks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Clicks != 3 || st.ReferredOrders != 6 || st.AfterClickOrders != 2 || st.CodeOnlyOrders != 4 || st.ClicksConverted != 1 {
+	if st.Clicks != 3 || st.ReferredOrders != 7 || st.AfterClickOrders != 3 || st.CodeOnlyOrders != 4 || st.ClicksConverted != 1 {
 		t.Fatalf("clicks %d converted %d, orders %d = %d after a click + %d by code", st.Clicks, st.ClicksConverted, st.ReferredOrders, st.AfterClickOrders, st.CodeOnlyOrders)
 	}
 	if c := st.Conversion(); c > 1 || fmt.Sprintf("%.3f", c) != "0.333" {

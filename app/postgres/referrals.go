@@ -545,21 +545,32 @@ func (f referralRow) toReferral() *app.Referral {
 
 // CreateReferral implements referrals.Repo: one referral per order. It
 // records the click that led to the order, if any: the advocate's latest
-// click before the order from the order's browser IP, else (the order
-// carries the link's ref, so the friend's own session came through the
-// link) the advocate's latest click before the order. Without one the order
-// came by code only.
+// click before the order from the order's browser IP, else, when the order
+// carries the advocate's link ref (landing page or cart attribute: the
+// friend's own session came through the link), the advocate's latest click
+// before the order. Without one the order came by code only.
 func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) error {
 	db := r.conn(ctx)
-	var ip string
-	if err := db.Raw(`SELECT browser_ip FROM orders WHERE id = ?`, f.OrderID).Scan(&ip).Error; err != nil {
+	var src struct {
+		BrowserIP, Facts, Code string
+	}
+	if err := db.Raw(`SELECT o.browser_ip, o.facts::text AS facts, a.code FROM orders o, advocates a WHERE o.id = ? AND a.id = ?`,
+		f.OrderID, f.AdvocateID).Scan(&src).Error; err != nil {
 		return unavailable(err, fmt.Sprintf("create referral for order %d", f.OrderID))
 	}
 	ipHash := ""
-	if ip != "" {
-		ipHash = app.ClickIPHash(r.db.clickKey, ip)
+	if src.BrowserIP != "" {
+		ipHash = app.ClickIPHash(r.db.clickKey, src.BrowserIP)
 	}
-	link := f.EvidenceKind == string(attribution.EvidenceLandingSite) || f.EvidenceKind == string(attribution.EvidenceCartAttribute)
+	link := false
+	var facts attribution.Order
+	if json.Unmarshal([]byte(src.Facts), &facts) == nil {
+		for _, e := range attribution.Evidences(facts) {
+			if (e.Kind == attribution.EvidenceLandingSite || e.Kind == attribution.EvidenceCartAttribute) && e.Code == app.NormalizeCode(src.Code) {
+				link = true
+			}
+		}
+	}
 	err := db.Exec(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, click_id)
 		SELECT ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, (SELECT c.id FROM clicks c WHERE c.advocate_id = ? AND c.shop_id = ? AND c.at <= o.placed_at
 			AND (? OR (? <> '' AND c.ip_hash = ?)) ORDER BY (? <> '' AND c.ip_hash = ?) DESC, c.at DESC, c.id DESC LIMIT 1)
