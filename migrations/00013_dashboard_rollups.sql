@@ -169,6 +169,23 @@ END $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
+-- A customer's counted orders, through orders_customer or orders_email
+-- (the literal predicates let the partial indexes serve a cached plan).
+CREATE FUNCTION dashboard_customer_orders(shop bigint, cid text, email text)
+RETURNS TABLE (id bigint, placed_at timestamptz, rev bigint) LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF cid <> '' THEN
+        RETURN QUERY SELECT o.id, o.placed_at, o.total_minor - o.refunded_minor FROM orders o
+            WHERE o.shop_id = shop AND o.customer_id <> '' AND o.customer_id = cid AND o.known AND o.paid AND NOT o.cancelled AND NOT o.test;
+    ELSIF email <> '' THEN
+        RETURN QUERY SELECT o.id, o.placed_at, o.total_minor - o.refunded_minor FROM orders o
+            WHERE o.shop_id = shop AND o.email_norm <> '' AND o.email_norm = email AND o.customer_id = ''
+              AND o.known AND o.paid AND NOT o.cancelled AND NOT o.test;
+    END IF;
+END $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
 -- A customer's row recomputed from their orders; the change is applied to
 -- the cohort day(s) as new minus old.
 CREATE FUNCTION dashboard_customer_refresh(shop bigint, cid text, email text) RETURNS void LANGUAGE plpgsql AS $$
@@ -184,10 +201,7 @@ BEGIN
     -- see every order committed before the lock was granted.
     PERFORM pg_advisory_xact_lock(hashtextextended('dashboard:' || shop || ':' || k, 0));
     SELECT * INTO prev FROM dashboard_customers WHERE shop_id = shop AND customer_key = k;
-    WITH o AS (
-        SELECT id, placed_at, total_minor - refunded_minor AS rev FROM orders
-        WHERE shop_id = shop AND known AND paid AND NOT cancelled AND NOT test
-          AND CASE WHEN cid <> '' THEN customer_id = cid ELSE customer_id = '' AND email_norm = email END),
+    WITH o AS (SELECT * FROM dashboard_customer_orders(shop, cid, email)),
     f AS (SELECT id, placed_at FROM o ORDER BY placed_at, id LIMIT 1)
     SELECT shop, k, f.id, f.placed_at, dashboard_day(shop, f.placed_at),
            EXISTS (SELECT 1 FROM referrals r WHERE r.order_id = f.id AND r.state <> 'rejected'),
@@ -493,6 +507,7 @@ DROP FUNCTION dashboard_referrals_trg();
 DROP FUNCTION dashboard_clicks_trg();
 DROP FUNCTION dashboard_shop_gone(bigint);
 DROP FUNCTION dashboard_customer_refresh(bigint, text, text);
+DROP FUNCTION dashboard_customer_orders(bigint, text, text);
 DROP FUNCTION dashboard_cohort_add(dashboard_customers, bigint);
 DROP FUNCTION dashboard_click_conversion(bigint, bigint, boolean, boolean);
 DROP FUNCTION dashboard_referral(referrals, bigint, bigint, bigint);
