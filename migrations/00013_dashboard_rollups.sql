@@ -319,8 +319,12 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 CREATE TRIGGER dashboard_referrals AFTER INSERT OR DELETE ON referrals FOR EACH ROW EXECUTE FUNCTION dashboard_referrals_trg();
+-- Only changes that move a figure: approved → rewarded changes none, and
+-- touching no row keeps the approval and issue paths from locking day rows
+-- in opposite orders.
 CREATE TRIGGER dashboard_referrals_update AFTER UPDATE ON referrals FOR EACH ROW
-    WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.click_id IS DISTINCT FROM NEW.click_id
+    WHEN ((OLD.state IN ('rejected', 'reversed')) <> (NEW.state IN ('rejected', 'reversed'))
+          OR (OLD.state = 'rejected') <> (NEW.state = 'rejected') OR OLD.click_id IS DISTINCT FROM NEW.click_id
           OR OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.advocate_id IS DISTINCT FROM NEW.advocate_id
           OR OLD.order_id IS DISTINCT FROM NEW.order_id)
     EXECUTE FUNCTION dashboard_referrals_trg();
@@ -381,7 +385,7 @@ END $$;
 -- +goose StatementEnd
 CREATE TRIGGER dashboard_rewards AFTER INSERT OR DELETE ON rewards FOR EACH ROW EXECUTE FUNCTION dashboard_rewards_trg();
 CREATE TRIGGER dashboard_rewards_update AFTER UPDATE ON rewards FOR EACH ROW
-    WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.kind IS DISTINCT FROM NEW.kind
+    WHEN ((OLD.kind = 'fixed' AND OLD.state IN ('issuing', 'issued')) <> (NEW.kind = 'fixed' AND NEW.state IN ('issuing', 'issued'))
           OR OLD.amount_minor IS DISTINCT FROM NEW.amount_minor OR OLD.created_at IS DISTINCT FROM NEW.created_at)
     EXECUTE FUNCTION dashboard_rewards_trg();
 
