@@ -91,13 +91,18 @@ func (m *WooCommerceMaintain) Setup(ctx context.Context, shop *app.Shop) error {
 			}
 		}
 	}
-	if shop.Name == "" || shop.Name == shop.Domain {
-		// Shops installed before the store's title was read.
-		if name, err := woocommerce.SiteName(ctx, shop.StoreURL, c.HTTP); err == nil && name != "" {
+	if shop.Name == "" || shop.Name == shop.Domain || shop.Timezone == "" {
+		// Shops installed before the store's title or time zone was read.
+		if site, err := woocommerce.SiteInfo(ctx, shop.StoreURL, c.HTTP); err == nil && (site.Name != "" || site.Timezone != "") {
 			d := shop.ShopDetails
-			d.Name = name
-			if err := m.Shops.SetDetails(ctx, shop.ID, d); err != nil {
-				return err
+			if site.Name != "" {
+				d.Name = site.Name
+			}
+			d.Timezone = site.Timezone
+			if d != shop.ShopDetails {
+				if err := m.Shops.SetDetails(ctx, shop.ID, d); err != nil {
+					return err
+				}
 			}
 		}
 	}

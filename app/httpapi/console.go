@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,7 +30,7 @@ import (
 type Console interface {
 	ShopsFor(ctx context.Context, m *staff.Member) ([]staff.ShopSummary, error)
 	Record(ctx context.Context, shopID int64, actor, action, subject string, before, after any) error
-	Stats(ctx context.Context, shopID int64, rg analytics.Range) (analytics.Stats, error)
+	Stats(ctx context.Context, shopID int64, rg analytics.Range, now time.Time) (analytics.Stats, error)
 	ExportReferrals(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error
 	ExportRewards(ctx context.Context, shopID int64, rg analytics.Range, w io.Writer) error
 	CustomerByEmailOrCode(ctx context.Context, shopID int64, q string) (*review.Customer, error)
@@ -565,34 +566,47 @@ func (s *Server) consoleCustomers(c *gin.Context) {
 	s.render(c, http.StatusOK, "customers", v)
 }
 
-// dateRange reads from/to (inclusive days); the default is the last 30 days.
-func dateRange(c *gin.Context, now time.Time) (analytics.Range, string, string, error) {
-	to := now.UTC().Truncate(24 * time.Hour)
+// dateRange reads from/to (inclusive days of the shop's calendar); the
+// default is the last 30 days. The range's bounds are midnights in the
+// shop's time zone.
+func dateRange(c *gin.Context, now time.Time, loc *time.Location) (analytics.Range, string, string, error) {
+	local := now.In(loc)
+	to := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	from := to.AddDate(0, 0, -29)
 	var err error
 	if v := c.Query("from"); v != "" {
-		if from, err = time.Parse("2006-01-02", v); err != nil {
+		if from, err = time.ParseInLocation(time.DateOnly, v, loc); err != nil {
 			return analytics.Range{}, "", "", app.Errorf(app.EINVALID, "from: a date, YYYY-MM-DD")
 		}
 	}
 	if v := c.Query("to"); v != "" {
-		if to, err = time.Parse("2006-01-02", v); err != nil {
+		if to, err = time.ParseInLocation(time.DateOnly, v, loc); err != nil {
 			return analytics.Range{}, "", "", app.Errorf(app.EINVALID, "to: a date, YYYY-MM-DD")
 		}
 	}
 	if to.Before(from) || to.Sub(from) > 3*366*24*time.Hour {
 		return analytics.Range{}, "", "", app.Errorf(app.EINVALID, "to: after from, within three years")
 	}
-	return analytics.Range{From: from, To: to.Add(24 * time.Hour)}, from.Format("2006-01-02"), to.Format("2006-01-02"), nil
+	return analytics.Range{From: from, To: to.AddDate(0, 0, 1)}, from.Format(time.DateOnly), to.Format(time.DateOnly), nil
+}
+
+// shopLocation is the shop's time zone (from the store), UTC when unknown.
+func shopLocation(sh *app.Shop) *time.Location {
+	if sh != nil && sh.Timezone != "" {
+		if loc, err := time.LoadLocation(sh.Timezone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
 }
 
 func (s *Server) consoleDashboard(c *gin.Context) {
-	rg, from, to, err := dateRange(c, s.Now())
+	rg, from, to, err := dateRange(c, s.Now(), shopLocation(shopFrom(c)))
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	st, err := s.Console.Stats(c.Request.Context(), shopFrom(c).ID, rg)
+	st, err := s.Console.Stats(c.Request.Context(), shopFrom(c).ID, rg, s.Now())
 	if err != nil {
 		fail(c, err)
 		return
@@ -603,11 +617,11 @@ func (s *Server) consoleDashboard(c *gin.Context) {
 		return
 	}
 	s.render(c, http.StatusOK, "dashboard", view{"Title": "Dashboard", "Page": "dashboard", "S": st, "From": from, "To": to, "Notices": notices,
-		"Chart": chartSVG(st.Days, rg, shopFrom(c).Currency)})
+		"Chart": chartSVG(st.Days, rg, shopFrom(c).Currency), "TZ": rg.From.Location().String()})
 }
 
 func (s *Server) consoleExport(c *gin.Context) {
-	rg, from, to, err := dateRange(c, s.Now())
+	rg, from, to, err := dateRange(c, s.Now(), shopLocation(shopFrom(c)))
 	if err != nil {
 		fail(c, err)
 		return
@@ -641,7 +655,7 @@ func chartSVG(days []analytics.Day, rg analytics.Range, currency string) templat
 	revenue := make([]int64, n)
 	var maxO, maxR int64 = 1, 1
 	for _, d := range days {
-		i := int(d.Day.Sub(rg.From).Hours() / 24)
+		i := int(math.Round(d.Day.Sub(rg.From).Hours() / 24)) // a DST day is 23 or 25 hours
 		if i < 0 || i >= n {
 			continue
 		}
@@ -652,7 +666,7 @@ func chartSVG(days []analytics.Day, rg analytics.Range, currency string) templat
 	bw := w / float64(n)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-label="Referred orders and revenue per day, %s to %s" style="max-height:16rem">`,
-		w, h+20, rg.From.Format("2 Jan"), rg.To.Add(-time.Hour).Format("2 Jan 2006"))
+		w, h+20, rg.From.Format("2 Jan"), rg.To.AddDate(0, 0, -1).Format("2 Jan 2006"))
 	var line []string
 	for i := range n {
 		bh := float64(orders[i]) / float64(maxO) * (h - 10)

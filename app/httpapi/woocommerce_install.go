@@ -171,11 +171,11 @@ func (s *Server) wooInstallCallback(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	name := domain
-	if title, err := woocommerce.SiteName(ctx, store, s.WooHTTP); err == nil && title != "" {
-		name = title
+	site, _ := woocommerce.SiteInfo(ctx, store, s.WooHTTP)
+	if site.Name == "" {
+		site.Name = domain
 	}
-	if err := s.Shops.SetDetails(ctx, shop.ID, app.ShopDetails{Name: name, Currency: currency, StoreURL: store}); err != nil {
+	if err := s.Shops.SetDetails(ctx, shop.ID, app.ShopDetails{Name: site.Name, Currency: currency, Timezone: site.Timezone, StoreURL: store}); err != nil {
 		fail(c, err)
 		return
 	}

@@ -181,7 +181,16 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 // RedactShop implements app.ComplianceService.
 func (s *ComplianceService) RedactShop(ctx context.Context, shopID int64, at time.Time) error {
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The dashboard's figures go wholesale: no trigger work per row.
+		if err := tx.Exec("SET LOCAL parrain.dashboard = 'off'").Error; err != nil {
+			return err
+		}
 		for _, q := range []string{
+			"DELETE FROM dashboard_days WHERE shop_id = ?",
+			"DELETE FROM dashboard_channel_days WHERE shop_id = ?",
+			"DELETE FROM dashboard_advocate_days WHERE shop_id = ?",
+			"DELETE FROM dashboard_customers WHERE shop_id = ?",
+			"DELETE FROM dashboard_cohort_days WHERE shop_id = ?",
 			"DELETE FROM data_exports WHERE shop_id = ?",
 			"DELETE FROM event_endpoints WHERE shop_id = ?", // deliveries and their log cascade
 			"DELETE FROM events WHERE shop_id = ?",

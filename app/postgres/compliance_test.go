@@ -93,6 +93,12 @@ func TestComplianceExportRedactAndShopRedact(t *testing.T) {
 	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&events)
 	db.SQL().QueryRow("SELECT count(*) FROM data_exports WHERE shop_id = $1", sh.ID).Scan(&exports)
 	got, _ := db.Shops().ShopByID(ctx, sh.ID)
+	var figures int
+	db.SQL().QueryRow(`SELECT (SELECT count(*) FROM dashboard_days WHERE shop_id = $1) + (SELECT count(*) FROM dashboard_customers WHERE shop_id = $1)
+		+ (SELECT count(*) FROM dashboard_cohort_days WHERE shop_id = $1)`, sh.ID).Scan(&figures)
+	if figures != 0 {
+		t.Fatalf("after shop redact: %d dashboard rows left", figures)
+	}
 	if events != 0 || exports != 0 || got.Status != app.ShopRedacted || got.Name != "" {
 		t.Fatalf("after shop redact: events=%d exports=%d shop=%+v", events, exports, got)
 	}

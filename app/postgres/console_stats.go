@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parrain/parrain/app"
@@ -17,7 +15,6 @@ import (
 	"github.com/parrain/parrain/app/attribution"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
-	"gorm.io/gorm"
 )
 
 // ShopsFor lists the shops a member may see.
@@ -39,104 +36,88 @@ func (r *ConsoleRepo) Record(ctx context.Context, shopID int64, actor, action, s
 	return unavailable(audit(r.db.gorm.WithContext(ctx), shopID, actor, action, subject, "", before, after), "write audit log")
 }
 
-// Stats computes the dashboard for a shop and range: four aggregates run
-// at once, each on its own connection. The referral figures (count,
-// revenue, average, days, top advocates) come from one pass over the
-// range's referrals joined to their orders (covering index referrals_dash).
-func (r *ConsoleRepo) Stats(ctx context.Context, shopID int64, rg analytics.Range) (analytics.Stats, error) {
+// Stats reads the dashboard for a shop and range from the per-day figures
+// the triggers of migration 00013 keep (dashboard_days and its siblings):
+// a few hundred rows per year, whatever the number of referrals. The range
+// is the shop's calendar days [From, To); the horizons' cohorts end `now`
+// minus the horizon, in the shop's days too.
+func (r *ConsoleRepo) Stats(ctx context.Context, shopID int64, rg analytics.Range, now time.Time) (analytics.Stats, error) {
 	var s analytics.Stats
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var firstErr error
-	run := func(what string, f func(q *gorm.DB) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(r.db.gorm.WithContext(ctx)); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = unavailable(err, "dashboard: "+what)
-				}
-				mu.Unlock()
+	loc := rg.From.Location()
+	from, to := rg.From.Format(time.DateOnly), rg.To.Format(time.DateOnly)
+	db := r.db.gorm.WithContext(ctx)
+	var days []struct {
+		Day                                                         time.Time
+		Clicks, ClicksConverted, ReferredOrders, ReferredAfterClick int64
+		ReferredRevenueMinor, ReferredTotalMinor, RewardCostMinor   int64
+	}
+	if err := db.Raw(`SELECT day, clicks, clicks_converted, referred_orders, referred_after_click, referred_revenue_minor,
+			referred_total_minor, reward_cost_minor FROM dashboard_days WHERE shop_id = ? AND day >= ?::date AND day < ?::date ORDER BY day`,
+		shopID, from, to).Scan(&days).Error; err != nil {
+		return s, unavailable(err, "dashboard: days")
+	}
+	var total int64
+	for _, d := range days {
+		s.Clicks += d.Clicks
+		s.ClicksConverted += d.ClicksConverted
+		s.ReferredOrders += d.ReferredOrders
+		s.AfterClickOrders += d.ReferredAfterClick
+		s.RevenueMinor += d.ReferredRevenueMinor
+		s.RewardCostMinor += d.RewardCostMinor
+		total += d.ReferredTotalMinor
+		if d.ReferredOrders != 0 || d.ReferredRevenueMinor != 0 {
+			s.Days = append(s.Days, analytics.Day{Day: time.Date(d.Day.Year(), d.Day.Month(), d.Day.Day(), 0, 0, 0, 0, loc),
+				Orders: d.ReferredOrders, RevenueMinor: d.ReferredRevenueMinor})
+		}
+	}
+	s.CodeOnlyOrders = s.ReferredOrders - s.AfterClickOrders
+	if s.ReferredOrders > 0 {
+		s.ReferredAOVMinor = analytics.Cohort{Orders: s.ReferredOrders, RevenueMinor: total}.AOVMinor()
+	}
+	if err := db.Raw(`SELECT channel AS name, sum(clicks) AS count FROM dashboard_channel_days
+			WHERE shop_id = ? AND day >= ?::date AND day < ?::date GROUP BY 1 HAVING sum(clicks) <> 0 ORDER BY 2 DESC, 1`,
+		shopID, from, to).Scan(&s.Channels).Error; err != nil {
+		return s, unavailable(err, "dashboard: channels")
+	}
+	if err := db.Raw(`SELECT a.code, t.orders, t.revenue_minor FROM (
+			SELECT advocate_id, sum(orders) AS orders, sum(revenue_minor) AS revenue_minor FROM dashboard_advocate_days
+			WHERE shop_id = ? AND day >= ?::date AND day < ?::date GROUP BY 1 HAVING sum(orders) > 0 ORDER BY 2 DESC, 3 DESC, 1 LIMIT 10) t
+		JOIN advocates a ON a.id = t.advocate_id AND a.shop_id = ? ORDER BY t.orders DESC, t.revenue_minor DESC, t.advocate_id`,
+		shopID, from, to, shopID).Scan(&s.TopAdvocates).Error; err != nil {
+		return s, unavailable(err, "dashboard: top advocates")
+	}
+	today := now.In(loc)
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
+	for _, h := range analytics.Horizons {
+		// First orders at least h days old: on or before today - h.
+		last := today.AddDate(0, 0, -h)
+		if !last.Before(rg.To) {
+			last = rg.To.AddDate(0, 0, -1)
+		}
+		hz := analytics.Horizon{Days: h, CohortTo: last, Latest: today.AddDate(0, 0, -h), Mature: !rg.From.After(today.AddDate(0, 0, -h))}
+		if !hz.Mature {
+			s.Customers = append(s.Customers, hz)
+			continue
+		}
+		var rows []struct {
+			Referred                              bool
+			Customers, Orders, Revenue, Repeaters int64
+		}
+		cols := fmt.Sprintf("sum(orders_%d) AS orders, sum(revenue_%d) AS revenue, sum(repeat_%d) AS repeaters", h, h, h)
+		if err := db.Raw(`SELECT referred, sum(customers) AS customers, `+cols+` FROM dashboard_cohort_days
+				WHERE shop_id = ? AND day >= ?::date AND day <= ?::date GROUP BY referred`,
+			shopID, from, last.Format(time.DateOnly)).Scan(&rows).Error; err != nil {
+			return s, unavailable(err, "dashboard: customers")
+		}
+		for _, row := range rows {
+			c := analytics.Cohort{Customers: row.Customers, Orders: row.Orders, RevenueMinor: row.Revenue, Repeaters: row.Repeaters}
+			if row.Referred {
+				hz.Referred = c
+			} else {
+				hz.Others = c
 			}
-		}()
-	}
-	var channels []analytics.Count
-	run("clicks", func(q *gorm.DB) error {
-		return q.Raw(`SELECT COALESCE(NULLIF(channel, ''), 'direct') AS name, count(*) AS count FROM clicks
-			WHERE shop_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 2 DESC`, shopID, rg.From, rg.To).Scan(&channels).Error
-	})
-	var rows []struct {
-		Kind       string
-		AdvocateID *int64
-		Day        *time.Time
-		N, Revenue int64
-		Avg        *int64
-	}
-	run("referrals", func(q *gorm.DB) error {
-		return q.Raw(`WITH r AS MATERIALIZED (
-				SELECT f.advocate_id, date_trunc('day', f.created_at) AS day, o.total_minor, o.refunded_minor
-				FROM referrals f JOIN orders o ON o.id = f.order_id
-				WHERE f.shop_id = ? AND f.created_at >= ? AND f.created_at < ? AND f.state NOT IN ('rejected', 'reversed'))
-			SELECT 'total' AS kind, NULL::bigint AS advocate_id, NULL::timestamptz AS day, count(*) AS n,
-				COALESCE(sum(total_minor - refunded_minor), 0) AS revenue, COALESCE(avg(total_minor), 0)::bigint AS avg FROM r
-			UNION ALL SELECT 'day', NULL, day, count(*), sum(total_minor - refunded_minor), NULL FROM r GROUP BY day
-			UNION ALL (SELECT 'advocate', advocate_id, NULL, count(*), sum(total_minor - refunded_minor), NULL FROM r
-				GROUP BY advocate_id ORDER BY 4 DESC, 5 DESC LIMIT 10)`, shopID, rg.From, rg.To).Scan(&rows).Error
-	})
-	var cost, otherAvg int64
-	run("reward cost", func(q *gorm.DB) error {
-		// Fixed rewards cost their amount; a percent reward's cost is
-		// only known when used, so it is not counted here.
-		return q.Raw(`SELECT COALESCE(sum(amount_minor), 0) FROM rewards WHERE shop_id = ? AND created_at >= ? AND created_at < ?
-			AND state IN ('issuing', 'issued') AND kind = 'fixed'`, shopID, rg.From, rg.To).Scan(&cost).Error
-	})
-	run("other orders", func(q *gorm.DB) error {
-		return q.Raw(`SELECT COALESCE(avg(o.total_minor), 0)::bigint FROM orders o WHERE o.shop_id = ? AND o.placed_at >= ? AND o.placed_at < ?
-			AND o.known AND o.paid AND NOT EXISTS (SELECT 1 FROM referrals f WHERE f.order_id = o.id)`, shopID, rg.From, rg.To).Scan(&otherAvg).Error
-	})
-	wg.Wait()
-	if firstErr != nil {
-		return s, firstErr
-	}
-	s.Channels, s.RewardCostMinor, s.OtherAOVMinor = channels, cost, otherAvg
-	for _, c := range channels {
-		s.Clicks += c.Count
-	}
-	var top []int64
-	revenue := map[int64]analytics.Advocate{}
-	for _, row := range rows {
-		switch row.Kind {
-		case "total":
-			s.ReferredOrders, s.RevenueMinor = row.N, row.Revenue
-			if row.Avg != nil {
-				s.ReferredAOVMinor = *row.Avg
-			}
-		case "day":
-			s.Days = append(s.Days, analytics.Day{Day: *row.Day, Orders: row.N, RevenueMinor: row.Revenue})
-		case "advocate":
-			top = append(top, *row.AdvocateID)
-			revenue[*row.AdvocateID] = analytics.Advocate{Orders: row.N, RevenueMinor: row.Revenue}
 		}
-	}
-	sort.Slice(s.Days, func(i, j int) bool { return s.Days[i].Day.Before(s.Days[j].Day) })
-	if len(top) > 0 {
-		var codes []struct {
-			ID   int64
-			Code string
-		}
-		if err := r.db.gorm.WithContext(ctx).Raw(`SELECT id, code FROM advocates WHERE shop_id = ? AND id IN ?`, shopID, top).Scan(&codes).Error; err != nil {
-			return s, unavailable(err, "dashboard: advocates")
-		}
-		code := map[int64]string{}
-		for _, c := range codes {
-			code[c.ID] = c.Code
-		}
-		for _, id := range top {
-			a := revenue[id]
-			a.Code = code[id]
-			s.TopAdvocates = append(s.TopAdvocates, a)
-		}
+		s.Customers = append(s.Customers, hz)
 	}
 	return s, nil
 }

@@ -29,7 +29,14 @@ type DB struct {
 	sql     *sql.DB
 	keyring *secretbox.Keyring
 	now     func() time.Time
+	// clickKey hashes an order's browser IP as the link handler hashes a
+	// click's (app.ClickIPHash), to find the click that led to an order.
+	clickKey string
 }
+
+// SetClickIPKey sets the key clicks' IPs are hashed with (the link
+// handler's).
+func (db *DB) SetClickIPKey(key string) { db.clickKey = key }
 
 // Open connects to Postgres. It does not check migrations; call
 // CheckMigrations before serving.

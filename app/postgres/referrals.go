@@ -547,15 +547,43 @@ func (f referralRow) toReferral() *app.Referral {
 		Flagged: f.Flagged, CreatedAt: f.CreatedAt}
 }
 
-// CreateReferral implements referrals.Repo: one referral per order.
-// With its referral.created event in the same transaction (the advocate
-// lock's, or its own).
+// CreateReferral implements referrals.Repo: one referral per order, with
+// its referral.created event in the same transaction (the advocate lock's,
+// or its own). It records the click that led to the order, if any: the
+// advocate's latest click before the order from the order's browser IP,
+// else, when the order carries the advocate's link ref (landing page or
+// cart attribute: the friend's own session came through the link), the
+// advocate's latest click before the order. Without one the order came by
+// code only.
 func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) error {
 	create := func(tx *gorm.DB) error {
+		var src struct {
+			BrowserIP, Facts, Code string
+		}
+		if err := tx.Raw(`SELECT o.browser_ip, o.facts::text AS facts, a.code FROM orders o, advocates a WHERE o.id = ? AND a.id = ?`,
+			f.OrderID, f.AdvocateID).Scan(&src).Error; err != nil {
+			return err
+		}
+		ipHash := ""
+		if src.BrowserIP != "" {
+			ipHash = app.ClickIPHash(r.db.clickKey, src.BrowserIP)
+		}
+		link := false
+		var facts attribution.Order
+		if json.Unmarshal([]byte(src.Facts), &facts) == nil {
+			for _, e := range attribution.Evidences(facts) {
+				if (e.Kind == attribution.EvidenceLandingSite || e.Kind == attribution.EvidenceCartAttribute) && e.Code == app.NormalizeCode(src.Code) {
+					link = true
+				}
+			}
+		}
 		var id int64
-		if err := tx.Raw(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
-			VALUES (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING RETURNING id`,
-			f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil).Scan(&id).Error; err != nil {
+		if err := tx.Raw(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, click_id)
+			SELECT ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, (SELECT c.id FROM clicks c WHERE c.advocate_id = ? AND c.shop_id = ? AND c.at <= o.placed_at
+				AND (? OR (? <> '' AND c.ip_hash = ?)) ORDER BY (? <> '' AND c.ip_hash = ?) DESC, c.at DESC, c.id DESC LIMIT 1)
+			FROM orders o WHERE o.id = ? ON CONFLICT (order_id) DO NOTHING RETURNING id`,
+			f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil,
+			f.AdvocateID, f.ShopID, link, ipHash, ipHash, ipHash, ipHash, f.OrderID).Scan(&id).Error; err != nil {
 			return err
 		}
 		if id == 0 {

@@ -18,7 +18,7 @@ import (
 // advocates, 1M friend orders, 1M more orders without referral, 2M clicks,
 // 600k rewards) and measures, over HTTP with a logged-in support member, the
 // review queue's first page (unfiltered, by state, by failed rule, by
-// search) and the dashboard of the last 30 days. `make bench-console`.
+// search) and the dashboard of the last 30 and 365 days. `make bench-console`.
 func BenchmarkConsoleAtScale(b *testing.B) {
 	h := newHarness(b, withSimulator(), withoutWorker())
 	stop := h.runWorker()
@@ -31,6 +31,15 @@ func BenchmarkConsoleAtScale(b *testing.B) {
 	scale := strings.NewReplacer("{ADV}", strconv.Itoa(benchSize(50_000, 500)),
 		"{ORDERS}", strconv.Itoa(benchSize(2_000_000, 20_000)), "{REFERRED}", strconv.Itoa(benchSize(1_000_000, 10_000)))
 	start := time.Now()
+	// Loaded in bulk with the dashboard's triggers off, then its figures
+	// computed from scratch as migration 00013 does for existing data.
+	tx, err := h.direct.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tx.Exec(`SET LOCAL parrain.dashboard = 'off'`); err != nil {
+		b.Fatal(err)
+	}
 	for _, q := range []string{
 		`INSERT INTO advocates (shop_id, customer_id, email, code, friend_code, friend_code_state)
 			SELECT $1, 'a' || g, 'adv' || g || '@example.com', 'ADV-' || g, 'FRIEND-ADV-' || g, 'created' FROM generate_series(1, {ADV}) g`,
@@ -38,33 +47,43 @@ func BenchmarkConsoleAtScale(b *testing.B) {
 			SELECT $1, g::text, '#' || g, 'c' || g, 'friend' || g || '@example.com', 'EUR', 2000 + (g % 200) * 100, true, true,
 			       now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute'
 			FROM generate_series(1, {ORDERS}) g`,
-		`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, flagged, created_at)
+		`INSERT INTO clicks (shop_id, advocate_id, channel, at)
+			SELECT $1, (SELECT min(id) FROM advocates) + g % {ADV}, (ARRAY['email','whatsapp','facebook','x','sms','messenger',''])[g % 7 + 1],
+			       now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute'
+			FROM generate_series(1, {ORDERS}) g`,
+		// A third of the referrals followed a click (one click each).
+		`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, flagged, created_at, click_id)
 			SELECT $1, a.id, o.id, 'discount_code', 'FRIEND-ADV-' || (o.id % {ADV} + 1),
 			       CASE WHEN o.id % 97 = 0 THEN '{"outcomes":[{"rule":"velocity (IP)","passed":false,"effect":"review","reason":"6 from one address"}]}'::jsonb
 			            ELSE '{"outcomes":[{"rule":"new customer","passed":true}]}'::jsonb END,
 			       (ARRAY['pending','approved','rewarded','rewarded','rewarded','rejected','reversed','needs_review'])[o.id % 8 + 1],
-			       '', o.placed_at + interval '14 days', o.id % 97 = 0, o.placed_at
+			       '', o.placed_at + interval '14 days', o.id % 97 = 0, o.placed_at,
+			       CASE WHEN o.id % 3 = 0 THEN (SELECT min(id) FROM clicks WHERE shop_id = $1) + o.platform_order_id::bigint END
 			FROM orders o JOIN advocates a ON a.shop_id = o.shop_id AND a.code = 'ADV-' || (o.id % {ADV} + 1)
 			WHERE o.shop_id = $1 AND o.platform_order_id::bigint <= {REFERRED}`,
 		`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, amount_minor, currency, state, created_at)
 			SELECT shop_id, id, advocate_id, 'THANKS-' || id, 'fixed', 1000, 'EUR', 'issued', created_at + interval '14 days'
 			FROM referrals WHERE shop_id = $1 AND state IN ('rewarded', 'approved')`,
-		`INSERT INTO clicks (shop_id, advocate_id, channel, at)
-			SELECT $1, (SELECT min(id) FROM advocates) + g % {ADV}, (ARRAY['email','whatsapp','facebook','x','sms','messenger',''])[g % 7 + 1],
-			       now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute'
-			FROM generate_series(1, {ORDERS}) g`,
 	} {
 		q = scale.Replace(q)
-		if _, err := h.direct.Exec(q, sh.ID); err != nil {
+		if _, err := tx.Exec(q, sh.ID); err != nil {
 			b.Fatalf("seed: %v\n%s", err, q)
 		}
 	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	seeded := time.Since(start)
+	if _, err := h.direct.Exec(`SELECT dashboard_rebuild($1)`, sh.ID); err != nil {
+		b.Fatal(err)
+	}
+	rebuilt := time.Since(start) - seeded
 	if _, err := h.direct.Exec(`ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 	var n int
 	h.direct.QueryRow(`SELECT count(*) FROM referrals WHERE shop_id = $1`, sh.ID).Scan(&n)
-	b.Logf("seeded %d referrals in %s", n, time.Since(start).Round(time.Second))
+	fmt.Printf("seeded %d referrals in %s; dashboard figures from scratch (backfill) in %s\n", n, seeded.Round(time.Second), rebuilt.Round(time.Millisecond))
 
 	if _, err := h.stack.Staff().Add(context.Background(), "bench@parrain.test", "", staff.Support, staffPassword, []string{sh.Domain}); err != nil {
 		b.Fatal(err)
@@ -79,6 +98,8 @@ func BenchmarkConsoleAtScale(b *testing.B) {
 		{"queue-search", base + "/referrals?q=friend777@example.com"},
 		{"queue-page-5", ""}, // filled below with a cursor
 		{"dashboard-30d", "/console/shops/" + sh.Domain + "/dashboard"},
+		{"dashboard-365d", "/console/shops/" + sh.Domain + "/dashboard?from=" + time.Now().AddDate(0, 0, -364).Format(time.DateOnly) +
+			"&to=" + time.Now().Format(time.DateOnly)},
 	}
 	// A deep page: follow the cursor four times.
 	next := base + "/referrals"

@@ -80,6 +80,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 		db.Close()
 		return nil, err
 	}
+	db.SetClickIPKey(cfg.ShopifyAPISecret)
 	redisOpt, err := asynq.ParseRedisURI(cfg.RedisURL)
 	if err != nil {
 		db.Close()

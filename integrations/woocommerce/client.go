@@ -249,12 +249,23 @@ func VerifyKeys(ctx context.Context, storeURL, key, secret string, hc *http.Clie
 	return (&Client{Store: storeURL, ConsumerKey: key, ConsumerSecret: secret, HTTP: hc}).StoreCurrency(ctx)
 }
 
-// SiteName is the store's title as WordPress gives it (GET /wp-json →
-// name, unauthenticated): the name a merchant recognises, not the host.
-func SiteName(ctx context.Context, storeURL string, hc *http.Client) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(storeURL, "/")+"/wp-json/", nil)
+// Site is what the WordPress REST index (GET /wp-json, unauthenticated;
+// WP_REST_Server::get_index) says of the store: its title, the name a
+// merchant recognises rather than the host, and its time zone.
+type Site struct {
+	Name string
+	// Timezone is an IANA name: timezone_string when the site chose a
+	// city, else its whole-hour gmt_offset as Etc/GMT∓N ("UTC" for 0), else
+	// "" (a half-hour manual offset: unknown, the dashboard uses UTC).
+	Timezone string
+}
+
+// SiteInfo reads the store's REST index, asking only for the fields it
+// uses (_fields: the full index lists every route).
+func SiteInfo(ctx context.Context, storeURL string, hc *http.Client) (Site, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(storeURL, "/")+"/wp-json/?_fields=name,timezone_string,gmt_offset", nil)
 	if err != nil {
-		return "", app.Wrap(app.EINVALID, err, "bad store URL")
+		return Site{}, app.Wrap(app.EINVALID, err, "bad store URL")
 	}
 	req.Header.Set("Accept", "application/json")
 	if hc == nil {
@@ -262,17 +273,43 @@ func SiteName(ctx context.Context, storeURL string, hc *http.Client) (string, er
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", app.Wrap(app.EUNAVAILABLE, err, "store unreachable")
+		return Site{}, app.Wrap(app.EUNAVAILABLE, err, "store unreachable")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", app.Errorf(app.EUNAVAILABLE, "store index answered %d", resp.StatusCode)
+		return Site{}, app.Errorf(app.EUNAVAILABLE, "store index answered %d", resp.StatusCode)
 	}
 	var out struct {
-		Name string `json:"name"`
+		Name           string          `json:"name"`
+		TimezoneString string          `json:"timezone_string"`
+		GMTOffset      json.RawMessage `json:"gmt_offset"` // the option as stored: a number or a string
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&out); err != nil {
-		return "", fmt.Errorf("decode store index: %w", err)
+		return Site{}, fmt.Errorf("decode store index: %w", err)
 	}
-	return html.UnescapeString(strings.TrimSpace(out.Name)), nil
+	return Site{Name: html.UnescapeString(strings.TrimSpace(out.Name)), Timezone: siteTimezone(out.TimezoneString, out.GMTOffset)}, nil
+}
+
+// siteTimezone turns WordPress's two time zone options into an IANA name.
+func siteTimezone(tz string, gmtOffset json.RawMessage) string {
+	if tz = strings.TrimSpace(tz); tz != "" {
+		if _, err := time.LoadLocation(tz); err == nil {
+			return tz
+		}
+	}
+	if len(gmtOffset) == 0 {
+		return ""
+	}
+	h, err := strconv.ParseFloat(strings.Trim(strings.TrimSpace(string(gmtOffset)), `"`), 64)
+	if err != nil || h != float64(int(h)) || h < -12 || h > 14 {
+		return ""
+	}
+	switch {
+	case h == 0:
+		return "UTC"
+	case h > 0: // the Etc zones' signs are POSIX's: east of Greenwich is negative
+		return fmt.Sprintf("Etc/GMT-%d", int(h))
+	default:
+		return fmt.Sprintf("Etc/GMT+%d", int(-h))
+	}
 }

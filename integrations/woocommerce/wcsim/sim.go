@@ -49,6 +49,11 @@ type Sim struct {
 	Currency    string
 	// Title is the site's name (GET /wp-json → name).
 	Title string
+	// TimezoneString and GMTOffset are WordPress's time zone options as the
+	// REST index gives them (timezone_string, "" when the merchant chose a
+	// manual offset; gmt_offset in hours, stored as a string).
+	TimezoneString string
+	GMTOffset      string
 	// DeliveryDelay plays WooCommerce's asynchronous deliveries (Action
 	// Scheduler run by WP-Cron on a later page view, woocommerce.md §9):
 	// each checkout's or refund's deliveries leave after it, built from the
@@ -422,6 +427,10 @@ func (s *Sim) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 // index is WordPress's REST index: the site's name and address.
 func (s *Sim) index(w http.ResponseWriter, r *http.Request) {
 	home := "http://" + r.Host
+	off := s.GMTOffset
+	if off == "" {
+		off = "0"
+	}
 	reply(w, http.StatusOK, map[string]any{"name": s.Title, "description": "", "url": home, "home": home,
-		"namespaces": []string{"wc/v3", "wc-analytics", "wp/v2"}})
+		"gmt_offset": off, "timezone_string": s.TimezoneString, "namespaces": []string{"wc/v3", "wc-analytics", "wp/v2"}})
 }
