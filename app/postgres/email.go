@@ -148,6 +148,9 @@ func (s *EmailStore) Facts(ctx context.Context, it *email.Item) (*email.Facts, e
 			return nil, err
 		}
 		f.Reward = rw
+		if it.Kind != email.RewardExpiring {
+			break
+		}
 		var used int64
 		if err := g.Raw(`SELECT count(*) FROM orders o, jsonb_array_elements_text(CASE WHEN jsonb_typeof(o.facts -> 'DiscountCodes') = 'array'
 				THEN o.facts -> 'DiscountCodes' ELSE '[]' END) c
