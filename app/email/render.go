@@ -122,7 +122,9 @@ func Render(k Kind, lang string, custom Template, v Values, footer ...string) Re
 	if custom.Body != "" {
 		t.Body = custom.Body
 	}
-	subject := strings.Join(strings.Fields(fill(t.Subject, v)), " ")
+	// One line whatever the values hold (no header injection); other
+	// spaces (the no-break space before "€") kept.
+	subject := strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(fill(t.Subject, v)))
 	var lines []string
 	for _, line := range strings.Split(strings.ReplaceAll(t.Body, "\r\n", "\n"), "\n") {
 		if missing(line, v) {

@@ -217,7 +217,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		WebhookMaxBody:  s.Config.WebhookMaxBody,
 		ClicksPerMinute: s.Config.ClicksPerMinute,
 		TrustedProxies:  s.Config.TrustedProxies,
-		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"),
+		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), NoEmail: s.Config.SMTPURL == "",
 			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
 		WidgetAssets:           s.widgetAssets,
 		Staff:                  s.Staff(),
