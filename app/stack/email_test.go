@@ -231,3 +231,57 @@ func TestScheduledEmailsConsentAndUnsubscribe(t *testing.T) {
 		t.Fatal("the schedule decided a message twice")
 	}
 }
+
+// The merchant edits a message, previews it, sends a test to themselves
+// (console and admin API), and bad input is refused with the field named.
+func TestConsoleEmailsPage(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const domain = "editor.myshopify.com"
+	h.installAndSync(domain, "EUR")
+	if _, err := h.stack.Staff().Add(context.Background(), "owner@parrain.test", "", staff.Owner, staffPassword, nil); err != nil {
+		t.Fatal(err)
+	}
+	owner := (&consoleWorld{h: h}).login(t, "owner@parrain.test")
+	page := "/console/shops/" + domain + "/emails"
+	if status, body := owner.get(page + "?kind=reward_earned&lang=fr"); status != 200 || !strings.Contains(body, "Votre récompense") {
+		t.Fatalf("emails page: %d\n%s", status, body)
+	}
+	post := func(path string, form url.Values) (int, string) {
+		form.Set("csrf", owner.csrf)
+		resp, err := owner.c.PostForm(owner.base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+	form := url.Values{"kind": {"reward_earned"}, "lang": {"en"}, "reply_to": {"help@editor.example"}, "reminder_after_days": {"5"},
+		"expiring_before_days": {"0"}, "subject": {"{first_name}, your {value} is here"}, "body": {"Code: {code}\nUnknown {password}"}}
+	if status, body := post(page, form); status != 400 || !strings.Contains(body, "unknown placeholder {password}") {
+		t.Fatalf("bad placeholder: %d", status)
+	}
+	form.Set("body", "Code: {code}")
+	if status, body := post(page, form); status != 303 {
+		t.Fatalf("save: %d %s", status, body)
+	}
+	var n int
+	h.direct.QueryRow(`SELECT count(*) FROM email_settings WHERE reply_to = 'help@editor.example' AND reminder_after_days = 5
+		AND templates -> 'reward_earned' -> 'en' ->> 'body' = 'Code: {code}'`).Scan(&n)
+	if n != 1 {
+		t.Fatal("settings not saved")
+	}
+	if status, _ := post(page+"/test", url.Values{"kind": {"reward_earned"}, "lang": {"en"}}); status != 303 {
+		t.Fatalf("test send: %d", status)
+	}
+	m := h.waitMail(t, "owner@parrain.test", "[TEST] Marie, your")
+	if strings.TrimSpace(m.Text) != "Code: THANKS-SAMPLE" || !strings.Contains(m.Headers["Reply-To"], "help@editor.example") {
+		t.Fatalf("test email: %+v", m)
+	}
+	// The admin API: preview and settings.
+	status, body := owner.send("GET", "/api/admin/shops/"+domain+"/emails/preview?kind=friend_ordered&lang=fr", "", "")
+	if status != 200 || !strings.Contains(body, "Bob M. a commandé") {
+		t.Fatalf("preview: %d %s", status, body)
+	}
+	if status, body := owner.send("PUT", "/api/admin/shops/"+domain+"/emails/settings", `{"reply_to":"not an address"}`, owner.csrf); status != 400 || !strings.Contains(body, "reply_to") {
+		t.Fatalf("bad settings: %d %s", status, body)
+	}
+}
