@@ -14,7 +14,8 @@ DEV_ENV := SHOPIFY_API_KEY=parrain-dev-key \
 	APP_URL=http://127.0.0.1:8080 LISTEN_ADDR=127.0.0.1:8080 \
 	SHOPIFY_API_ORIGIN=http://127.0.0.1:8090 \
 	WOOCOMMERCE_ALLOW_PRIVATE_STORES=true \
-	METRICS_TOKEN=parrain-dev-metrics-token
+	METRICS_TOKEN=parrain-dev-metrics-token \
+	SMTP_URL='smtp://127.0.0.1:1025?tls=none' EMAIL_FROM=rewards@parrain.dev
 
 .PHONY: dev test stack build vet bench bench-intake bench-console bench-store fuzz chaos stop clean
 
@@ -25,6 +26,7 @@ build:
 	@mkdir -p bin
 	$(GO) build -o bin/parrain ./cmd/parrain
 	$(GO) build -o bin/shopify-sim ./cmd/shopify-sim
+	$(GO) build -o bin/mail-sim ./cmd/mail-sim
 
 ## dev: Postgres + Redis, migrations, the Shopify simulator with a demo shop,
 ## the app (serve + work), and the demo shop installed through real OAuth.
@@ -55,12 +57,14 @@ bench-intake: stack build
 
 ## bench: Go benchmarks (attribution with 100k advocates, /r/{code} and widget
 ## latency, webhook-to-referral detection at rest, signed events delivered per
-## second to a local endpoint).
+## second to a local endpoint, emails/s for 10,000 reward emails to the
+## loopback SMTP server).
 bench: stack
 	@source $(LOCAL)/stack.env && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Attribution|ReferralRedirect|WidgetSession' -benchtime 1500x ./app/stack && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Detection' -benchtime 30x ./app/stack && \
-	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'EventDelivery' -benchtime 2x ./app/stack
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'EventDelivery' -benchtime 2x ./app/stack && \
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'RewardEmails' -benchtime 1x -timeout 20m ./app/stack
 
 ## bench-console: the review queue and dashboard with 1M referrals (p50/p99).
 bench-console: stack

@@ -101,6 +101,11 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if d := askedDelay(err); d > 0 {
 		return d
 	}
+	var bo interface{ BackoffDelay(n int) time.Duration }
+	if errors.As(err, &bo) {
+		// A failure with its own backoff (an SMTP server's 4xx).
+		return bo.BackoffDelay(n)
+	}
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		// The worker running it died: resume at once; handlers are
 		// idempotent, which is what makes this safe.

@@ -17,10 +17,16 @@ wait_for() { # url what
   echo "dev: $2 did not come up; see .local/*.log" >&2; exit 1
 }
 
+# The SMTP server on loopback Parrain sends every email to (SMTP_URL, set by
+# the Makefile): it keeps and shows what it receives.
+MAIL_INBOX=${MAIL_INBOX:-http://127.0.0.1:8025}
+bin/mail-sim -smtp 127.0.0.1:1025 -http "${MAIL_INBOX#http://}" > .local/mail-sim.log 2>&1 &
+pids+=($!)
 SHOPIFY_SIM_ADDR=$SIM_ADDR bin/shopify-sim -shop "$DEMO_SHOP" -auto-approve > .local/shopify-sim.log 2>&1 &
 pids+=($!)
 bin/parrain all > .local/parrain.log 2>&1 &
 pids+=($!)
+wait_for "$MAIL_INBOX/" "the mail simulator"
 wait_for "$SHOPIFY_API_ORIGIN/_sim/" "the Shopify simulator"
 wait_for "$APP_URL/readyz" "Parrain"
 
@@ -54,7 +60,7 @@ PARRAIN_STAFF_PASSWORD=parrain-dev-password bin/parrain staff add --email owner@
 demo_page="(no demo order: install failed)"
 if [ "$installed" = "installed through OAuth" ]; then
   order=$(curl -fsS -X POST "$SHOPIFY_API_ORIGIN/_sim/shops/$DEMO_SHOP/orders" -H 'Content-Type: application/json' \
-    -d '{"email":"marie@example.com","first_name":"Marie","total":"120.00"}' | grep -o 'gid://shopify/Order/[0-9]*' | head -1)
+    -d '{"email":"marie@example.com","first_name":"Marie","total":"120.00","accepts_marketing":true}' | grep -o 'gid://shopify/Order/[0-9]*' | head -1)
   demo_page="$SHOPIFY_API_ORIGIN/thank-you/${order##*/}?shop=$DEMO_SHOP"
 fi
 cat <<MSG
@@ -63,17 +69,19 @@ cat <<MSG
     App             $APP_URL            (health: $APP_URL/healthz, readiness: $APP_URL/readyz, metrics: $APP_URL/metrics with Authorization: Bearer $METRICS_TOKEN)
     Shopify sim     $SHOPIFY_API_ORIGIN/_sim/   (shops, install link, deliveries, place an order)
     Console         $APP_URL/console/  (owner@parrain.dev / parrain-dev-password)
+    Mail inbox      $MAIL_INBOX/   (every email Parrain sends, over SMTP to 127.0.0.1:1025)
     Demo shop       $DEMO_SHOP — $installed
     Demo order page $demo_page
                     (Marie's order-received page with the referral popup; add &lang=fr for French,
                      &css=hostile for a theme with aggressive CSS)
-    Logs            .local/parrain.log, .local/shopify-sim.log
+    Logs            .local/parrain.log, .local/shopify-sim.log, .local/mail-sim.log
     Database        $DATABASE_URL
   Try the loop:     1. open the demo order page: Marie is an advocate, the popup shows her link and code
                        (or place another order on $SHOPIFY_API_ORIGIN/_sim/);
                     2. open her link, buy as a friend on the simulated storefront (the capture script
                        writes the ref to the cart; checkout shows the friend's own order page);
-                    3. within a minute (demo holding period 0) Marie's THANKS- reward code appears.
+                    3. within a minute (demo holding period 0) Marie's THANKS- reward code appears,
+                       and her "reward earned" email in the mail inbox.
   Ctrl-C stops everything.
 
 MSG

@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parrain/parrain/app/secretbox"
+	"github.com/parrain/parrain/integrations/smtp"
 )
 
 // Config is the whole runtime configuration.
@@ -71,6 +73,22 @@ type Config struct {
 	// EventsDisableAfter is how long an endpoint may fail before it is
 	// disabled (a day; shorter in tests).
 	EventsDisableAfter time.Duration
+
+	// SMTPURL is where emails go (smtp://user:pass@host:port?tls=…);
+	// empty: Parrain decides messages but sends none (the console says
+	// "not emailed: email is not set up").
+	SMTPURL string
+	// EmailFrom is the sender address; the sender name is the shop's.
+	EmailFrom string
+	// EmailPerRecipientPerHour and EmailPerShopPerMinute bound sends.
+	EmailPerRecipientPerHour int
+	EmailPerShopPerMinute    int
+	// EmailRelayEvery is how often queued messages are handed to the
+	// send job (the outbox relay).
+	EmailRelayEvery time.Duration
+	// EmailRetryBase is the first retry's delay after an SMTP server's
+	// temporary refusal; each next one doubles (up to two hours).
+	EmailRetryBase time.Duration
 }
 
 // Getenv looks a variable up; os.LookupEnv in production, a map in tests.
@@ -107,6 +125,12 @@ func Load(getenv Getenv) (*Config, error) {
 		EventsAllowPrivate:    r.boolean("EVENTS_ALLOW_PRIVATE_DESTINATIONS", false),
 		EventsSweepEvery:      r.duration("EVENTS_SWEEP_EVERY", 5*time.Second),
 		EventsDisableAfter:    r.duration("EVENTS_DISABLE_AFTER", 24*time.Hour),
+
+		SMTPURL:                  r.str("SMTP_URL", ""),
+		EmailPerRecipientPerHour: r.integer("EMAIL_PER_RECIPIENT_PER_HOUR", 10, 1, 1_000_000),
+		EmailPerShopPerMinute:    r.integer("EMAIL_PER_SHOP_PER_MINUTE", 600, 1, 10_000_000),
+		EmailRelayEvery:          r.duration("EMAIL_RELAY_EVERY", 2*time.Second),
+		EmailRetryBase:           r.duration("EMAIL_RETRY_BASE", 30*time.Second),
 	}
 	if t := c.MetricsToken; t != "" && len(t) < 16 {
 		r.fail("METRICS_TOKEN", "want at least 16 characters (e.g. openssl rand -hex 24)")
@@ -118,6 +142,18 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 	}
 	c.ShopifyAPIOrigin = r.url("SHOPIFY_API_ORIGIN", "", false)
+	if c.SMTPURL != "" {
+		if _, err := smtp.ParseURL(c.SMTPURL); err != nil {
+			// The error never repeats the URL: it may hold a password.
+			r.fail("SMTP_URL", err.Error())
+		}
+	}
+	if c.AppURL != nil {
+		c.EmailFrom = r.str("EMAIL_FROM", "parrain@"+c.AppURL.Hostname())
+		if a, err := mail.ParseAddress(c.EmailFrom); err != nil || a.Name != "" || a.Address != c.EmailFrom {
+			r.fail("EMAIL_FROM", fmt.Sprintf("want a bare address like rewards@example.com (the sender name is the shop's), got %q", c.EmailFrom))
+		}
+	}
 	if spec := r.required("ENCRYPTION_KEY"); r.err == nil {
 		k, err := secretbox.Parse(spec)
 		if err != nil {

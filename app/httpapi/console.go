@@ -122,6 +122,7 @@ func (s *Server) consoleRoutes(r *gin.Engine, shopAPI *gin.RouterGroup) {
 	shop.GET("/dashboard", s.consoleDashboard)
 	shop.GET("/export/:what", s.consoleExport)
 	s.eventRoutes(shopAPI, shop)
+	s.consoleShop = shop
 }
 
 // Login throttling. Refusing an account after N failures lets anyone lock a
@@ -561,6 +562,14 @@ func (s *Server) consoleCustomers(c *gin.Context) {
 		if cust != nil {
 			cust.Link = strings.TrimRight(s.AppURL, "/") + "/r/" + cust.Code
 			v["C"] = cust
+			if s.Emails != nil {
+				msgs, err := s.Emails.Messages(c.Request.Context(), shopFrom(c).ID, cust.ID, 100)
+				if err != nil {
+					fail(c, err)
+					return
+				}
+				v["Emails"] = emailViews(msgs, s.EmailEnabled)
+			}
 		}
 	}
 	s.render(c, http.StatusOK, "customers", v)

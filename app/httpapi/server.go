@@ -105,7 +105,16 @@ type Server struct {
 	TrustedProxies []string
 	WebhookMaxBody int64
 
-	shopCache *shopCache
+	// Emails is the outbox and email settings; nil leaves out the email
+	// pages and the unsubscribe endpoint. EmailPreview renders samples,
+	// EmailKey signs unsubscribe links, EmailEnabled says SMTP is set up.
+	Emails       Emails
+	EmailPreview EmailPreviewer
+	EmailKey     []byte
+	EmailEnabled bool
+
+	shopCache   *shopCache
+	consoleShop *gin.RouterGroup
 }
 
 // Handler builds the router. Middleware order is deliberate: recovery first
@@ -171,6 +180,7 @@ func (s *Server) Handler() http.Handler {
 	shopAPI.POST("/attributions", requireAct, s.apiAction)
 
 	s.consoleRoutes(r, shopAPI)
+	s.emailRoutes(r, shopAPI, s.consoleShop)
 	return r
 }
 

@@ -99,6 +99,9 @@ type Service struct {
 	Data Data
 	// LinkBase is the app's public URL; links are LinkBase/r/CODE.
 	LinkBase string
+	// NoEmail says Parrain sends no email (SMTP_URL unset): the popup
+	// then does not promise the reward by email.
+	NoEmail bool
 	// Fetch, when set, is asked for an order we have not heard of yet when
 	// the caller showed its order key: the store's delivery may trail the
 	// order page by minutes, and the shopper is looking at it now.
@@ -179,6 +182,7 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 		return nil, ErrPending
 	}
 	c := Build(p, adv, r.Shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, r.Languages...))
+	s.trueTerms(&c, p)
 	return &c, nil
 }
 
@@ -205,6 +209,7 @@ func (s *Service) ForCustomer(ctx context.Context, shop *app.Shop, customerID st
 		return nil, app.Errorf(app.ENOTFOUND, "no referral link yet")
 	}
 	c := Build(p, adv, shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, languages...))
+	s.trueTerms(&c, p)
 	return &c, nil
 }
 
@@ -281,4 +286,13 @@ func replaceLink(msg, link, with string) string {
 		return strings.TrimRight(strings.ReplaceAll(msg, link, ""), " :\u00a0-—")
 	}
 	return strings.ReplaceAll(msg, link, with)
+}
+
+// trueTerms keeps the terms true: the built-in ones say the reward is
+// emailed, which holds only when Parrain sends email.
+func (s *Service) trueTerms(c *Content, p app.Program) {
+	if !s.NoEmail || strings.TrimSpace(p.Widget.Texts[c.Lang]["terms"]) != "" {
+		return
+	}
+	c.Texts["terms"] = strings.NewReplacer("{days}", holdWords(p.HoldingDays, c.Lang)).Replace(termsNoEmail[c.Lang])
 }

@@ -66,14 +66,14 @@ func TestMerchantOverridesAndTerms(t *testing.T) {
 	if en["title"] != "Share Acme, earn $10" {
 		t.Errorf("override title = %q", en["title"])
 	}
-	if en["terms"] != "Your reward is sent 14 days after your friend's first order, unless it is returned." {
+	if en["terms"] != "Your reward code is emailed to you 14 days after your friend's first order, unless it is returned." {
 		t.Errorf("terms = %q", en["terms"])
 	}
 	if fr := Texts(p, "fr", "Acme", "L"); fr["title"] != "Offrez 10\u00a0% de réduction, recevez 10\u00a0$ US" {
 		t.Errorf("fr title must stay built-in, got %q", fr["title"])
 	}
 	p.HoldingDays = 0
-	if got := Texts(p, "en", "Acme", "L")["terms"]; !strings.HasPrefix(got, "Your reward is sent right after") {
+	if got := Texts(p, "en", "Acme", "L")["terms"]; !strings.HasPrefix(got, "Your reward code is emailed to you right after") {
 		t.Errorf("terms with no hold = %q", got)
 	}
 }

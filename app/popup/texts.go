@@ -20,7 +20,7 @@ var builtin = map[string]map[string]string{
 		"code_label":    "Or give them your code",
 		"share_label":   "Share by",
 		"share_message": "Here's {friend} at {shop}: {link}",
-		"terms":         "Your reward is sent {days} after your friend's first order, unless it is returned.",
+		"terms":         "Your reward code is emailed to you {days} after your friend's first order, unless it is returned.",
 		"no_thanks":     "No thanks",
 		"close":         "Close",
 		"launcher":      "Refer a friend",
@@ -35,11 +35,17 @@ var builtin = map[string]map[string]string{
 		"code_label":    "Ou donnez-leur votre code",
 		"share_label":   "Partager par",
 		"share_message": "Voici {friend} chez {shop} : {link}",
-		"terms":         "Votre récompense est envoyée {days} après la première commande de votre ami, sauf en cas de retour.",
+		"terms":         "Votre code de récompense vous est envoyé par e-mail {days} après la première commande de votre ami, sauf en cas de retour.",
 		"no_thanks":     "Non merci",
 		"close":         "Fermer",
 		"launcher":      "Parrainer un ami",
 	},
+}
+
+// termsNoEmail are the terms when Parrain sends no email.
+var termsNoEmail = map[string]string{
+	"en": "Your reward code is created {days} after your friend's first order, unless it is returned.",
+	"fr": "Votre code de récompense est créé {days} après la première commande de votre ami, sauf en cas de retour.",
 }
 
 // words are the pieces the offer sentences are made of, per language.

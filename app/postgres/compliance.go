@@ -81,9 +81,17 @@ func (s *ComplianceService) ExportCustomer(ctx context.Context, shopID, requestI
 		WHERE shop_id = ? AND `+advocateOfCustomer, shopID, cid, cid, email, email).Scan(&advocate).Error; err != nil {
 		return 0, unavailable(err, "gather advocate data")
 	}
+	// The emails Parrain sent (or decided not to send) them, with their
+	// content.
+	var emails []map[string]any
+	if err := s.db.gorm.WithContext(ctx).Raw(`SELECT m.kind, m.state, m.reason, m.to_addr, m.subject, m.body, m.created_at, m.sent_at
+		FROM email_outbox m JOIN advocates a ON a.id = m.advocate_id
+		WHERE m.shop_id = ? AND a.shop_id = ? AND `+advocateOfCustomerIn("a"), shopID, shopID, cid, cid, email, email).Scan(&emails).Error; err != nil {
+		return 0, unavailable(err, "gather email data")
+	}
 	doc, err := json.Marshal(map[string]any{
 		"generated_at": at.UTC(), "customer": map[string]any{"id": c.ID, "email": c.Email, "phone": c.Phone},
-		"orders_requested": c.OrderIDs, "webhook_events": items, "advocate": advocate,
+		"orders_requested": c.OrderIDs, "webhook_events": items, "advocate": advocate, "emails": emails,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("encode export: %w", err)
@@ -105,6 +113,11 @@ func (s *ComplianceService) ExportCustomer(ctx context.Context, shopID, requestI
 // advocate has no customer id; Shopify sends {id, email} for a guest too).
 // Arguments: customer id twice, normalised email twice.
 const advocateOfCustomer = `((? <> '' AND customer_id <> '' AND customer_id = ?) OR (? <> '' AND email_norm <> '' AND email_norm = ?))`
+
+// advocateOfCustomerIn is advocateOfCustomer on the advocates aliased a.
+func advocateOfCustomerIn(a string) string {
+	return `((? <> '' AND ` + a + `.customer_id <> '' AND ` + a + `.customer_id = ?) OR (? <> '' AND ` + a + `.email_norm <> '' AND ` + a + `.email_norm = ?))`
+}
 
 // customerKeys is how the engine keys a compliance request's customer:
 // the customer id as text ("" for none) and the email normalised as
@@ -164,6 +177,21 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 			shopID, shopID, cid, cid, emailNorm, emailNorm)
 		if q.Error != nil {
 			return q.Error
+		}
+		// Messages lose their content and address (the outbox keeps that
+		// something was sent, and when); the address's suppressions go.
+		q = tx.Exec(`UPDATE email_outbox m SET to_addr = '', subject = '', body = '', last_error = '', redacted_at = ?
+			FROM advocates a WHERE a.id = m.advocate_id AND m.shop_id = ? AND a.shop_id = ? AND `+advocateOfCustomerIn("a"),
+			at, shopID, shopID, cid, cid, emailNorm, emailNorm)
+		n += q.RowsAffected
+		if q.Error != nil {
+			return q.Error
+		}
+		if emailNorm != "" {
+			if q = tx.Exec("DELETE FROM email_suppressions WHERE shop_id = ? AND email_norm = ?", shopID, emailNorm); q.Error != nil {
+				return q.Error
+			}
+			n += q.RowsAffected
 		}
 		// The advocate keeps its codes and history (the books); without
 		// its email key a later order from that address makes a new one.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -195,8 +196,8 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 	var row orderRow
 	err := r.db.gorm.WithContext(ctx).Raw(`
 		INSERT INTO orders AS o (shop_id, platform_order_id, name, customer_id, email_norm, currency, total_minor, refunded_minor,
-			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, placed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)
+			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, placed_at, locale, marketing_consent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?)
 		ON CONFLICT (shop_id, platform_order_id) DO UPDATE SET
 			name        = CASE WHEN EXCLUDED.known THEN EXCLUDED.name ELSE o.name END,
 			customer_id = CASE WHEN EXCLUDED.known THEN EXCLUDED.customer_id ELSE o.customer_id END,
@@ -212,6 +213,11 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 				ELSE o.facts END,
 			first_name  = CASE WHEN EXCLUDED.known THEN EXCLUDED.first_name ELSE o.first_name END,
 			placed_at   = CASE WHEN EXCLUDED.known THEN EXCLUDED.placed_at ELSE o.placed_at END,
+			-- What the buyer's emails follow; an event that does not say
+			-- keeps what an earlier one said.
+			locale      = CASE WHEN EXCLUDED.known AND EXCLUDED.locale <> '' THEN EXCLUDED.locale ELSE o.locale END,
+			marketing_consent = CASE WHEN EXCLUDED.known AND EXCLUDED.marketing_consent IS NOT NULL
+				THEN EXCLUDED.marketing_consent ELSE o.marketing_consent END,
 			known       = o.known OR EXCLUDED.known,
 			paid        = o.paid OR EXCLUDED.paid,
 			cancelled   = o.cancelled OR EXCLUDED.cancelled,
@@ -222,6 +228,7 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 		RETURNING *`,
 		shopID, o.PlatformID, o.Name, o.CustomerID, attribution.NormalizeEmail(o.Email), o.Total.Currency, o.Total.Minor, ev.RefundMinor,
 		refundIDs, ev.Known, ev.Paid, ev.Cancelled, o.Test, o.BrowserIP, string(facts), ev.FirstName, placed,
+		ev.Locale, ev.MarketingConsent,
 	).Scan(&row).Error
 	if err != nil {
 		return nil, unavailable(err, fmt.Sprintf("merge order %s of shop %d", o.PlatformID, shopID))
@@ -348,7 +355,13 @@ func (r *ReferralRepo) EnsureAdvocate(ctx context.Context, a *app.Advocate) (*ap
 			a.ShopID, a.CustomerID, a.FirstName, a.Email, key, a.Code, a.FriendCode).Scan(&row).Error; err != nil {
 			return err
 		}
-		return emitAdvocate(tx, a.ShopID, row.ID)
+		if err := emitAdvocate(tx, a.ShopID, row.ID); err != nil {
+			return err
+		}
+		// The welcome message (when the merchant turned it on) is decided
+		// with the advocate.
+		return queueEmailIf(tx, "EXISTS (SELECT 1 FROM email_settings WHERE shop_id = ? AND welcome)", []any{row.ShopID},
+			row.ShopID, "welcome", strconv.FormatInt(row.ID, 10), row.ID)
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && (pgErr.ConstraintName == "advocates_code_key" || pgErr.ConstraintName == "advocates_shop_id_friend_code_key") {
@@ -589,7 +602,15 @@ func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) erro
 		if id == 0 {
 			return nil // the order's referral exists: nothing new to tell
 		}
-		return emitReferral(tx, events.ReferralCreated, id)
+		if err := emitReferral(tx, events.ReferralCreated, id); err != nil {
+			return err
+		}
+		// The "friend ordered" message is decided in the same transaction:
+		// one per referral, only for a referral that counts (pending).
+		if f.State != app.ReferralPending {
+			return nil
+		}
+		return queueEmailIf(tx, "", nil, f.ShopID, "friend_ordered", strconv.FormatInt(id, 10), f.AdvocateID)
 	}
 	var err error
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
@@ -757,7 +778,12 @@ func (r *ReferralRepo) MarkRewardIssued(ctx context.Context, id int64, ref strin
 		if err := tx.Exec("UPDATE referrals SET state = 'rewarded', updated_at = now() WHERE id = ? AND state = 'approved'", rw.ReferralID).Error; err != nil {
 			return err
 		}
-		return emitReward(tx, events.RewardIssued, rw.ID)
+		if err := emitReward(tx, events.RewardIssued, rw.ID); err != nil {
+			return err
+		}
+		// The code exists in the store now: "reward earned" is decided in
+		// this transaction, once per reward ever.
+		return queueEmailIf(tx, "", nil, rw.ShopID, "reward_earned", strconv.FormatInt(rw.ID, 10), rw.AdvocateID)
 	})
 	return unavailable(err, fmt.Sprintf("mark reward %d issued", id))
 }

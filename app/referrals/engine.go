@@ -33,6 +33,12 @@ type OrderEvent struct {
 	Known     bool
 	Paid      bool
 	Cancelled bool
+	// Locale is the buyer's language as the store says it ("fr",
+	// "fr-CA"); "" when it does not.
+	Locale string
+	// MarketingConsent is the buyer's email marketing consent; nil when
+	// the event does not say.
+	MarketingConsent *bool
 	// RefundID and RefundMinor describe a refund event.
 	RefundID    string
 	RefundMinor int64

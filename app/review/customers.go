@@ -33,7 +33,7 @@ type Customer struct {
 func WhereIsMyReward(f CustomerReferral) string {
 	switch {
 	case f.RewardState == app.RewardIssued:
-		return "Sent: code " + f.RewardCode + "."
+		return "Created in the store: code " + f.RewardCode + " (the email's state is below)."
 	case f.RewardState == app.RewardIssuing:
 		return "Being created in the store now."
 	case f.RewardState == app.RewardFailed:

@@ -93,7 +93,7 @@ func TestWhereIsMyReward(t *testing.T) {
 		f    CustomerReferral
 		want string
 	}{
-		{CustomerReferral{State: app.ReferralRewarded, RewardState: app.RewardIssued, RewardCode: "THANKS-A"}, "Sent: code THANKS-A."},
+		{CustomerReferral{State: app.ReferralRewarded, RewardState: app.RewardIssued, RewardCode: "THANKS-A"}, "Created in the store: code THANKS-A (the email's state is below)."},
 		{CustomerReferral{State: app.ReferralPending, HoldUntil: hold}, "Waiting for the holding period to end on 6 Dec 2026."},
 		{CustomerReferral{State: app.ReferralApproved, RewardState: app.RewardFailed}, "The store refused the code: reissue it from the referral."},
 		{CustomerReferral{State: app.ReferralReversed}, "No reward: the referral was reversed."},

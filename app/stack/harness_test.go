@@ -28,6 +28,7 @@ import (
 	"github.com/parrain/parrain/app/testenv"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
+	"github.com/parrain/parrain/integrations/smtp/mailsim"
 	"github.com/parrain/parrain/jobs"
 )
 
@@ -69,6 +70,8 @@ type harness struct {
 	restore  float64
 	sim      *shopifysim.Simulator
 	simSrv   *httptest.Server
+	// mail is the SMTP server on loopback every harness sends to.
+	mail *mailsim.Server
 }
 
 type option func(*harness)
@@ -161,6 +164,12 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	}))
 	t.Cleanup(h.app.Close)
 
+	h.mail = mailsim.New()
+	if err := h.mail.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.mail.Close() })
+
 	_, keySpec := testenv.Keyring(t)
 	env := map[string]string{
 		"DATABASE_URL": dsn.String(), "REDIS_URL": rurl.String(), "APP_URL": h.app.URL,
@@ -169,6 +178,8 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		// The WooCommerce simulator listens on 127.0.0.1; the SSRF guard's
 		// own test turns this off.
 		"WOOCOMMERCE_ALLOW_PRIVATE_STORES": "true",
+		// Email to the loopback SMTP server, retried and relayed quickly.
+		"SMTP_URL": h.mail.URL(), "EMAIL_FROM": "rewards@parrain.test", "EMAIL_RETRY_BASE": "100ms", "EMAIL_RELAY_EVERY": "100ms",
 	}
 	if h.simulate {
 		h.sim = shopifysim.New(shopifysim.Config{

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
+	"github.com/parrain/parrain/integrations/smtp/mailsim"
 	"github.com/parrain/parrain/jobs"
 )
 
@@ -67,7 +69,7 @@ func TestReferralLoopEndToEnd(t *testing.T) {
 	h.installAndSync(shop, "EUR")
 
 	// Customer A's paid order makes A an advocate with a friend code in the store.
-	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00", Locale: "fr"})
 	var a *advocateView
 	eventually(t, 15*time.Second, "A to be an advocate with a friend code", func() bool {
 		a = h.advocate("marie@example.com")
@@ -106,6 +108,11 @@ func TestReferralLoopEndToEnd(t *testing.T) {
 	if state, evidence, reason := h.referral(b); state != "pending" || evidence != "discount_code:"+a.FriendCode {
 		t.Fatalf("B's referral: %s %s %s", state, evidence, reason)
 	}
+	// Marie is told, in French (her order's language), by email.
+	friendMail := h.waitMail(t, "marie@example.com", "Bob a commandé")
+	if !strings.Contains(friendMail.Text, "Bob vient de commander") || strings.Contains(friendMail.Text, "bob@example.com") {
+		t.Fatalf("friend-ordered email:\n%s", friendMail.Text)
+	}
 
 	// Friend C too; C's order is then refunded in full during the hold.
 	c := h.order(shop, shopifysim.OrderInput{Email: "carol@example.com", FirstName: "Carol", Total: "60.00", DiscountCodes: []string{a.FriendCode}})
@@ -142,6 +149,46 @@ func TestReferralLoopEndToEnd(t *testing.T) {
 	if n := h.count("SELECT count(*) FROM rewards WHERE state = 'issued'"); n != 1 {
 		t.Fatalf("%d issued rewards", n)
 	}
+
+	// Marie's "reward earned" email reaches the SMTP server: her code, in
+	// French, from the shop's name, once.
+	rewardMail := h.waitMail(t, "marie@example.com", "Votre récompense")
+	if !strings.Contains(rewardMail.Text, rewards[0].Code) || !strings.Contains(rewardMail.Text, "10\u00a0€") ||
+		!strings.Contains(rewardMail.HTML, rewards[0].Code) || !strings.Contains(rewardMail.Headers["From"], "Referral Shop") {
+		t.Fatalf("reward email: %+v", rewardMail)
+	}
+	if rewardMail.Headers["List-Unsubscribe"] != "" {
+		t.Fatal("a transactional email carries List-Unsubscribe")
+	}
+	// Both show on the console's customer page with their state.
+	if _, err := h.stack.Staff().Add(context.Background(), "owner@parrain.test", "", staff.Owner, staffPassword, nil); err != nil {
+		t.Fatal(err)
+	}
+	owner := (&consoleWorld{h: h}).login(t, "owner@parrain.test")
+	status, page := owner.get("/console/shops/" + shop + "/customers?q=marie@example.com")
+	if status != 200 || strings.Count(page, "emailed on ") < 2 || !strings.Contains(page, "reward_earned") || !strings.Contains(page, "friend_ordered") {
+		t.Fatalf("console customer page: %d\n%s", status, page)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(h.mail.Messages("marie@example.com")); n != 3 { // Bob's and Carol's orders, B's reward
+		t.Fatalf("Marie got %d emails, want 3", n)
+	}
+}
+
+// waitMail waits for a message to addr whose subject contains subject.
+func (h *harness) waitMail(t testing.TB, addr, subject string) mailsim.Message {
+	t.Helper()
+	var got mailsim.Message
+	eventually(t, 15*time.Second, "an email to "+addr+" about "+subject, func() bool {
+		for _, m := range h.mail.Messages(addr) {
+			if strings.Contains(m.Subject, subject) {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	return got
 }
 
 // Throttling (THROTTLED) and a 5xx while issuing a reward are retried with
@@ -150,7 +197,7 @@ func TestRewardIssuingSurvivesThrottlingAndOutages(t *testing.T) {
 	h := newHarness(t, withSimulator())
 	const shop = "throttled.myshopify.com"
 	h.installAndSync(shop, "EUR")
-	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00", Locale: "fr"})
 	var a *advocateView
 	eventually(t, 15*time.Second, "advocate", func() bool { a = h.advocate("marie@example.com"); return a != nil && a.FriendState == "created" })
 	b := h.order(shop, shopifysim.OrderInput{Email: "bob@example.com", FirstName: "Bob", Total: "80.00", DiscountCodes: []string{a.FriendCode}})

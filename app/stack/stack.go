@@ -21,6 +21,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/config"
+	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
@@ -31,6 +32,7 @@ import (
 	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/app/storebudget"
 	"github.com/parrain/parrain/integrations/shopify"
+	"github.com/parrain/parrain/integrations/smtp"
 	"github.com/parrain/parrain/integrations/woocommerce"
 	"github.com/parrain/parrain/jobs"
 	"github.com/parrain/parrain/widget"
@@ -62,6 +64,15 @@ type Stack struct {
 	// AfterStoreCall is a fault-injection hook for crash tests (see
 	// referrals.Engine.AfterStoreCall); nil in production.
 	AfterStoreCall func()
+	// AfterEmailSend is the same for emails: it runs after the SMTP server
+	// accepted a message and before the outbox row is marked sent.
+	AfterEmailSend func()
+	// AdvocateLinks gives the advocate's page link every email carries;
+	// nil leaves it out. OnEmailSent runs in the transaction that marks a
+	// message sent ("email.sent" events). Both are set before the worker
+	// starts.
+	AdvocateLinks email.AdvocateLinker
+	OnEmailSent   email.SentHook
 
 	dispatcher   *jobs.Dispatcher
 	widgetAssets *widget.Assets
@@ -231,7 +242,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		WebhookMaxBody:  s.Config.WebhookMaxBody,
 		ClicksPerMinute: s.Config.ClicksPerMinute,
 		TrustedProxies:  s.Config.TrustedProxies,
-		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"),
+		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), NoEmail: s.Config.SMTPURL == "",
 			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
 		WidgetAssets:           s.widgetAssets,
 		Staff:                  s.Staff(),
@@ -246,6 +257,10 @@ func (s *Stack) HTTPHandler() http.Handler {
 		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
 		MetricsToken:           s.Config.MetricsToken,
 		OAuthStates:            s.DB.Shops(),
+		Emails:                 s.DB.Emails(),
+		EmailPreview:           s.emailPreviewer(),
+		EmailKey:               s.emailKey(),
+		EmailEnabled:           s.Config.SMTPURL != "",
 	}
 	return srv.Handler()
 }
@@ -270,6 +285,10 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
 	mux.Handle(jobs.TypeDeliverEvent, &jobs.DeliverEvent{Deliverer: s.EventDeliverer()})
 	mux.Handle(jobs.TypeSweepEvents, s.EventSweep())
+	if mail := s.Emails(); mail != nil {
+		mux.Handle(jobs.TypeSendEmail, &jobs.SendEmail{Emails: mail, RetryBase: s.Config.EmailRetryBase})
+	}
+	mux.Handle(jobs.TypeScheduleEmails, &jobs.ScheduleEmails{Store: s.DB.Emails(), Now: s.now})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
 		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery)})
 	woo := s.WooCommerce()
@@ -326,6 +345,7 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		{"@every " + s.Config.ApproveEvery.String(), jobs.NewApproveReferralsTask()},
 		{jobs.WooCommerceMaintainCron, jobs.NewWooCommerceMaintainTask()},
 		{"@every " + s.Config.EventsSweepEvery.String(), jobs.NewSweepEventsTask()},
+		{jobs.ScheduleEmailsCron, jobs.NewScheduleEmailsTask()},
 	} {
 		cron, task := e.cron, e.task
 		if _, err := sched.Register(cron, task); err != nil {
@@ -337,10 +357,62 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		srv.Shutdown()
 		return fmt.Errorf("start scheduler: %w", err)
 	}
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		if r := s.EmailRelay(); r != nil {
+			r.Run(ctx)
+		}
+	}()
 	<-ctx.Done()
+	<-relayDone
 	sched.Shutdown()
 	srv.Shutdown()
 	return nil
+}
+
+// emailKey derives the key of unsubscribe links from the app secret.
+func (s *Stack) emailKey() []byte {
+	key := hmac.New(sha256.New, []byte(s.Config.ShopifyAPISecret))
+	key.Write([]byte("parrain email links v1"))
+	return key.Sum(nil)
+}
+
+// Emails is the email sender, or nil when SMTP_URL is not set: messages
+// are then decided (the outbox) but not sent.
+func (s *Stack) Emails() *email.Service {
+	if s.Config.SMTPURL == "" {
+		return nil
+	}
+	server, err := smtp.ParseURL(s.Config.SMTPURL)
+	if err != nil {
+		return nil // config.Load refused it already
+	}
+	return &email.Service{
+		Store: s.DB.Emails(), Sender: &smtp.Sender{Server: server, HELO: s.Config.AppURL.Hostname()},
+		Links: s.AdvocateLinks, OnSent: s.OnEmailSent, Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
+		FromAddr: s.Config.EmailFrom, AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(),
+		PerRecipientPerHour: s.Config.EmailPerRecipientPerHour, PerShopPerMinute: s.Config.EmailPerShopPerMinute,
+		AfterSend: s.AfterEmailSend,
+	}
+}
+
+// emailPreviewer renders samples, SMTP or not.
+func (s *Stack) emailPreviewer() *email.Service {
+	if e := s.Emails(); e != nil {
+		return e
+	}
+	return &email.Service{Store: s.DB.Emails(), Links: s.AdvocateLinks, Now: s.now, FromAddr: s.Config.EmailFrom,
+		AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey()}
+}
+
+// EmailRelay queues the outbox's messages; nil without SMTP.
+func (s *Stack) EmailRelay() *jobs.EmailRelay {
+	if s.Config.SMTPURL == "" {
+		return nil
+	}
+	return &jobs.EmailRelay{Store: s.DB.Emails(), Queue: jobs.EmailQueue{Queue: s.Queue}, Interval: s.Config.EmailRelayEvery,
+		Revisit: 10 * time.Minute, Log: s.Log}
 }
 
 // Serve runs the HTTP server and the relay until ctx is done, then lets

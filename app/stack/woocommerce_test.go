@@ -460,6 +460,21 @@ func TestWooCommerceReferralLoop(t *testing.T) {
 	if err := store.CouponUsable(rewardCode(bob), "marie@example.com"); err != nil {
 		t.Fatalf("Bob's reward before revocation: %v", err)
 	}
+	// Marie's emails reached the SMTP server: a friend ordered (Bob, named
+	// by first name only), then each reward earned with its code, in
+	// English (WooCommerce's order says no language; docs/email.md).
+	h.waitMail(t, "marie@example.com", "Bob ordered at")
+	for _, o := range []int64{bob, carol, dave} {
+		code := rewardCode(o)
+		eventually(t, 15*time.Second, "the reward email with "+code, func() bool {
+			for _, m := range h.mail.Messages("marie@example.com") {
+				if strings.HasPrefix(m.Subject, "Your reward from") && strings.Contains(m.Text, code) && strings.Contains(m.Text, "It expires on") {
+					return true
+				}
+			}
+			return false
+		})
+	}
 
 	// Support revokes the reward of Bob's referral: the store refuses the
 	// code at checkout afterwards.

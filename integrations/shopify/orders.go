@@ -39,10 +39,19 @@ type order struct {
 		Name  string `json:"name"`
 		Value any    `json:"value"`
 	} `json:"note_attributes"`
-	Customer *struct {
-		ID        int64   `json:"id"`
-		FirstName *string `json:"first_name"`
-		Phone     *string `json:"phone"`
+	// CustomerLocale is the language the buyer checked out in.
+	CustomerLocale *string `json:"customer_locale"`
+	// BuyerAcceptsMarketing is the checkout's consent box; the customer's
+	// email_marketing_consent is the consent Shopify keeps (and what a
+	// guest order lacks).
+	BuyerAcceptsMarketing *bool `json:"buyer_accepts_marketing"`
+	Customer              *struct {
+		ID                    int64   `json:"id"`
+		FirstName             *string `json:"first_name"`
+		Phone                 *string `json:"phone"`
+		EmailMarketingConsent *struct {
+			State string `json:"state"`
+		} `json:"email_marketing_consent"`
 	} `json:"customer"`
 	BillingAddress *struct {
 		FirstName *string `json:"first_name"`
@@ -121,7 +130,21 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 	case "paid", "partially_refunded", "refunded", "partially_paid":
 		paid = true
 	}
-	return referrals.OrderEvent{Order: f, FirstName: first, Known: true, Paid: paid, Cancelled: o.CancelledAt != nil}, nil
+	return referrals.OrderEvent{Order: f, FirstName: first, Known: true, Paid: paid, Cancelled: o.CancelledAt != nil,
+		Locale: str(o.CustomerLocale), MarketingConsent: marketingConsent(o)}, nil
+}
+
+// marketingConsent is the buyer's email marketing consent: the customer's
+// email_marketing_consent.state ("subscribed" only; "not_subscribed",
+// "pending" (double opt-in not confirmed), "unsubscribed", "redacted" and
+// "invalid" are no), else, for a guest, the checkout's
+// buyer_accepts_marketing; nil when the order says neither.
+func marketingConsent(o order) *bool {
+	if o.Customer != nil && o.Customer.EmailMarketingConsent != nil && o.Customer.EmailMarketingConsent.State != "" {
+		yes := o.Customer.EmailMarketingConsent.State == "subscribed"
+		return &yes
+	}
+	return o.BuyerAcceptsMarketing
 }
 
 // maxRefundMinor bounds a refund's sum of transactions (10^15 minor units,

@@ -64,3 +64,35 @@ func TestParseOrderEventWithoutCustomer(t *testing.T) {
 		})
 	}
 }
+
+// The buyer's language and email marketing consent: Shopify's sample order
+// says not_subscribed and no locale; the customer's consent state decides,
+// the checkout box only for a guest.
+func TestParseOrderEventConsentAndLocale(t *testing.T) {
+	fixture, err := os.ReadFile("shopifysim/fixtures/order.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		name, body string
+		consent    *bool
+		locale     string
+	}{
+		{"Shopify's sample order", string(fixture), &no, ""},
+		{"subscribed", `{"id":1,"total_price":"1.00","currency":"EUR","customer_locale":"fr-CA","customer":{"id":2,"email_marketing_consent":{"state":"subscribed"}}}`, &yes, "fr-CA"},
+		{"pending double opt-in is no", `{"id":1,"total_price":"1.00","currency":"EUR","customer":{"id":2,"email_marketing_consent":{"state":"pending"}}}`, &no, ""},
+		{"guest ticked the box", `{"id":1,"total_price":"1.00","currency":"EUR","buyer_accepts_marketing":true,"customer":null}`, &yes, ""},
+		{"nothing said", `{"id":1,"total_price":"1.00","currency":"EUR"}`, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := ParseOrderEvent([]byte(tc.body), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (ev.MarketingConsent == nil) != (tc.consent == nil) || (tc.consent != nil && *ev.MarketingConsent != *tc.consent) || ev.Locale != tc.locale {
+				t.Fatalf("consent %v locale %q", ev.MarketingConsent, ev.Locale)
+			}
+		})
+	}
+}

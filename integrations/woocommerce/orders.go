@@ -104,6 +104,11 @@ func ParseOrder(payload []byte) (*Change, error) {
 		// WooCommerce stores coupon codes lower-cased; ours are upper.
 		facts.DiscountCodes = append(facts.DiscountCodes, app.NormalizeCode(c.Code))
 	}
+	// WooCommerce core records no marketing consent and no language on
+	// an order: both come from the companion plugin's order meta when it
+	// wrote them, and otherwise stay unknown (no consent).
+	var consent *bool
+	locale := ""
 	for _, m := range o.MetaData {
 		var v string
 		if json.Unmarshal(m.Value, &v) != nil {
@@ -112,6 +117,11 @@ func ParseOrder(payload []byte) (*Change, error) {
 		switch m.Key {
 		case "_parrain_ref": // written by the companion plugin at checkout
 			facts.CartAttributes["parrain_ref"] = v
+		case "_parrain_marketing_consent": // the companion plugin's opt-in box (see docs/email.md)
+			yes := v == "yes"
+			consent = &yes
+		case "_parrain_locale": // the companion plugin: the site's locale at checkout (get_locale())
+			locale = strings.ReplaceAll(v, "_", "-")
 		case "_wc_order_attribution_session_entry": // WooCommerce's own landing URL
 			if u, err := url.Parse(v); err == nil {
 				facts.LandingSite = u.RequestURI()
@@ -120,7 +130,7 @@ func ParseOrder(payload []byte) (*Change, error) {
 	}
 	c := &Change{Key: o.OrderKey, Order: referrals.OrderEvent{
 		Order: facts, FirstName: o.Billing.FirstName, Known: true,
-		Paid: paidStatuses[o.Status], Cancelled: cancelledStatuses[o.Status],
+		Paid: paidStatuses[o.Status], Cancelled: cancelledStatuses[o.Status], Locale: locale, MarketingConsent: consent,
 	}}
 	for _, r := range o.Refunds {
 		m, err := app.ParseMoney(strings.TrimPrefix(r.Total, "-"), o.Currency)

@@ -66,6 +66,15 @@ type OrderInput struct {
 	Zip string `json:"zip"`
 	// Test marks a test order (Shopify's bogus gateway).
 	Test bool `json:"test"`
+	// Locale is the order's customer_locale, the language the buyer
+	// checked out in ("fr", "en-CA"); default none (null, as in the
+	// fixture).
+	Locale string `json:"locale"`
+	// AcceptsMarketing is the buyer's email marketing consent: the
+	// customer's email_marketing_consent.state "subscribed" (and the
+	// order's buyer_accepts_marketing) instead of the fixture's
+	// "not_subscribed".
+	AcceptsMarketing bool `json:"accepts_marketing"`
 	// Guest places the order without a customer: "customer" is null and
 	// the buyer is known only by email and contact_email. Shopify's Order
 	// resource says an order might not have a customer and apps should
@@ -350,6 +359,13 @@ func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
 		a["first_name"], a["last_name"], a["name"] = in.FirstName, in.LastName, in.FirstName+" "+in.LastName
 		a["address1"], a["zip"], a["phone"] = in.Address1, in.Zip, nilIfEmpty(in.Phone)
 	}
+	consent := map[string]any{"state": "not_subscribed", "opt_in_level": nil, "consent_updated_at": nil}
+	if in.AcceptsMarketing {
+		consent = map[string]any{"state": "subscribed", "opt_in_level": "single_opt_in", "consent_updated_at": now}
+	}
+	cust["email_marketing_consent"] = consent
+	o["buyer_accepts_marketing"] = in.AcceptsMarketing
+	o["customer_locale"] = nilIfEmpty(in.Locale)
 	o["customer"] = cust
 	if in.Guest {
 		o["customer"] = nil

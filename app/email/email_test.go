@@ -1,0 +1,91 @@
+package email
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parrain/parrain/app"
+)
+
+func TestRenderFillsEscapesAndDropsEmptyLines(t *testing.T) {
+	exp := time.Date(2027, 3, 6, 0, 0, 0, 0, time.UTC)
+	v := Values{"first_name": "<Marie>", "shop": "Boutique & Co", "code": "THANKS-ABC", "value": "10\u00a0€", "expiry": FormatDate(exp, "fr")}
+	r := Render(RewardEarned, "fr", Template{}, v)
+	if r.Subject != "Votre récompense Boutique & Co : 10\u00a0€" {
+		t.Errorf("subject %q", r.Subject)
+	}
+	for _, want := range []string{"Bonjour <Marie>,", "THANKS-ABC", "Il expire le 6 mars 2027."} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, r.Text)
+		}
+	}
+	if strings.Contains(r.Text, "{advocate_page}") || strings.Contains(r.Text, "Vos parrainages") {
+		t.Errorf("the line without an advocate page stayed:\n%s", r.Text)
+	}
+	if !strings.Contains(r.HTML, "&lt;Marie&gt;") || strings.Contains(r.HTML, "<Marie>") || !strings.Contains(r.HTML, "Boutique &amp; Co") {
+		t.Errorf("HTML not escaped:\n%s", r.HTML)
+	}
+	// The merchant's text, with a link made clickable, and the unsubscribe
+	// footer.
+	r = Render(ShareReminder, "en", Template{Subject: "Hi {first_name}", Body: "Share {link} now"},
+		Values{"first_name": "Ann", "link": "https://app.example/r/ANN-1"}, "Stop these emails: https://app.example/email/unsubscribe/1.x")
+	if r.Subject != "Hi Ann" || !strings.Contains(r.HTML, `<a href="https://app.example/r/ANN-1"`) || !strings.Contains(r.Text, "Stop these emails") {
+		t.Errorf("custom: %+v", r)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		s    Settings
+		want string
+	}{
+		{"ok", Settings{ReplyTo: "help@shop.example", ReminderAfterDays: 7, Templates: map[Kind]map[string]Template{RewardEarned: {"fr": {Subject: "{code}"}}}}, ""},
+		{"reply-to", Settings{ReplyTo: "Help <help@shop.example>"}, "reply_to"},
+		{"days", Settings{ReminderAfterDays: 400}, "reminder_after_days"},
+		{"negative", Settings{ExpiringBeforeDays: -1}, "expiring_before_days"},
+		{"kind", Settings{Templates: map[Kind]map[string]Template{"spam": {"en": {}}}}, "unknown kind"},
+		{"lang", Settings{Templates: map[Kind]map[string]Template{Welcome: {"de": {}}}}, "unknown language"},
+		{"header injection", Settings{Templates: map[Kind]map[string]Template{Welcome: {"en": {Subject: "a\r\nBcc: x@y.z"}}}}, "one line"},
+		{"placeholder", Settings{Templates: map[Kind]map[string]Template{Welcome: {"en": {Body: "{password}"}}}}, "unknown placeholder {password}"},
+		{"long", Settings{Templates: map[Kind]map[string]Template{Welcome: {"en": {Body: strings.Repeat("x", 10_001)}}}}, "at most"},
+	}
+	for _, tc := range cases {
+		err := tc.s.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || app.ErrorCode(err) != app.EINVALID) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestUnsubscribeToken(t *testing.T) {
+	key := []byte("k")
+	tok := UnsubscribeToken(key, 42)
+	if id, ok := ParseUnsubscribeToken(key, tok); !ok || id != 42 {
+		t.Fatalf("round trip: %d %v", id, ok)
+	}
+	for _, bad := range []string{tok + "x", "43" + tok[2:], "", ".", "42", UnsubscribeToken([]byte("other"), 42), "-1." + tok[3:]} {
+		if _, ok := ParseUnsubscribeToken(key, bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestHardBounceAndFriendName(t *testing.T) {
+	for _, tc := range []struct {
+		e    DeliveryError
+		hard bool
+	}{
+		{DeliveryError{Permanent: true, Code: 550, Enhanced: "5.1.1"}, true},
+		{DeliveryError{Permanent: true, Code: 554, Enhanced: "5.7.1"}, false}, // refused as spam: not the address
+		{DeliveryError{Permanent: false, Code: 451}, false},
+	} {
+		if tc.e.HardBounce() != tc.hard {
+			t.Errorf("%+v hard bounce = %v", tc.e, !tc.hard)
+		}
+	}
+	if FriendName("bob", "martin", "en") != "bob M." || FriendName("", "", "fr") != "Un ami" || FriendName("x@y.z", "", "en") != "A friend" {
+		t.Error("friend names")
+	}
+}
