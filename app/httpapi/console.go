@@ -118,6 +118,7 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 	shop.POST("/settings", requireAct, s.consoleSaveSettings)
 	shop.GET("/preview", s.consolePreview)
 	shop.GET("/customers", s.consoleCustomers)
+	shop.POST("/customers/:id/revoke-links", requireAct, s.consoleRevokeAdvocateLinks)
 	shop.GET("/dashboard", s.consoleDashboard)
 	shop.GET("/export/:what", s.consoleExport)
 }
@@ -559,6 +560,14 @@ func (s *Server) consoleCustomers(c *gin.Context) {
 		if cust != nil {
 			cust.Link = strings.TrimRight(s.AppURL, "/") + "/r/" + cust.Code
 			v["C"] = cust
+			if s.AdvocatePages != nil {
+				page, err := s.AdvocatePages.AdvocateURL(c.Request.Context(), shopFrom(c).ID, cust.ID)
+				if err != nil {
+					fail(c, err)
+					return
+				}
+				v["PageLink"] = page
+			}
 		}
 	}
 	s.render(c, http.StatusOK, "customers", v)

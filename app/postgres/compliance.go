@@ -148,7 +148,7 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 			orderIDs[i] = strconv.FormatInt(id, 10)
 		}
 		email := strings.ToLower(strings.TrimSpace(c.Email))
-		q = tx.Exec(`UPDATE orders SET email_norm = '', first_name = '', browser_ip = '',
+		q = tx.Exec(`UPDATE orders SET email_norm = '', first_name = '', last_initial = '', browser_ip = '',
 			facts = jsonb_build_object('PlatformID', facts -> 'PlatformID', 'Total', facts -> 'Total', 'CreatedAt', facts -> 'CreatedAt', 'redacted', true)
 			WHERE shop_id = ? AND ((? <> '' AND customer_id = ?) OR platform_order_id IN (?) OR (? <> '' AND lower(facts ->> 'Email') = ?)
 				OR (? <> '' AND email_norm = ?))`,

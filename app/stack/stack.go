@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/advocatepage"
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
@@ -208,20 +209,39 @@ func (s *Stack) HTTPHandler() http.Handler {
 		TrustedProxies:  s.Config.TrustedProxies,
 		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"),
 			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
-		WidgetAssets:           s.widgetAssets,
-		Staff:                  s.Staff(),
-		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
-		Console:                s.DB.Console(),
-		WooInstalls:            s.DB.Shops(),
-		WooHTTP:                s.WooHTTP,
-		WooAllowPrivateStores:  s.Config.WooAllowPrivateStores,
-		PopupScript:            s.widgetAssets.PopupName,
-		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
-		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
-		MetricsToken:           s.Config.MetricsToken,
-		OAuthStates:            s.DB.Shops(),
+		WidgetAssets:               s.widgetAssets,
+		Staff:                      s.Staff(),
+		Review:                     &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
+		Console:                    s.DB.Console(),
+		WooInstalls:                s.DB.Shops(),
+		WooHTTP:                    s.WooHTTP,
+		WooAllowPrivateStores:      s.Config.WooAllowPrivateStores,
+		PopupScript:                s.widgetAssets.PopupName,
+		WidgetPerIPPerMinute:       s.Config.WidgetPerIP,
+		WidgetPerShopPerMinute:     s.Config.WidgetPerShop,
+		MetricsToken:               s.Config.MetricsToken,
+		OAuthStates:                s.DB.Shops(),
+		AdvocatePages:              s.AdvocatePages(),
+		AdvocatePagePerIPPerMinute: s.Config.AdvocatePagePerIP,
+		WooSecrets:                 wooSecrets{s.DB.Shops()},
 	}
 	return srv.Handler()
+}
+
+// AdvocatePages is the advocate's page: its links (AdvocateURL, for emails
+// and the console), revocation, and the page itself.
+func (s *Stack) AdvocatePages() *advocatepage.Service {
+	return &advocatepage.Service{Data: s.DB.Referrals(), Shops: s.DB.Shops(), Keys: s.Config.Keyring,
+		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now}
+}
+
+// wooSecrets gives the WooCommerce plugin's shared secret: the shop's
+// webhook secret, which the plugin reads from the store's Parrain webhooks.
+type wooSecrets struct{ shops *postgres.ShopService }
+
+func (w wooSecrets) WooWebhookSecret(ctx context.Context, shop *app.Shop) (string, error) {
+	secret, _, err := woocommerce.ShopWebhookSecret(ctx, w.shops, shop.ID, shop.Domain)
+	return secret, err
 }
 
 // Relay returns the relay that enqueues stored-but-unqueued webhook events.
