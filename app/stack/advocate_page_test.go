@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -315,4 +317,70 @@ func newJar(t *testing.T) http.CookieJar {
 		t.Fatal(err)
 	}
 	return jar
+}
+
+// The console shows an advocate's page link on the customer page and
+// revokes them: support can (with CSRF, audited), a viewer cannot, and an
+// advocate of another shop is not reachable through this one.
+func TestConsoleAdvocatePageLinks(t *testing.T) {
+	w := newConsoleWorld(t)
+	h := w.h
+	support := w.login(t, "support@parrain.test")
+	pa := "/console/shops/" + w.shopA
+	status, page := support.get(pa + "/customers?q=" + w.advocateA.Code)
+	m := regexp.MustCompile(`id="pagelink" readonly value="([^"]+)"`).FindStringSubmatch(page)
+	if status != http.StatusOK || m == nil || !strings.HasPrefix(m[1], h.app.URL+"/a/") {
+		t.Fatalf("customer page: %d, link %v", status, m)
+	}
+	link := html.UnescapeString(m[1])
+	if s, _ := get(t, link, ""); s != http.StatusOK {
+		t.Fatalf("the console's link: %d", s)
+	}
+	revoke := fmt.Sprintf("%s/customers/%d/revoke-links", pa, w.advocateA.ID)
+	post := func(sc *staffClient, path, csrf string) int {
+		form := url.Values{"csrf": {csrf}, "q": {w.advocateA.Code}}
+		resp, err := sc.c.PostForm(sc.base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	viewer := w.login(t, "viewer@parrain.test")
+	if _, vp := viewer.get(pa + "/customers?q=" + w.advocateA.Code); strings.Contains(vp, "revoke-links") {
+		t.Error("a viewer is offered to revoke")
+	}
+	if s := post(viewer, revoke, viewer.csrf); s != http.StatusForbidden {
+		t.Errorf("viewer revoke: %d", s)
+	}
+	if s := post(support, revoke, "forged"); s != http.StatusForbidden {
+		t.Errorf("revoke without the CSRF token: %d", s)
+	}
+	if s, _ := get(t, link, ""); s != http.StatusOK {
+		t.Fatalf("refused revocations changed something: %d", s)
+	}
+	// Shop B's advocate id under shop A: not found, nothing changed.
+	var other int64
+	h.direct.QueryRow(`SELECT a.id FROM advocates a JOIN shops s ON s.id = a.shop_id WHERE s.domain = $1 LIMIT 1`, w.shopB).Scan(&other)
+	if s := post(support, fmt.Sprintf("%s/customers/%d/revoke-links", pa, other), support.csrf); s != http.StatusNotFound {
+		t.Errorf("revoking another shop's advocate: %d", s)
+	}
+	if n := h.count("SELECT count(*) FROM advocates WHERE page_generation <> 0"); n != 0 {
+		t.Fatalf("%d advocates revoked by refused requests", n)
+	}
+	if s := post(support, revoke, support.csrf); s != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", s)
+	}
+	if s, _ := get(t, link, ""); s != http.StatusGone {
+		t.Errorf("revoked link: %d", s)
+	}
+	if n := h.count("SELECT count(*) FROM audit_log WHERE action = 'revoke_advocate_links' AND subject = $1", fmt.Sprintf("advocate:%d", w.advocateA.ID)); n != 1 {
+		t.Errorf("%d audit rows", n)
+	}
+	_, page = support.get(pa + "/customers?q=" + w.advocateA.Code)
+	if m := regexp.MustCompile(`id="pagelink" readonly value="([^"]+)"`).FindStringSubmatch(page); m == nil {
+		t.Fatal("no new link after revoking")
+	} else if s, _ := get(t, html.UnescapeString(m[1]), ""); s != http.StatusOK {
+		t.Errorf("the new link: %d", s)
+	}
 }
