@@ -159,7 +159,8 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 		}
 		// The advocate keeps its codes and history (the books); without
 		// its email key a later order from that address makes a new one.
-		q = tx.Exec("UPDATE advocates SET email = '', email_norm = '', first_name = '' WHERE shop_id = ? AND "+advocateOfCustomer,
+		// Links to their page, sent to the person, stop working.
+		q = tx.Exec("UPDATE advocates SET email = '', email_norm = '', first_name = '', page_generation = page_generation + 1 WHERE shop_id = ? AND "+advocateOfCustomer,
 			shopID, cid, cid, emailNorm, emailNorm)
 		n += q.RowsAffected
 		return q.Error

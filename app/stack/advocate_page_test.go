@@ -123,11 +123,26 @@ func tamper(link string) string {
 	return link[:i] + kid + "." + string(c) + rest[1:]
 }
 
+// TestAdvocatePage builds Marie's referrals once (the world is the slow
+// part) and checks the page over HTTP, through the app proxy, and in the
+// browser (skipped with -short).
+func TestAdvocatePage(t *testing.T) {
+	w := newAdvocatePageWorld(t)
+	// The browser first: the HTTP checks revoke Marie's links.
+	t.Run("in the browser", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("browser tests need chromium")
+		}
+		advocatePageInBrowser(t, w)
+	})
+	t.Run("through the app proxy", func(t *testing.T) { advocatePageThroughAppProxy(t, w) })
+	t.Run("over HTTP", func(t *testing.T) { advocatePageOverHTTP(t, w) })
+}
+
 // The page over HTTP: every state in plain words, friends as first name and
 // initial, dates in the shop's time zone, and nothing for a link that is
 // tampered with, expired or revoked.
-func TestAdvocatePage(t *testing.T) {
-	w := newAdvocatePageWorld(t)
+func advocatePageOverHTTP(t *testing.T, w *advocatePageWorld) {
 	h := w.h
 	link := w.link()
 	status, body := get(t, link, "en")
@@ -201,8 +216,7 @@ func TestAdvocatePage(t *testing.T) {
 
 // The Shopify app proxy door: the logged-in advocate's own page; nobody
 // logged in, or an unsigned request, gets none.
-func TestAdvocatePageThroughAppProxy(t *testing.T) {
-	w := newAdvocatePageWorld(t)
+func advocatePageThroughAppProxy(t *testing.T, w *advocatePageWorld) {
 	h := w.h
 	jar := newJar(t)
 	c := &http.Client{Jar: jar}
@@ -290,13 +304,12 @@ func TestAdvocatePageWooCommerceLink(t *testing.T) {
 	}
 }
 
-// TestAdvocatePageInBrowser runs widget/test/advocate.test.mjs: the page
+// advocatePageInBrowser runs widget/test/advocate.test.mjs: the page
 // through its emailed link in English and French on a phone-sized screen
 // with each referral state, the expired and tampered links, the app proxy
 // page of the logged-in advocate, axe-core on each.
-func TestAdvocatePageInBrowser(t *testing.T) {
+func advocatePageInBrowser(t *testing.T, w *advocatePageWorld) {
 	root, testDir, chromium := browserTests(t)
-	w := newAdvocatePageWorld(t)
 	h := w.h
 	link := w.link()
 	expired, err := advocatepage.Sign(h.stack.Config.Keyring, advocatepage.Claims{ShopID: w.shopID(), AdvocateID: w.adv.ID, Expires: h.now().Add(-time.Minute)})
