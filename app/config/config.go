@@ -42,8 +42,13 @@ type Config struct {
 	// ClicksPerMinute bounds /r/{code} hits per IP and minute.
 	ClicksPerMinute int
 	// WidgetPerIP and WidgetPerShop bound the widget API per minute.
-	WidgetPerIP     int
-	WidgetPerShop   int
+	WidgetPerIP   int
+	WidgetPerShop int
+	// AdvocatePagePerIP bounds the advocate's page (/a/{token} and its
+	// app-proxy doors) per IP and minute.
+	AdvocatePagePerIP int
+	// AdvocateLinkTTL is how long a signed advocate page link works.
+	AdvocateLinkTTL time.Duration
 	ShutdownTimeout time.Duration
 	// RelayAfter is how long a stored webhook event may wait unenqueued
 	// before the relay enqueues it (its direct enqueue failed or the process
@@ -115,6 +120,8 @@ func Load(getenv Getenv) (*Config, error) {
 		ClicksPerMinute:   r.integer("CLICKS_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
 		WidgetPerIP:       r.integer("WIDGET_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
 		WidgetPerShop:     r.integer("WIDGET_PER_MINUTE_PER_SHOP", 1200, 1, 10_000_000),
+		AdvocatePagePerIP: r.integer("ADVOCATE_PAGE_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
+		AdvocateLinkTTL:   time.Duration(r.integer("ADVOCATE_LINK_DAYS", 90, 1, 3650)) * 24 * time.Hour,
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		RelayAfter:        r.duration("WEBHOOK_RELAY_AFTER", 10*time.Second),
 

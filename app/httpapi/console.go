@@ -119,6 +119,7 @@ func (s *Server) consoleRoutes(r *gin.Engine, shopAPI *gin.RouterGroup) {
 	shop.POST("/settings", requireAct, s.consoleSaveSettings)
 	shop.GET("/preview", s.consolePreview)
 	shop.GET("/customers", s.consoleCustomers)
+	shop.POST("/customers/:id/revoke-links", requireAct, s.consoleRevokeAdvocateLinks)
 	shop.GET("/dashboard", s.consoleDashboard)
 	shop.GET("/export/:what", s.consoleExport)
 	s.eventRoutes(shopAPI, shop)
@@ -569,6 +570,14 @@ func (s *Server) consoleCustomers(c *gin.Context) {
 					return
 				}
 				v["Emails"] = emailViews(msgs, s.EmailEnabled)
+			}
+			if s.AdvocatePages != nil {
+				page, err := s.AdvocatePages.AdvocateURL(c.Request.Context(), shopFrom(c).ID, cust.ID)
+				if err != nil {
+					fail(c, err)
+					return
+				}
+				v["PageLink"] = page
 			}
 		}
 	}

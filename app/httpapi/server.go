@@ -77,6 +77,13 @@ type Server struct {
 	// WooResolver resolves store hosts for that check (nil: the system's).
 	WooResolver woocommerce.Resolver
 	Console     Console
+	// AdvocatePages serves the advocate's page (/a/{token}, the app
+	// proxies) and makes its links; nil: not served.
+	AdvocatePages AdvocatePages
+	// AdvocatePagePerIPPerMinute bounds the page's routes per IP.
+	AdvocatePagePerIPPerMinute int
+	// WooSecrets checks the WooCommerce plugin's My account links.
+	WooSecrets WooSecrets
 	// PopupScript is the popup's versioned file name (for the preview).
 	PopupScript string
 	// WidgetAssets serves /widget/{file}.
@@ -163,6 +170,11 @@ func (s *Server) Handler() http.Handler {
 	w.POST("/session", s.widgetSession)
 	w.OPTIONS("/session", func(*gin.Context) {})
 	r.POST("/proxy/shopify/widget/session", s.proxyWidgetSession)
+	if s.AdvocatePages != nil {
+		r.GET("/a/:token", s.advocatePage)
+		r.GET("/proxy/shopify/advocate", s.proxyAdvocatePage)
+		r.GET("/proxy/woocommerce/advocate", s.wooAdvocatePage)
+	}
 
 	admin := r.Group("/api/admin", s.requireShopifySession)
 	admin.GET("/program", s.getProgram)

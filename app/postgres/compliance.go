@@ -161,7 +161,7 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 			orderIDs[i] = strconv.FormatInt(id, 10)
 		}
 		email := strings.ToLower(strings.TrimSpace(c.Email))
-		q = tx.Exec(`UPDATE orders SET email_norm = '', first_name = '', browser_ip = '',
+		q = tx.Exec(`UPDATE orders SET email_norm = '', first_name = '', last_initial = '', browser_ip = '',
 			facts = jsonb_build_object('PlatformID', facts -> 'PlatformID', 'Total', facts -> 'Total', 'CreatedAt', facts -> 'CreatedAt', 'redacted', true)
 			WHERE shop_id = ? AND ((? <> '' AND customer_id = ?) OR platform_order_id IN (?) OR (? <> '' AND lower(facts ->> 'Email') = ?)
 				OR (? <> '' AND email_norm = ?))`,
@@ -195,7 +195,8 @@ func (s *ComplianceService) RedactCustomer(ctx context.Context, shopID int64, c 
 		}
 		// The advocate keeps its codes and history (the books); without
 		// its email key a later order from that address makes a new one.
-		q = tx.Exec("UPDATE advocates SET email = '', email_norm = '', first_name = '' WHERE shop_id = ? AND "+advocateOfCustomer,
+		// Links to their page, sent to the person, stop working.
+		q = tx.Exec("UPDATE advocates SET email = '', email_norm = '', first_name = '', page_generation = page_generation + 1 WHERE shop_id = ? AND "+advocateOfCustomer,
 			shopID, cid, cid, emailNorm, emailNorm)
 		n += q.RowsAffected
 		return q.Error

@@ -196,8 +196,8 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 	var row orderRow
 	err := r.db.gorm.WithContext(ctx).Raw(`
 		INSERT INTO orders AS o (shop_id, platform_order_id, name, customer_id, email_norm, currency, total_minor, refunded_minor,
-			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, placed_at, locale, marketing_consent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?)
+			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, last_initial, placed_at, locale, marketing_consent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?)
 		ON CONFLICT (shop_id, platform_order_id) DO UPDATE SET
 			name        = CASE WHEN EXCLUDED.known THEN EXCLUDED.name ELSE o.name END,
 			customer_id = CASE WHEN EXCLUDED.known THEN EXCLUDED.customer_id ELSE o.customer_id END,
@@ -212,6 +212,7 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 				THEN jsonb_strip_nulls(jsonb_build_object('ConfirmationNumber', o.facts -> 'ConfirmationNumber')) || EXCLUDED.facts
 				ELSE o.facts END,
 			first_name  = CASE WHEN EXCLUDED.known THEN EXCLUDED.first_name ELSE o.first_name END,
+			last_initial = CASE WHEN EXCLUDED.known THEN EXCLUDED.last_initial ELSE o.last_initial END,
 			placed_at   = CASE WHEN EXCLUDED.known THEN EXCLUDED.placed_at ELSE o.placed_at END,
 			-- What the buyer's emails follow; an event that does not say
 			-- keeps what an earlier one said.
@@ -227,7 +228,7 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 			updated_at  = now()
 		RETURNING *`,
 		shopID, o.PlatformID, o.Name, o.CustomerID, attribution.NormalizeEmail(o.Email), o.Total.Currency, o.Total.Minor, ev.RefundMinor,
-		refundIDs, ev.Known, ev.Paid, ev.Cancelled, o.Test, o.BrowserIP, string(facts), ev.FirstName, placed,
+		refundIDs, ev.Known, ev.Paid, ev.Cancelled, o.Test, o.BrowserIP, string(facts), ev.FirstName, ev.LastInitial, placed,
 		ev.Locale, ev.MarketingConsent,
 	).Scan(&row).Error
 	if err != nil {

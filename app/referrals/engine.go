@@ -29,6 +29,9 @@ import (
 type OrderEvent struct {
 	Order     attribution.Order
 	FirstName string
+	// LastInitial is the first letter of the buyer's last name, upper
+	// case, "" when unknown: a friend is shown as "Bob M.", never by email.
+	LastInitial string
 	// Known is false for a refund event: it carries no order facts.
 	Known     bool
 	Paid      bool

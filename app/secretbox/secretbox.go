@@ -7,7 +7,9 @@ package secretbox
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,13 +26,14 @@ var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 type Keyring struct {
 	active string
 	aeads  map[string]cipher.AEAD
+	raw    map[string][]byte
 }
 
 // Parse reads a keyring from its configuration form:
 // "kid:base64key[,kid:base64key...]", each key 32 bytes (standard or URL
 // base64). The first key is the active one.
 func Parse(spec string) (*Keyring, error) {
-	k := &Keyring{aeads: map[string]cipher.AEAD{}}
+	k := &Keyring{aeads: map[string]cipher.AEAD{}, raw: map[string][]byte{}}
 	for i, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		id, b64, ok := strings.Cut(part, ":")
@@ -56,6 +59,7 @@ func Parse(spec string) (*Keyring, error) {
 			return nil, fmt.Errorf("key %q: %w", id, err)
 		}
 		k.aeads[id] = aead
+		k.raw[id] = raw
 		if i == 0 {
 			k.active = id
 		}
@@ -70,6 +74,22 @@ func decodeKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("not valid base64")
+}
+
+// DeriveKey returns a 32-byte key for one purpose (label), derived from the
+// key kid with HMAC-SHA256 (the HKDF-Expand step with a single block), and
+// false when kid is not configured. Signing keys come from here so that a
+// deployment has one secret to keep and rotate, and a signature made for one
+// purpose is worthless for another.
+func (k *Keyring) DeriveKey(kid, label string) ([]byte, bool) {
+	raw, ok := k.raw[kid]
+	if !ok {
+		return nil, false
+	}
+	m := hmac.New(sha256.New, raw)
+	m.Write([]byte("parrain/" + label))
+	m.Write([]byte{1})
+	return m.Sum(nil), true
 }
 
 // ActiveKeyID returns the id of the key new secrets are sealed with.

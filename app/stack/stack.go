@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/advocatepage"
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
@@ -244,25 +245,44 @@ func (s *Stack) HTTPHandler() http.Handler {
 		TrustedProxies:  s.Config.TrustedProxies,
 		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), NoEmail: s.Config.SMTPURL == "",
 			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
-		WidgetAssets:           s.widgetAssets,
-		Staff:                  s.Staff(),
-		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
-		Console:                s.DB.Console(),
-		Events:                 s.Events(),
-		WooInstalls:            s.DB.Shops(),
-		WooHTTP:                s.WooHTTP,
-		WooAllowPrivateStores:  s.Config.WooAllowPrivateStores,
-		PopupScript:            s.widgetAssets.PopupName,
-		WidgetPerIPPerMinute:   s.Config.WidgetPerIP,
-		WidgetPerShopPerMinute: s.Config.WidgetPerShop,
-		MetricsToken:           s.Config.MetricsToken,
-		OAuthStates:            s.DB.Shops(),
-		Emails:                 s.DB.Emails(),
-		EmailPreview:           s.emailPreviewer(),
-		EmailKey:               s.emailKey(),
-		EmailEnabled:           s.Config.SMTPURL != "",
+		WidgetAssets:               s.widgetAssets,
+		Staff:                      s.Staff(),
+		Review:                     &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
+		Console:                    s.DB.Console(),
+		Events:                     s.Events(),
+		WooInstalls:                s.DB.Shops(),
+		WooHTTP:                    s.WooHTTP,
+		WooAllowPrivateStores:      s.Config.WooAllowPrivateStores,
+		PopupScript:                s.widgetAssets.PopupName,
+		WidgetPerIPPerMinute:       s.Config.WidgetPerIP,
+		WidgetPerShopPerMinute:     s.Config.WidgetPerShop,
+		MetricsToken:               s.Config.MetricsToken,
+		OAuthStates:                s.DB.Shops(),
+		Emails:                     s.DB.Emails(),
+		EmailPreview:               s.emailPreviewer(),
+		EmailKey:                   s.emailKey(),
+		EmailEnabled:               s.Config.SMTPURL != "",
+		AdvocatePages:              s.AdvocatePages(),
+		AdvocatePagePerIPPerMinute: s.Config.AdvocatePagePerIP,
+		WooSecrets:                 wooSecrets{s.DB.Shops()},
 	}
 	return srv.Handler()
+}
+
+// AdvocatePages is the advocate's page: its links (AdvocateURL, for emails
+// and the console), revocation, and the page itself.
+func (s *Stack) AdvocatePages() *advocatepage.Service {
+	return &advocatepage.Service{Data: s.DB.Referrals(), Shops: s.DB.Shops(), Keys: s.Config.Keyring,
+		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now}
+}
+
+// wooSecrets gives the WooCommerce plugin's shared secret: the shop's
+// webhook secret, which the plugin reads from the store's Parrain webhooks.
+type wooSecrets struct{ shops *postgres.ShopService }
+
+func (w wooSecrets) WooWebhookSecret(ctx context.Context, shop *app.Shop) (string, error) {
+	secret, _, err := woocommerce.ShopWebhookSecret(ctx, w.shops, shop.ID, shop.Domain)
+	return secret, err
 }
 
 // Relay returns the relay that enqueues stored-but-unqueued webhook events.

@@ -48,6 +48,7 @@ type order struct {
 	Customer              *struct {
 		ID                    int64   `json:"id"`
 		FirstName             *string `json:"first_name"`
+		LastName              *string `json:"last_name"`
 		Phone                 *string `json:"phone"`
 		EmailMarketingConsent *struct {
 			State string `json:"state"`
@@ -55,9 +56,11 @@ type order struct {
 	} `json:"customer"`
 	BillingAddress *struct {
 		FirstName *string `json:"first_name"`
+		LastName  *string `json:"last_name"`
 	} `json:"billing_address"`
 	ShippingAddress *struct {
 		FirstName *string `json:"first_name"`
+		LastName  *string `json:"last_name"`
 		Address1  *string `json:"address1"`
 		Address2  *string `json:"address2"`
 		City      *string `json:"city"`
@@ -98,10 +101,10 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 		Total: total, Test: o.Test, SourceName: o.SourceName, LandingSite: str(o.LandingSite), CreatedAt: created.UTC(),
 		CartAttributes: map[string]string{}, ConfirmationNumber: str(o.ConfirmationNumber),
 	}
-	first := ""
+	first, last := "", ""
 	if o.Customer != nil && o.Customer.ID != 0 {
 		f.CustomerID = strconv.FormatInt(o.Customer.ID, 10)
-		first = str(o.Customer.FirstName)
+		first, last = str(o.Customer.FirstName), str(o.Customer.LastName)
 		if f.Phone == "" {
 			f.Phone = str(o.Customer.Phone)
 		}
@@ -109,10 +112,10 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 	// A guest ("customer": null) is named by the order's addresses: the
 	// advocate code starts with the first name.
 	if first == "" && o.BillingAddress != nil {
-		first = str(o.BillingAddress.FirstName)
+		first, last = str(o.BillingAddress.FirstName), str(o.BillingAddress.LastName)
 	}
 	if first == "" && o.ShippingAddress != nil {
-		first = str(o.ShippingAddress.FirstName)
+		first, last = str(o.ShippingAddress.FirstName), str(o.ShippingAddress.LastName)
 	}
 	if a := o.ShippingAddress; a != nil {
 		f.ShippingAddress = attribution.Address{Line1: str(a.Address1), Line2: str(a.Address2), City: str(a.City), Zip: str(a.Zip), Country: str(a.Country)}
@@ -130,7 +133,7 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 	case "paid", "partially_refunded", "refunded", "partially_paid":
 		paid = true
 	}
-	return referrals.OrderEvent{Order: f, FirstName: first, Known: true, Paid: paid, Cancelled: o.CancelledAt != nil,
+	return referrals.OrderEvent{Order: f, FirstName: first, LastInitial: referrals.Initial(last), Known: true, Paid: paid, Cancelled: o.CancelledAt != nil,
 		Locale: str(o.CustomerLocale), MarketingConsent: marketingConsent(o)}, nil
 }
 

@@ -29,6 +29,7 @@ type order struct {
 	DateModifiedGMT string `json:"date_modified_gmt"`
 	Billing         struct {
 		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
 		Email     string `json:"email"`
 		Phone     string `json:"phone"`
 	} `json:"billing"`
@@ -129,7 +130,7 @@ func ParseOrder(payload []byte) (*Change, error) {
 		}
 	}
 	c := &Change{Key: o.OrderKey, Order: referrals.OrderEvent{
-		Order: facts, FirstName: o.Billing.FirstName, Known: true,
+		Order: facts, FirstName: o.Billing.FirstName, LastInitial: referrals.Initial(o.Billing.LastName), Known: true,
 		Paid: paidStatuses[o.Status], Cancelled: cancelledStatuses[o.Status], Locale: locale, MarketingConsent: consent,
 	}}
 	for _, r := range o.Refunds {

@@ -134,6 +134,140 @@ add_action(
 	}
 );
 
+/*
+ * My account → "Referrals": the customer's own referral page on Parrain
+ * (their link, share buttons, each friend's order, their rewards).
+ *
+ * The tab links to Parrain rather than embedding the page: Parrain serves it
+ * with its own strict headers (no framing, no Referer), and the page stays
+ * one server-rendered page for every door. The link is made when the
+ * customer clicks (?open=1 on the tab), so it is fresh: Parrain accepts it
+ * for 15 minutes. It carries the store, the logged-in customer's id and the
+ * time, signed (HMAC-SHA256, hex) with the secret Parrain gave the store's
+ * "Parrain …" webhooks: the store vouches for who is logged in, as
+ * Shopify's app proxy does, without a key of its own and without a call
+ * from the store to Parrain. Parrain finds the advocate by customer id
+ * only, never by the account's email (WooCommerce does not verify it).
+ */
+const PARRAIN_ENDPOINT = 'parrain-referrals';
+
+add_action(
+	'init',
+	function () {
+		add_rewrite_endpoint( PARRAIN_ENDPOINT, EP_ROOT | EP_PAGES );
+	}
+);
+
+register_activation_hook(
+	__FILE__,
+	function () {
+		add_rewrite_endpoint( PARRAIN_ENDPOINT, EP_ROOT | EP_PAGES );
+		flush_rewrite_rules();
+	}
+);
+
+register_deactivation_hook( __FILE__, 'flush_rewrite_rules' );
+
+add_filter(
+	'woocommerce_get_query_vars',
+	function ( $vars ) {
+		$vars[ PARRAIN_ENDPOINT ] = PARRAIN_ENDPOINT;
+		return $vars;
+	}
+);
+
+add_filter(
+	'woocommerce_account_menu_items',
+	function ( $items ) {
+		if ( '' === parrain_app_url() ) {
+			return $items;
+		}
+		$out = array();
+		foreach ( $items as $key => $label ) {
+			if ( 'customer-logout' === $key ) {
+				$out[ PARRAIN_ENDPOINT ] = __( 'Referrals', 'parrain' );
+			}
+			$out[ $key ] = $label;
+		}
+		if ( ! isset( $out[ PARRAIN_ENDPOINT ] ) ) {
+			$out[ PARRAIN_ENDPOINT ] = __( 'Referrals', 'parrain' );
+		}
+		return $out;
+	}
+);
+
+/** The secret Parrain set on this store's Parrain webhooks, '' if none. */
+function parrain_shared_secret() {
+	$app = parrain_app_url();
+	if ( '' === $app || ! class_exists( 'WC_Data_Store' ) ) {
+		return '';
+	}
+	$prefix = $app . '/webhooks/woocommerce/';
+	foreach ( WC_Data_Store::load( 'webhook' )->get_webhooks_ids() as $id ) {
+		$webhook = wc_get_webhook( $id );
+		if ( $webhook && 0 === strpos( $webhook->get_delivery_url(), $prefix ) && '' !== (string) $webhook->get_secret() ) {
+			return (string) $webhook->get_secret();
+		}
+	}
+	return '';
+}
+
+/** A signed link to the customer's page on Parrain, '' if not connected. */
+function parrain_page_link( $customer_id ) {
+	$secret = parrain_shared_secret();
+	if ( '' === $secret ) {
+		return '';
+	}
+	$shop = parrain_shop_id();
+	$ts   = (string) time();
+	$id   = (string) absint( $customer_id );
+	$sig  = hash_hmac( 'sha256', $shop . "\n" . $id . "\n" . $ts, $secret );
+	return add_query_arg(
+		array(
+			'shop'        => rawurlencode( $shop ),
+			'customer_id' => $id,
+			'timestamp'   => $ts,
+			'signature'   => $sig,
+			'lang'        => substr( get_locale(), 0, 2 ),
+		),
+		parrain_app_url() . '/proxy/woocommerce/advocate'
+	);
+}
+
+/* ?open=1 on the tab: sign now and go to Parrain. */
+add_action(
+	'template_redirect',
+	function () {
+		if ( ! isset( $_GET['open'] ) || ! function_exists( 'is_wc_endpoint_url' ) || ! is_wc_endpoint_url( PARRAIN_ENDPOINT ) || ! is_user_logged_in() ) { // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- opens the visitor's own page, changes nothing.
+			return;
+		}
+		$link = parrain_page_link( get_current_user_id() );
+		if ( '' === $link ) {
+			return;
+		}
+		nocache_headers();
+		// phpcs:ignore WordPress.Security.SafeRedirect.wp_redirect_wp_redirect -- Parrain's address, set by the merchant.
+		wp_redirect( $link, 303 );
+		exit;
+	}
+);
+
+add_action(
+	'woocommerce_account_' . PARRAIN_ENDPOINT . '_endpoint',
+	function () {
+		if ( '' === parrain_shared_secret() ) {
+			echo '<p>' . esc_html__( 'Referrals are not available right now.', 'parrain' ) . '</p>';
+			return;
+		}
+		echo '<p>' . esc_html__( 'Your referral link, your friends\' orders and your rewards are on your referral page.', 'parrain' ) . '</p>';
+		printf(
+			'<p><a class="button" href="%s">%s</a></p>',
+			esc_url( add_query_arg( 'open', '1', wc_get_account_endpoint_url( PARRAIN_ENDPOINT ) ) ),
+			esc_html__( 'Open my referral page', 'parrain' )
+		);
+	}
+);
+
 /* Settings: the Parrain address and the "Connect to Parrain" button. */
 add_action(
 	'admin_menu',
