@@ -42,9 +42,9 @@ func deliveryTaskID(id int64, attempts int) string {
 
 // NewSweepEventsTask returns the periodic sweep.
 func NewSweepEventsTask() *asynq.Task {
-	// Unique: every worker process runs the scheduler; one sweep at a time
-	// is enough.
-	return asynq.NewTask(TypeSweepEvents, nil, asynq.Queue(QueueDefault), asynq.MaxRetry(0), asynq.Timeout(time.Minute), asynq.Unique(2*time.Second))
+	// Every worker process schedules it; concurrent sweeps take disjoint
+	// rows (SKIP LOCKED, offered_until), so no uniqueness lock is needed.
+	return asynq.NewTask(TypeSweepEvents, nil, asynq.Queue(QueueDefault), asynq.MaxRetry(0), asynq.Timeout(time.Minute))
 }
 
 // EventDeliverer makes one attempt; events.Deliverer implements it.
