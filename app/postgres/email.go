@@ -230,10 +230,16 @@ func (s *EmailStore) MarkSent(ctx context.Context, id int64, to string, r email.
 			to, r.Lang, r.Subject, r.Text, at, id).Scan(&rows).Error; err != nil {
 			return err
 		}
-		if len(rows) == 0 || hook == nil {
+		if len(rows) == 0 {
 			return nil
 		}
 		it := rows[0].toItem()
+		if err := emitEmailSent(tx, it, at); err != nil {
+			return err
+		}
+		if hook == nil {
+			return nil
+		}
 		return hook(context.WithValue(ctx, txKey{}, tx), email.Sent{OutboxID: it.ID, ShopID: it.ShopID, AdvocateID: it.AdvocateID,
 			Kind: it.Kind, MessageID: it.MessageID, At: at})
 	})

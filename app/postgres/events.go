@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
 )
 
@@ -477,4 +478,20 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// emitEmailSent writes email.sent for an outbox row the SMTP server
+// accepted: the kind, the Message-ID and the advocate, never the content.
+func emitEmailSent(tx *gorm.DB, it *email.Item, at time.Time) error {
+	data := map[string]any{"email": map[string]any{"id": it.ID, "kind": string(it.Kind), "message_id": it.MessageID,
+		"sent_at": at.UTC().Format(time.RFC3339)}}
+	if it.AdvocateID != 0 {
+		adv, err := advocateData(tx, it.AdvocateID)
+		if err != nil {
+			return err
+		}
+		data["advocate"] = adv
+	}
+	return Emit(tx, events.Event{ShopID: it.ShopID, Type: events.EmailSent, Subject: "email:" + strconv.FormatInt(it.ID, 10),
+		AdvocateID: it.AdvocateID, Data: data, At: at})
 }

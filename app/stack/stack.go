@@ -68,9 +68,9 @@ type Stack struct {
 	// AfterEmailSend is the same for emails: it runs after the SMTP server
 	// accepted a message and before the outbox row is marked sent.
 	AfterEmailSend func()
-	// AdvocateLinks gives the advocate's page link every email carries;
-	// nil leaves it out. OnEmailSent runs in the transaction that marks a
-	// message sent ("email.sent" events). Both are set before the worker
+	// AdvocateLinks replaces the advocate's page link every email carries
+	// (nil: the advocate's page, AdvocatePages). OnEmailSent runs in the transaction that marks a
+	// message sent, after its "email.sent" event. Both are set before the worker
 	// starts.
 	AdvocateLinks email.AdvocateLinker
 	OnEmailSent   email.SentHook
@@ -269,6 +269,15 @@ func (s *Stack) HTTPHandler() http.Handler {
 	return srv.Handler()
 }
 
+// advocateLinks is what emails link to: the advocate's page unless a test
+// set AdvocateLinks.
+func (s *Stack) advocateLinks() email.AdvocateLinker {
+	if s.AdvocateLinks != nil {
+		return s.AdvocateLinks
+	}
+	return s.AdvocatePages()
+}
+
 // AdvocatePages is the advocate's page: its links (AdvocateURL, for emails
 // and the console), revocation, and the page itself.
 func (s *Stack) AdvocatePages() *advocatepage.Service {
@@ -410,7 +419,7 @@ func (s *Stack) Emails() *email.Service {
 	}
 	return &email.Service{
 		Store: s.DB.Emails(), Sender: &smtp.Sender{Server: server, HELO: s.Config.AppURL.Hostname()},
-		Links: s.AdvocateLinks, OnSent: s.OnEmailSent, Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
+		Links: s.advocateLinks(), OnSent: s.OnEmailSent, Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
 		FromAddr: s.Config.EmailFrom, AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(),
 		PerRecipientPerHour: s.Config.EmailPerRecipientPerHour, PerShopPerMinute: s.Config.EmailPerShopPerMinute,
 		AfterSend: s.AfterEmailSend,
