@@ -163,6 +163,38 @@ func (p platformStores) LandingURL(shop *app.Shop, friendCode, refCode string) s
 	return st.LandingURL(shop, friendCode, refCode)
 }
 
+func (p platformStores) FriendBatchLimit(shop *app.Shop) int {
+	st, err := p.of(shop)
+	if err != nil {
+		return 1
+	}
+	return st.FriendBatchLimit(shop)
+}
+
+func (p platformStores) AddFriendCodes(ctx context.Context, shop *app.Shop, offer app.FriendOffer, codes []string) (app.BulkAdd, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return app.BulkAdd{}, err
+	}
+	return st.AddFriendCodes(ctx, shop, offer, codes)
+}
+
+func (p platformStores) FriendCodesAdded(ctx context.Context, shop *app.Shop, offer app.FriendOffer, operation string, codes []string) (app.BulkAdd, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return app.BulkAdd{}, err
+	}
+	return st.FriendCodesAdded(ctx, shop, offer, operation, codes)
+}
+
+func (p platformStores) RemoveFriendCode(ctx context.Context, shop *app.Shop, offer app.FriendOffer, code string) error {
+	st, err := p.of(shop)
+	if err != nil {
+		return err
+	}
+	return st.RemoveFriendCode(ctx, shop, offer, code)
+}
+
 func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
 	out := map[string]jobs.TopicHandler{}
 	for _, m := range maps {
