@@ -13,6 +13,8 @@ CREATE TABLE friend_offers (
     -- The offer's key: its terms (kind, value, currency, minimum), later
     -- an A/B arm or a campaign.
     offer_key  text        NOT NULL,
+    -- The offer's terms (app.DiscountSpec as JSON) when it was first used.
+    spec       jsonb       NOT NULL DEFAULT '{}',
     -- The store's discount holding the offer's codes; '' until created.
     store_ref  text        NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL DEFAULT now(),

@@ -21,6 +21,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/config"
+	"github.com/parrain/parrain/app/friendcodes"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/postgres"
@@ -56,6 +57,9 @@ type Stack struct {
 	// AfterStoreCall is a fault-injection hook for crash tests (see
 	// referrals.Engine.AfterStoreCall); nil in production.
 	AfterStoreCall func()
+	// AfterFriendBatchSent is a fault-injection hook for crash tests (see
+	// friendcodes.Flusher.AfterSend); nil in production.
+	AfterFriendBatchSent func()
 
 	dispatcher   *jobs.Dispatcher
 	widgetAssets *widget.Assets
@@ -275,7 +279,8 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	})
 	mux.Handle(jobs.TypeIssueReward, &jobs.IssueReward{Engine: engine})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
-		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery)})
+		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery), FriendCodes: s.DB.FriendCodes(), FriendCodesQueue: s.friendCodeQueue()})
+	mux.Handle(jobs.TypeFlushFriendCodes, &jobs.FlushFriendCodes{Flusher: s.FriendCodeFlusher(), Queue: s.friendCodeQueue()})
 	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, Programs: s.DB.Referrals(), WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
@@ -301,6 +306,16 @@ func (s *Stack) stores() platformStores {
 	}
 }
 
+func (s *Stack) friendCodeQueue() jobs.FriendCodeQueue {
+	return jobs.FriendCodeQueue{Queue: s.Jobs, Now: time.Now}
+}
+
+// FriendCodeFlusher is the batching stage of friend codes, wired to
+// Postgres and each shop's store.
+func (s *Stack) FriendCodeFlusher() *friendcodes.Flusher {
+	return &friendcodes.Flusher{Repo: s.DB.FriendCodes(), Store: s.stores(), Shops: s.DB.Shops(), AfterSend: s.AfterFriendBatchSent}
+}
+
 // Engine returns the referral engine wired to Postgres, the Shopify store
 // and the reward queue.
 func (s *Stack) Engine() *referrals.Engine {
@@ -310,6 +325,7 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
+		FriendCodes: s.friendCodeQueue(),
 	}
 }
 
