@@ -20,7 +20,7 @@ const TypeFlushFriendCodes = "friendcodes:flush"
 // FriendCodesWindow is how long new codes gather before a flush: long
 // enough to fill a batch in a burst, short next to the seconds the store
 // takes to add them.
-const FriendCodesWindow = 200 * time.Millisecond
+const FriendCodesWindow = time.Second
 
 // FlushFriendCodesPayload names the shop.
 type FlushFriendCodesPayload struct {
