@@ -117,6 +117,55 @@ type StorePlatform interface {
 	// store whose deliveries can lag behind the shopper's order page; nil,
 	// nil where the platform's deliveries need no such help.
 	FetchOrder(ctx context.Context, shop *Shop, orderID string) (*FetchedOrder, error)
+
+	// FriendBatchLimit is how many friend codes one AddFriendCodes call
+	// may carry (Shopify's discountRedeemCodeBulkAdd: 250; WooCommerce's
+	// coupons/batch: 100).
+	FriendBatchLimit(shop *Shop) int
+	// AddFriendCodes puts codes in the store, all with the offer's terms:
+	// under the offer's one discount where the platform holds many codes
+	// per discount (offer.Ref, created with the first code when empty and
+	// returned in BulkAdd.OfferRef), else a discount each. A code the
+	// store already holds (a retry after a crash) is reported created
+	// with the discount that holds it, never added twice. When the store
+	// works asynchronously the answer is not Done: follow Operation with
+	// FriendCodesAdded.
+	AddFriendCodes(ctx context.Context, shop *Shop, offer FriendOffer, codes []string) (BulkAdd, error)
+	// FriendCodesAdded reads what the store did with an AddFriendCodes
+	// operation: Done false while it is still running.
+	FriendCodesAdded(ctx context.Context, shop *Shop, offer FriendOffer, operation string, codes []string) (BulkAdd, error)
+	// RemoveFriendCode removes one friend code from the store; an unknown
+	// code is not an error.
+	RemoveFriendCode(ctx context.Context, shop *Shop, offer FriendOffer, code string) error
+}
+
+// FriendOffer is the discount many friend codes share: its terms (Spec,
+// whose Code is ignored) and the store's reference to it once it exists.
+type FriendOffer struct {
+	Key  string
+	Ref  string
+	Spec DiscountSpec
+}
+
+// BulkAdd is what the store did with a batch of friend codes.
+type BulkAdd struct {
+	// OfferRef is the offer's discount in the store (Shopify), "" where
+	// each code is its own discount (WooCommerce).
+	OfferRef string
+	// Operation is the store's asynchronous job to follow; "" when the
+	// store answered at once.
+	Operation string
+	// Done is true when Codes holds the outcome of every code.
+	Done  bool
+	Codes []CodeOutcome
+}
+
+// CodeOutcome is one code of a batch: Ref set when the store holds it,
+// Err when the store refused it for good (its message).
+type CodeOutcome struct {
+	Code string
+	Ref  string
+	Err  string
 }
 
 // FetchedOrder is an order read from the store, ready for the intake, and

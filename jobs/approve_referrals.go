@@ -43,6 +43,11 @@ type ApproveReferrals struct {
 	// persistence); a job still queued, running or archived is left alone.
 	// Zero: only the 10-minute revival.
 	LostAfter time.Duration
+	// FriendCodes, when set, are swept too: a shop whose friend codes
+	// wait (their flush job lost with Redis, or a batch left by a dead
+	// worker) gets a flush.
+	FriendCodes      WaitingFriendCodes
+	FriendCodesQueue FriendCodeQueue
 }
 
 // ProcessTask implements asynq.Handler.
@@ -61,6 +66,17 @@ func (h *ApproveReferrals) ProcessTask(ctx context.Context, _ *asynq.Task) error
 		}
 		for _, id := range lost {
 			if err := h.Rewards.EnqueueRewardIfMissing(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	if h.FriendCodes != nil {
+		shops, err := h.FriendCodes.ShopsWithWaitingCodes(ctx, h.Now().Add(-30*time.Second), 500)
+		if err != nil {
+			return err
+		}
+		for _, id := range shops {
+			if err := h.FriendCodesQueue.FlushFriendCodes(ctx, id); err != nil {
 				return err
 			}
 		}

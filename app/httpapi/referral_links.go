@@ -66,7 +66,12 @@ func (s *Server) referralLink(c *gin.Context) {
 	}
 	home := s.Stores.LandingURL(shop, "", "")
 	prog, err := s.Links.Program(ctx, shop)
-	if err != nil || shop.Status != app.ShopInstalled || !prog.Enabled || adv.FriendCodeState != "created" {
+	// A friend code still on its way to the store (pending, creating) does
+	// not stop the link: the ref attributes the order whatever the code,
+	// and Shopify keeps a /discount/ code in the cart and checks it at
+	// checkout, seconds later, when it exists. Only a code the store
+	// refused for good sends the friend to the home page.
+	if err != nil || shop.Status != app.ShopInstalled || !prog.Enabled || adv.FriendCodeState == "failed" {
 		c.Redirect(http.StatusFound, home)
 		return
 	}

@@ -84,14 +84,17 @@ type Theme struct {
 
 // Content is everything the widget renders.
 type Content struct {
-	Lang     string            `json:"lang"`
-	Texts    map[string]string `json:"texts"`
-	Link     string            `json:"link"`
-	Code     string            `json:"code"`
-	Share    []Share           `json:"share"`
-	Theme    Theme             `json:"theme"`
-	CapDays  int               `json:"cap_days"`
-	Launcher bool              `json:"launcher"`
+	Lang  string            `json:"lang"`
+	Texts map[string]string `json:"texts"`
+	Link  string            `json:"link"`
+	Code  string            `json:"code"`
+	// CodePending is true while the code is on its way to the store; the
+	// code's label then says it is ready in a moment.
+	CodePending bool    `json:"code_pending,omitempty"`
+	Share       []Share `json:"share"`
+	Theme       Theme   `json:"theme"`
+	CapDays     int     `json:"cap_days"`
+	Launcher    bool    `json:"launcher"`
 }
 
 // Service answers popup requests.
@@ -174,13 +177,13 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch adv.FriendCodeState {
-	case "created":
-	case "failed":
+	if adv.FriendCodeState == "failed" {
 		return nil, app.Errorf(app.ENOTFOUND, "no referral offer for this order")
-	default:
-		return nil, ErrPending
 	}
+	// A code still on its way to the store (pending, creating: the
+	// batching stage adds it within seconds) is shown with "ready in a
+	// moment": the link works at once (it does not need the code), and
+	// the code is the one the store will hold.
 	c := Build(p, adv, r.Shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, r.Languages...))
 	s.trueTerms(&c, p)
 	return &c, nil
@@ -205,8 +208,8 @@ func (s *Service) ForCustomer(ctx context.Context, shop *app.Shop, customerID st
 	if err != nil {
 		return nil, err
 	}
-	if adv.FriendCodeState != "created" {
-		return nil, app.Errorf(app.ENOTFOUND, "no referral link yet")
+	if adv.FriendCodeState == "failed" {
+		return nil, app.Errorf(app.ENOTFOUND, "no referral link")
 	}
 	c := Build(p, adv, shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, languages...))
 	s.trueTerms(&c, p)
@@ -239,8 +242,12 @@ func Build(p app.Program, adv *app.Advocate, shopName, linkBase, lang string) Co
 	link := linkBase + "/r/" + url.PathEscape(adv.Code)
 	texts := Texts(p, lang, shopName, link)
 	w := p.Widget
+	pending := adv.FriendCodeState != "created"
+	if pending {
+		texts["code_label"] = codePendingLabel[lang]
+	}
 	return Content{
-		Lang: lang, Texts: texts, Link: link, Code: adv.FriendCode,
+		Lang: lang, Texts: texts, Link: link, Code: adv.FriendCode, CodePending: pending,
 		Share:   ShareLinks(link, shopName, texts["share_message"], lang),
 		Theme:   Theme{Accent: w.AccentColor, Background: w.BackgroundColor, Text: w.TextColor, Position: w.Position},
 		CapDays: w.CapDays, Launcher: w.Launcher,

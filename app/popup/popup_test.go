@@ -166,7 +166,7 @@ func TestSessionProofs(t *testing.T) {
 		{"only a refund seen", &Order{Known: false}, adv, Proof{Email: "ann@example.com"}, "pending"},
 		{"unpaid", &Order{Known: true, CustomerID: "42", EmailNorm: "ann@example.com"}, adv, Proof{Email: "ann@example.com"}, "pending"},
 		{"advocate not created yet", paid, nil, Proof{Email: "ann@example.com"}, "pending"},
-		{"friend code pending", paid, &app.Advocate{FriendCodeState: "pending"}, Proof{Email: "ann@example.com"}, "pending"},
+		{"friend code on its way to the store", paid, &app.Advocate{Code: "ANN-1234", FriendCode: "FRIEND-ANN-1234", FriendCodeState: "creating"}, Proof{Email: "ann@example.com"}, "ok"},
 		{"friend code failed", paid, &app.Advocate{FriendCodeState: "failed"}, Proof{Email: "ann@example.com"}, app.ENOTFOUND},
 		{"guest order: the advocate of the email", &Order{Known: true, Paid: true, EmailNorm: "ann@example.com"}, adv, Proof{Email: "ann@example.com"}, "ok"},
 		{"no customer, no email", &Order{Known: true, Paid: true, Key: "wc_order_abc"}, adv, Proof{OrderKey: "wc_order_abc"}, app.ENOTFOUND},
@@ -187,6 +187,11 @@ func TestSessionProofs(t *testing.T) {
 			}
 			if got == "ok" && (c.Link != "https://app.example/r/ANN-1234" || c.Code != "FRIEND-ANN-1234") {
 				t.Errorf("content link %q code %q", c.Link, c.Code)
+			}
+			// The code's label says when it is not in the store yet.
+			if pending := tc.adv != nil && tc.adv.FriendCodeState != "created"; got == "ok" &&
+				(c.CodePending != pending || strings.Contains(c.Texts["code_label"], "ready in a moment") != pending) {
+				t.Errorf("code pending %v, label %q", c.CodePending, c.Texts["code_label"])
 			}
 			if got != "ok" && c != nil {
 				t.Errorf("content returned with a refusal")
@@ -221,7 +226,7 @@ func TestForCustomer(t *testing.T) {
 		{"visitor", on, adv, "", app.EFORBIDDEN},
 		{"not an advocate", on, nil, "42", app.ENOTFOUND},
 		{"launcher off", program(), adv, "42", app.ENOTFOUND},
-		{"code not created", on, &app.Advocate{FriendCodeState: "pending"}, "42", app.ENOTFOUND},
+		{"code refused by the store", on, &app.Advocate{FriendCodeState: "failed"}, "42", app.ENOTFOUND},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Service{Data: &fakeData{adv: tc.adv, prog: tc.prog}, LinkBase: "https://app.example"}

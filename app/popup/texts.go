@@ -48,6 +48,13 @@ var termsNoEmail = map[string]string{
 	"fr": "Votre code de récompense est créé {days} après la première commande de votre ami, sauf en cas de retour.",
 }
 
+// codePendingLabel replaces code_label while the friend code is still on
+// its way to the store (a few seconds after the order in a burst).
+var codePendingLabel = map[string]string{
+	"en": "Or give them your code (ready in a moment)",
+	"fr": "Ou donnez-leur votre code (prêt dans un instant)",
+}
+
 // words are the pieces the offer sentences are made of, per language.
 var words = map[string]struct {
 	percentOff, amountOff, freeShipping, percentReward, days, day, immediately string

@@ -70,6 +70,10 @@ type Repo interface {
 	MergeOrder(ctx context.Context, shopID int64, ev OrderEvent) (*OrderRecord, error)
 	EnsureAdvocate(ctx context.Context, a *app.Advocate) (*app.Advocate, error)
 	SetFriendCode(ctx context.Context, advocateID int64, state, ref, errMsg string) error
+	// QueueFriendCode puts a pending friend code in line for the batching
+	// stage under the offer (kept with its terms the first time); a code
+	// already in line, created or failed is left as it is.
+	QueueFriendCode(ctx context.Context, adv *app.Advocate, offer app.FriendOffer) error
 	AdvocateByCode(ctx context.Context, shopID int64, code string) (*app.Advocate, error)
 	AdvocateByID(ctx context.Context, id int64) (*app.Advocate, error)
 	AdvocateFacts(ctx context.Context, shopID int64, adv *app.Advocate) (attribution.Advocate, error)
@@ -90,6 +94,12 @@ type Repo interface {
 	SetRevokedRewardError(ctx context.Context, id int64, msg string) error
 }
 
+// FriendCodeQueue asks for a shop's waiting friend codes to be flushed
+// soon.
+type FriendCodeQueue interface {
+	FlushFriendCodes(ctx context.Context, shopID int64) error
+}
+
 // RewardQueue enqueues the issuing of a reward.
 type RewardQueue interface {
 	EnqueueReward(ctx context.Context, rewardID int64) error
@@ -103,7 +113,12 @@ type Engine struct {
 		ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	}
 	Rewards RewardQueue
-	Now     func() time.Time
+	// FriendCodes, when set, sends new friend codes through the batching
+	// stage (app/friendcodes): the advocate's row is written, the code is
+	// queued and the flush job adds it to the store with others of the
+	// same offer. Nil: each code is created on its own, at once.
+	FriendCodes FriendCodeQueue
+	Now         func() time.Time
 	// CodeKey derives reward codes from referral ids.
 	CodeKey []byte
 	// AfterStoreCall, when set, runs right after a reward was created in
@@ -212,6 +227,19 @@ func (e *Engine) EnsureAdvocate(ctx context.Context, shop *app.Shop, p app.Progr
 		AmountMinor: p.FriendAmountMinor, Currency: p.Currency, MinOrderMinor: p.FriendMinOrderMinor,
 		OncePerCustomer: true, StartsAt: e.Now().Add(-time.Minute),
 	}
+	if e.FriendCodes != nil {
+		// In bulk: in line now, in the store within seconds. The popup
+		// and the link work meanwhile (the code says "ready in a moment").
+		offer := FriendOffer(p, e.Now())
+		if err := e.Repo.QueueFriendCode(ctx, adv, offer); err != nil {
+			return nil, fmt.Errorf("queue friend code %s: %w", adv.FriendCode, err)
+		}
+		if err := e.FriendCodes.FlushFriendCodes(ctx, shop.ID); err != nil {
+			// The code waits in Postgres; the sweep queues the flush.
+			logging.From(ctx).Warn("queue friend code flush", "shop_id", shop.ID, "error", err.Error())
+		}
+		return adv, nil
+	}
 	storeRef, err := e.Store.CreateDiscount(ctx, shop, spec)
 	if err != nil {
 		if app.ErrorCode(err) == app.EINVALID {
@@ -224,6 +252,18 @@ func (e *Engine) EnsureAdvocate(ctx context.Context, shop *app.Shop, p app.Progr
 	}
 	adv.FriendCodeState, adv.FriendCodeRef = "created", storeRef
 	return adv, nil
+}
+
+// FriendOffer is the offer the program's friend codes share: keyed by its
+// terms, so codes of one offer are one store discount, and a changed offer
+// starts another (an A/B arm or a campaign would be keyed the same way).
+// Anyone may use it, once per customer; it starts a minute before now.
+func FriendOffer(p app.Program, now time.Time) app.FriendOffer {
+	key := fmt.Sprintf("%s-%d-%d-%s-%d", p.FriendKind, p.FriendPercent, p.FriendAmountMinor, p.Currency, p.FriendMinOrderMinor)
+	return app.FriendOffer{Key: key, Spec: app.DiscountSpec{
+		Title: "Parrain: friend offer " + key, Kind: p.FriendKind, Percent: p.FriendPercent, AmountMinor: p.FriendAmountMinor,
+		Currency: p.Currency, MinOrderMinor: p.FriendMinOrderMinor, OncePerCustomer: true, StartsAt: now.Add(-time.Minute),
+	}}
 }
 
 // attribute finds the advocate behind the order, applies the rules and

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
 	"github.com/parrain/parrain/jobs"
 )
@@ -24,6 +26,36 @@ func buildParrain(t *testing.T) string {
 		t.Fatalf("build parrain: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// externalWorker is the real binary's worker on the harness's databases,
+// with a fault armed (PARRAIN_FAULT) or none ("").
+func (h *harness) externalWorker(ctx context.Context, bin, fault string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, "work")
+	cmd.Env = append(os.Environ(), "LOG_LEVEL=warn", "PARRAIN_FAULT="+fault)
+	for k, v := range h.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	// The external worker talks to Postgres and Redis directly, not
+	// through the harness proxies.
+	cmd.Env = append(cmd.Env, "DATABASE_URL="+h.directDSN, fmt.Sprintf("REDIS_URL=redis://%s/%d", h.rdb.Options().Addr, h.redisDB))
+	return cmd
+}
+
+// ageLeases makes the queue's leases look expired, as if the dead
+// worker's 30 s and the recoverer's wait had passed, so a restarted worker
+// takes its tasks back at start-up instead of in a minute.
+func (h *harness) ageLeases(queue string) int {
+	h.t.Helper()
+	lease := "asynq:{" + queue + "}:lease"
+	ids, err := h.rdb.ZRange(context.Background(), lease, 0, -1).Result()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, id := range ids {
+		h.rdb.ZAdd(context.Background(), lease, redisZ(float64(time.Now().Add(-2*time.Minute).Unix()), id))
+	}
+	return len(ids)
 }
 
 // The worker process dies right after Shopify created the reward code and
@@ -54,17 +86,7 @@ func TestRewardCrashBetweenStoreCallAndCommit(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	worker := func(fault string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, bin, "work")
-		cmd.Env = append(os.Environ(), "LOG_LEVEL=warn", "PARRAIN_FAULT="+fault)
-		for k, v := range h.env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		// The external worker talks to Postgres and Redis directly, not
-		// through the harness proxies.
-		cmd.Env = append(cmd.Env, "DATABASE_URL="+h.directDSN, fmt.Sprintf("REDIS_URL=redis://%s/%d", h.rdb.Options().Addr, h.redisDB))
-		return cmd
-	}
+	worker := func(fault string) *exec.Cmd { return h.externalWorker(ctx, bin, fault) }
 	crashing := worker("exit-after-reward-store-call")
 	out, err := crashing.CombinedOutput()
 	var exitErr *exec.ExitError
@@ -87,12 +109,11 @@ func TestRewardCrashBetweenStoreCallAndCommit(t *testing.T) {
 	// The task is still marked active for the dead worker. Age its lease
 	// as if the 30 s + recovery time had passed, so the restarted worker's
 	// recoverer hands it back at start-up instead of in a minute.
-	lease := "asynq:{" + jobs.QueueDefault + "}:lease"
-	ids, err := h.rdb.ZRange(context.Background(), lease, 0, -1).Result()
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("leases: %v %v", ids, err)
+	// The dead worker's reward job, and maybe a friend code flush it was
+	// running too.
+	if n := h.ageLeases(jobs.QueueDefault); n < 1 {
+		t.Fatalf("%d leases, want the dead worker's", n)
 	}
-	h.rdb.ZAdd(context.Background(), lease, redisZ(float64(time.Now().Add(-2*time.Minute).Unix()), ids[0]))
 
 	restarted := worker("")
 	if err := restarted.Start(); err != nil {
@@ -107,5 +128,76 @@ func TestRewardCrashBetweenStoreCallAndCommit(t *testing.T) {
 	}
 	if s, _, _ := h.referral(b); s != "rewarded" {
 		t.Fatalf("referral %s", s)
+	}
+}
+
+// The worker process dies right after Shopify took a batch of friend codes
+// and before the database recorded the bulk operation. The restarted
+// worker sends the batch again once the dead one's lease is over, learns
+// from the store that it holds the codes, and records them: every code in
+// the store exactly once.
+func TestFriendCodeBatchCrashAfterTheStoreTookIt(t *testing.T) {
+	bin := buildParrain(t)
+	h := newHarness(t, withSimulator(), withoutWorker())
+	const shop = "crashbulk.myshopify.com"
+	stop := h.runWorker()
+	sh := h.installAndSync(shop, "EUR")
+	stop() // from here on, only the external workers
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	repo := h.stack.DB.Referrals()
+	prog, err := repo.Program(ctx, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := referrals.FriendOffer(prog, time.Now())
+	var codes []string
+	for i := range 30 {
+		adv, err := repo.EnsureAdvocate(ctx, &app.Advocate{ShopID: sh.ID, CustomerID: fmt.Sprint(7000 + i), FirstName: "Crash",
+			Code: fmt.Sprintf("CRASH-%03d", i), FriendCode: fmt.Sprintf("FRIEND-CRASH-%03d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := repo.QueueFriendCode(ctx, adv, offer); err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, adv.FriendCode)
+	}
+	if err := (jobs.FriendCodeQueue{Queue: h.stack.Jobs, Now: time.Now}).FlushFriendCodes(ctx, sh.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.externalWorker(ctx, bin, "exit-after-friend-batch-sent").CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
+		t.Fatalf("the worker did not crash at the fault point: %v\n%s", err, out)
+	}
+	if n := h.count("SELECT count(*) FROM friend_code_batches WHERE sent_at IS NOT NULL AND operation = '' AND done_at IS NULL"); n != 1 {
+		t.Fatalf("%d batches sent without their operation, want the dead worker's", n)
+	}
+	if n := h.count("SELECT count(*) FROM advocates WHERE friend_code_state = 'created'"); n != 0 {
+		t.Fatalf("%d codes recorded before the crash", n)
+	}
+	h.ageLeases(jobs.QueueDefault)
+	if _, err := h.direct.Exec("UPDATE friend_code_batches SET leased_until = now() - interval '1 second' WHERE done_at IS NULL"); err != nil {
+		t.Fatal(err)
+	}
+	restarted := h.externalWorker(ctx, bin, "")
+	if err := restarted.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { restarted.Process.Signal(os.Interrupt); restarted.Wait() }()
+	eventually(t, 60*time.Second, "every friend code recorded by the restarted worker", func() bool {
+		return h.count("SELECT count(*) FROM advocates WHERE friend_code_state = 'created'") == len(codes)
+	})
+	for _, c := range codes {
+		k := 0
+		for _, d := range h.sim.Discounts(shop) {
+			if strings.EqualFold(d.Code, c) {
+				k++
+			}
+		}
+		if k != 1 {
+			t.Fatalf("%s is %d times in the store, want once", c, k)
+		}
 	}
 }

@@ -202,6 +202,10 @@ func TestWooCommerceGuestAdvocate(t *testing.T) {
 	if n := h.count("SELECT count(*) FROM advocates"); n != 2 {
 		t.Fatalf("%d advocates, want Gus and Bob", n)
 	}
+	// Bob's friend code goes to the store with the next batch.
+	eventually(t, 15*time.Second, "Bob's friend code in the store", func() bool {
+		return h.count("SELECT count(*) FROM advocates WHERE friend_code_state = 'created'") == 2
+	})
 	if n := len(store.Coupons()); n != 3 {
 		t.Fatalf("%d coupons, want Gus's and Bob's friend codes and Gus's reward", n)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
+	"github.com/parrain/parrain/app/friendcodes"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/postgres"
@@ -74,6 +75,9 @@ type Stack struct {
 	// starts.
 	AdvocateLinks email.AdvocateLinker
 	OnEmailSent   email.SentHook
+	// AfterFriendBatchSent is a fault-injection hook for crash tests (see
+	// friendcodes.Flusher.AfterSend); nil in production.
+	AfterFriendBatchSent func()
 
 	dispatcher   *jobs.Dispatcher
 	widgetAssets *widget.Assets
@@ -182,6 +186,38 @@ func (p platformStores) LandingURL(shop *app.Shop, friendCode, refCode string) s
 		return ""
 	}
 	return st.LandingURL(shop, friendCode, refCode)
+}
+
+func (p platformStores) FriendBatchLimit(shop *app.Shop) int {
+	st, err := p.of(shop)
+	if err != nil {
+		return 1
+	}
+	return st.FriendBatchLimit(shop)
+}
+
+func (p platformStores) AddFriendCodes(ctx context.Context, shop *app.Shop, offer app.FriendOffer, codes []string) (app.BulkAdd, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return app.BulkAdd{}, err
+	}
+	return st.AddFriendCodes(ctx, shop, offer, codes)
+}
+
+func (p platformStores) FriendCodesAdded(ctx context.Context, shop *app.Shop, offer app.FriendOffer, operation string, codes []string) (app.BulkAdd, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return app.BulkAdd{}, err
+	}
+	return st.FriendCodesAdded(ctx, shop, offer, operation, codes)
+}
+
+func (p platformStores) RemoveFriendCode(ctx context.Context, shop *app.Shop, offer app.FriendOffer, code string) error {
+	st, err := p.of(shop)
+	if err != nil {
+		return err
+	}
+	return st.RemoveFriendCode(ctx, shop, offer, code)
 }
 
 func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
@@ -319,7 +355,8 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	}
 	mux.Handle(jobs.TypeScheduleEmails, &jobs.ScheduleEmails{Store: s.DB.Emails(), Now: s.now})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
-		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery)})
+		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery), FriendCodes: s.DB.FriendCodes(), FriendCodesQueue: s.friendCodeQueue()})
+	mux.Handle(jobs.TypeFlushFriendCodes, &jobs.FlushFriendCodes{Flusher: s.FriendCodeFlusher(), Queue: s.friendCodeQueue()})
 	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, Programs: s.DB.Referrals(), WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
@@ -345,6 +382,16 @@ func (s *Stack) stores() platformStores {
 	}
 }
 
+func (s *Stack) friendCodeQueue() jobs.FriendCodeQueue {
+	return jobs.FriendCodeQueue{Queue: s.Jobs, Now: time.Now}
+}
+
+// FriendCodeFlusher is the batching stage of friend codes, wired to
+// Postgres and each shop's store.
+func (s *Stack) FriendCodeFlusher() *friendcodes.Flusher {
+	return &friendcodes.Flusher{Repo: s.DB.FriendCodes(), Store: s.stores(), Shops: s.DB.Shops(), AfterSend: s.AfterFriendBatchSent}
+}
+
 // Engine returns the referral engine wired to Postgres, the Shopify store
 // and the reward queue.
 func (s *Stack) Engine() *referrals.Engine {
@@ -354,6 +401,7 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
+		FriendCodes: s.friendCodeQueue(),
 	}
 }
 

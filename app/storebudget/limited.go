@@ -49,3 +49,19 @@ func (l Limited) CustomerOrderCount(ctx context.Context, shop *app.Shop, custome
 func (l Limited) FetchOrder(ctx context.Context, shop *app.Shop, orderID string) (*app.FetchedOrder, error) {
 	return within(ctx, l, shop, func() (*app.FetchedOrder, error) { return l.StorePlatform.FetchOrder(ctx, shop, orderID) })
 }
+
+// AddFriendCodes implements app.StorePlatform.
+func (l Limited) AddFriendCodes(ctx context.Context, shop *app.Shop, offer app.FriendOffer, codes []string) (app.BulkAdd, error) {
+	return within(ctx, l, shop, func() (app.BulkAdd, error) { return l.StorePlatform.AddFriendCodes(ctx, shop, offer, codes) })
+}
+
+// FriendCodesAdded implements app.StorePlatform.
+func (l Limited) FriendCodesAdded(ctx context.Context, shop *app.Shop, offer app.FriendOffer, op string, codes []string) (app.BulkAdd, error) {
+	return within(ctx, l, shop, func() (app.BulkAdd, error) { return l.StorePlatform.FriendCodesAdded(ctx, shop, offer, op, codes) })
+}
+
+// RemoveFriendCode implements app.StorePlatform.
+func (l Limited) RemoveFriendCode(ctx context.Context, shop *app.Shop, offer app.FriendOffer, code string) error {
+	_, err := within(ctx, l, shop, func() (struct{}, error) { return struct{}{}, l.StorePlatform.RemoveFriendCode(ctx, shop, offer, code) })
+	return err
+}

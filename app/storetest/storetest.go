@@ -205,6 +205,86 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		}
 	})
 
+	t.Run("friend codes in bulk: each once, a batch sent again adds nothing, a code held elsewhere is found", func(t *testing.T) {
+		f := newFixture(t)
+		offer := app.FriendOffer{Key: "percent-10", Spec: spec("", app.OfferPercent)}
+		offer.Spec.Title = ""
+		codes := []string{"FRIEND-BULK-A1", "FRIEND-BULK-A2", "FRIEND-BULK-A3", "FRIEND-BULK-A4", "FRIEND-BULK-A5"}
+		got, ref := AddAll(t, f.Store, f.Shop, offer, codes)
+		offer.Ref = ref
+		for _, c := range codes {
+			if o := got[c]; o.Ref == "" || o.Err != "" {
+				t.Fatalf("%s: %+v (all: %+v)", c, o, got)
+			}
+			if exists, usable := f.Code(c); !exists || !usable {
+				t.Fatalf("%s exists %v usable %v", c, exists, usable)
+			}
+		}
+		if n := f.Codes(); n != len(codes) {
+			t.Fatalf("%d codes in the store, want %d", n, len(codes))
+		}
+		// A worker killed after the store took the batch sends it again.
+		again, _ := AddAll(t, f.Store, f.Shop, offer, codes)
+		for _, c := range codes {
+			if o := again[c]; o.Ref == "" || o.Err != "" {
+				t.Fatalf("%s sent again: %+v", c, o)
+			}
+		}
+		if n := f.Codes(); n != len(codes) {
+			t.Fatalf("%d codes in the store after the batch was sent again, want %d", n, len(codes))
+		}
+		// Partly failing: one code of the batch is already another
+		// discount's; it is reported with that discount, the others added.
+		elsewhere, err := f.Store.CreateDiscount(ctx, f.Shop, spec("FRIEND-BULK-ELSE", app.OfferPercent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mixed, _ := AddAll(t, f.Store, f.Shop, offer, []string{"FRIEND-BULK-B1", "FRIEND-BULK-ELSE"})
+		if o := mixed["FRIEND-BULK-ELSE"]; o.Ref != elsewhere {
+			t.Fatalf("code held elsewhere: %+v, want ref %s", o, elsewhere)
+		}
+		if o := mixed["FRIEND-BULK-B1"]; o.Ref == "" {
+			t.Fatalf("the batch's other code: %+v", o)
+		}
+		if n := f.Codes(); n != len(codes)+2 {
+			t.Fatalf("%d codes in the store, want %d", n, len(codes)+2)
+		}
+		// A bulk code lands like any other.
+		code, lref := f.Land(t, f.Store.LandingURL(f.Shop, "FRIEND-BULK-A2", "BULK-A2"))
+		if !Same(code, "FRIEND-BULK-A2") || lref != "BULK-A2" {
+			t.Fatalf("landed with code %q ref %q", code, lref)
+		}
+		// Removed one by one.
+		if err := f.Store.RemoveFriendCode(ctx, f.Shop, offer, "FRIEND-BULK-A3"); err != nil {
+			t.Fatalf("remove: %v", err)
+		}
+		if _, usable := f.Code("FRIEND-BULK-A3"); usable {
+			t.Fatal("a removed code is still usable")
+		}
+		if _, usable := f.Code("FRIEND-BULK-A4"); !usable {
+			t.Fatal("removing one code stopped another")
+		}
+		if err := f.Store.RemoveFriendCode(ctx, f.Shop, offer, "FRIEND-NEVER-MADE"); err != nil {
+			t.Fatalf("remove an unknown code: %v", err)
+		}
+	})
+
+	t.Run("a batch over the store's limit is refused before it goes", func(t *testing.T) {
+		f := newFixture(t)
+		n := f.Store.FriendBatchLimit(f.Shop)
+		codes := make([]string, n+1)
+		for i := range codes {
+			codes[i] = "FRIEND-OVER-" + strings.Repeat("X", 1) + string(rune('A'+i%26)) + strings.Repeat("Y", i/26)
+		}
+		_, err := f.Store.AddFriendCodes(ctx, f.Shop, app.FriendOffer{Key: "k", Spec: spec("", app.OfferPercent)}, codes)
+		if app.ErrorCode(err) != app.EINVALID {
+			t.Fatalf("%d codes: %v, want EINVALID", len(codes), err)
+		}
+		if c := f.Codes(); c != 0 {
+			t.Fatalf("%d codes in the store", c)
+		}
+	})
+
 	t.Run("customer order count", func(t *testing.T) {
 		f := newFixture(t)
 		f.AddOrders(f.CustomerID, 3)
@@ -213,6 +293,36 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 			t.Fatalf("count: %d %v, want 3", n, err)
 		}
 	})
+}
+
+// AddAll adds the codes as the batching stage does: one AddFriendCodes,
+// then FriendCodesAdded until the store says it is done. It returns each
+// code's outcome and the offer's reference.
+func AddAll(t *testing.T, st app.StorePlatform, shop *app.Shop, offer app.FriendOffer, codes []string) (map[string]app.CodeOutcome, string) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := st.AddFriendCodes(ctx, shop, offer, codes)
+	if err != nil {
+		t.Fatalf("add friend codes: %v", err)
+	}
+	got := map[string]app.CodeOutcome{}
+	for _, o := range res.Codes {
+		got[o.Code] = o
+	}
+	offer.Ref = res.OfferRef
+	for deadline := time.Now().Add(10 * time.Second); !res.Done; {
+		if time.Now().After(deadline) {
+			t.Fatalf("bulk operation %s not done after 10 s", res.Operation)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if res, err = st.FriendCodesAdded(ctx, shop, offer, res.Operation, codes); err != nil {
+			t.Fatalf("follow bulk operation: %v", err)
+		}
+	}
+	for _, o := range res.Codes {
+		got[o.Code] = o
+	}
+	return got, offer.Ref
 }
 
 // Same reports whether two codes are the same code (stores may change case).

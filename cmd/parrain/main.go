@@ -89,6 +89,11 @@ func run(args []string) error {
 		// app/stack). Never set in production.
 		s.AfterStoreCall = func() { os.Exit(3) }
 	}
+	if os.Getenv("PARRAIN_FAULT") == "exit-after-friend-batch-sent" {
+		// Test-only: die after the store took a batch of friend codes and
+		// before its operation is recorded (crash test in app/stack).
+		s.AfterFriendBatchSent = func() { os.Exit(3) }
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	if cmd == "serve" || cmd == "all" {

@@ -172,6 +172,26 @@ func (c *Client) CreateCoupon(ctx context.Context, in Coupon) (*Coupon, error) {
 	return &out, err
 }
 
+// BatchItem is one item of a batch answer: the created object's id, or
+// the error WooCommerce gave for that item alone.
+type BatchItem struct {
+	ID    int64 `json:"id"`
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error,omitempty"`
+}
+
+// BatchCreateCoupons creates coupons with POST /coupons/batch; the answer
+// lists one item per coupon, in order.
+func (c *Client) BatchCreateCoupons(ctx context.Context, in []Coupon) ([]BatchItem, error) {
+	var out struct {
+		Create []BatchItem `json:"create"`
+	}
+	_, err := c.do(ctx, http.MethodPost, "/coupons/batch", nil, map[string]any{"create": in}, &out)
+	return out.Create, err
+}
+
 // CouponByCode finds a coupon by code (case-insensitively, as the store
 // keeps codes lower-case); ENOTFOUND when there is none.
 func (c *Client) CouponByCode(ctx context.Context, code string) (*Coupon, error) {

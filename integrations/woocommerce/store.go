@@ -33,6 +33,25 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 	if err != nil {
 		return "", err
 	}
+	in, err := couponFor(d)
+	if err != nil {
+		return "", err
+	}
+	out, err := c.CreateCoupon(ctx, in)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Code == duplicateCode {
+		// Created before (a retry after a crash, or the same code
+		// differently cased): reuse it, never a second coupon.
+		out, err = c.CouponByCode(ctx, d.Code)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create coupon %s: %w", d.Code, err)
+	}
+	return "wc-coupon:" + strconv.FormatInt(out.ID, 10), nil
+}
+
+// couponFor is the coupon a discount spec makes.
+func couponFor(d app.DiscountSpec) (Coupon, error) {
 	in := Coupon{Code: strings.ToLower(d.Code), Description: d.Title, IndividualUse: true}
 	switch d.Kind {
 	case app.OfferPercent:
@@ -42,7 +61,7 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 	case app.OfferFreeShipping:
 		in.DiscountType, in.Amount, in.FreeShipping = "fixed_cart", "0", true
 	default:
-		return "", app.Errorf(app.EINVALID, "unknown offer kind %q", d.Kind)
+		return in, app.Errorf(app.EINVALID, "unknown offer kind %q", d.Kind)
 	}
 	if d.MinOrderMinor > 0 {
 		in.MinimumAmount = app.Money{Minor: d.MinOrderMinor, Currency: d.Currency}.Decimal()
@@ -63,17 +82,86 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 		exp := d.EndsAt.UTC().Format(time.RFC3339)
 		in.DateExpires = &exp
 	}
-	out, err := c.CreateCoupon(ctx, in)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Code == duplicateCode {
-		// Created before (a retry after a crash, or the same code
-		// differently cased): reuse it, never a second coupon.
-		out, err = c.CouponByCode(ctx, d.Code)
+	return in, nil
+}
+
+// batchLimit is WooCommerce's default limit of items per batch request
+// (WC_REST_Controller::check_batch_limit: the
+// woocommerce_rest_batch_items_limit filter, 100, else 413
+// woocommerce_rest_request_entity_too_large).
+const batchLimit = 100
+
+// FriendBatchLimit implements app.StorePlatform.
+func (s *Store) FriendBatchLimit(*app.Shop) int { return batchLimit }
+
+// AddFriendCodes implements app.StorePlatform: a coupon per code (a
+// WooCommerce coupon has one code), created by POST /coupons/batch. The
+// batch answers item by item, synchronously: a created coupon, or
+// {"id": 0, "error": {code, message}} (WC_REST_Controller::batch_items). A
+// code that exists already (the batch sent again after a crash) is looked
+// up and reused, as CreateDiscount does.
+func (s *Store) AddFriendCodes(ctx context.Context, shop *app.Shop, offer app.FriendOffer, codes []string) (app.BulkAdd, error) {
+	out := app.BulkAdd{Done: true}
+	if len(codes) == 0 || len(codes) > batchLimit {
+		return out, app.Errorf(app.EINVALID, "a coupon batch takes 1 to %d codes, not %d", batchLimit, len(codes))
 	}
+	c, err := s.Clients.Client(ctx, shop)
 	if err != nil {
-		return "", fmt.Errorf("create coupon %s: %w", d.Code, err)
+		return out, err
 	}
-	return "wc-coupon:" + strconv.FormatInt(out.ID, 10), nil
+	create := make([]Coupon, len(codes))
+	for i, code := range codes {
+		d := offer.Spec
+		d.Code, d.CustomerID, d.CustomerEmail, d.UsageLimit = code, "", "", 0
+		if d.Title == "" {
+			d.Title = "Parrain: friend offer " + offer.Key
+		}
+		if create[i], err = couponFor(d); err != nil {
+			return out, err
+		}
+	}
+	items, err := c.BatchCreateCoupons(ctx, create)
+	if err != nil {
+		return out, fmt.Errorf("create %d coupons: %w", len(codes), err)
+	}
+	for i, code := range codes {
+		o := app.CodeOutcome{Code: code}
+		var it BatchItem
+		if i < len(items) {
+			it = items[i]
+		}
+		switch {
+		case it.Error == nil && it.ID > 0:
+			o.Ref = "wc-coupon:" + strconv.FormatInt(it.ID, 10)
+		case it.Error != nil && it.Error.Code == duplicateCode:
+			cp, err := c.CouponByCode(ctx, code)
+			if app.ErrorCode(err) == app.ENOTFOUND {
+				continue // gone since: the next batch creates it
+			}
+			if err != nil {
+				return out, fmt.Errorf("look up coupon %s: %w", code, err)
+			}
+			o.Ref = "wc-coupon:" + strconv.FormatInt(cp.ID, 10)
+		case it.Error != nil:
+			o.Err = fmt.Sprintf("WooCommerce refused the coupon %s: %s %s", code, it.Error.Code, it.Error.Message)
+		default:
+			continue // no answer for it: the next batch asks again
+		}
+		out.Codes = append(out.Codes, o)
+	}
+	return out, nil
+}
+
+// FriendCodesAdded implements app.StorePlatform: a coupon batch is
+// answered at once, so there is no operation to follow.
+func (s *Store) FriendCodesAdded(context.Context, *app.Shop, app.FriendOffer, string, []string) (app.BulkAdd, error) {
+	return app.BulkAdd{}, app.Errorf(app.EINVALID, "WooCommerce coupon batches have no operation to follow")
+}
+
+// RemoveFriendCode implements app.StorePlatform: the coupon is stopped as
+// DeactivateDiscount stops any coupon (expired, kept for the merchant).
+func (s *Store) RemoveFriendCode(ctx context.Context, shop *app.Shop, _ app.FriendOffer, code string) error {
+	return s.DeactivateDiscount(ctx, shop, code)
 }
 
 // revokedNote marks a coupon Parrain stopped, for the merchant reading it

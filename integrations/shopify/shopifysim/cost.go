@@ -75,7 +75,7 @@ func (d *gqlDocument) objCost(named string, sels []gqlSelection, vars map[string
 			if f.name == "__typename" {
 				continue
 			}
-			total += d.fieldCost(namedType(t.fields[f.name]), f, vars, m[f.name], actual)
+			total += d.fieldCost(namedType(t.fields[f.name]), f, vars, withArgs(m[f.name], f.args, vars), actual)
 		}
 		return total
 	}

@@ -757,10 +757,12 @@ var discountFields = []string{
 // passes here names only real fields, but a real field may be missing here;
 // add it with its resolver.
 var gqlSchema = map[string]gqlType{
-	"QueryRoot": obj("shop:Shop!", "webhookSubscriptions:WebhookSubscriptionConnection!", "codeDiscountNodeByCode:DiscountCodeNode", "customer:Customer"),
+	"QueryRoot": obj("shop:Shop!", "webhookSubscriptions:WebhookSubscriptionConnection!", "codeDiscountNodeByCode:DiscountCodeNode", "customer:Customer",
+		"discountRedeemCodeBulkCreation:DiscountRedeemCodeBulkCreation"),
 	"Mutation": obj("webhookSubscriptionCreate:WebhookSubscriptionCreatePayload", "webhookSubscriptionDelete:WebhookSubscriptionDeletePayload",
 		"discountCodeBasicCreate:DiscountCodeBasicCreatePayload", "discountCodeFreeShippingCreate:DiscountCodeFreeShippingCreatePayload",
-		"discountCodeDeactivate:DiscountCodeDeactivatePayload", "discountCodeActivate:DiscountCodeActivatePayload"),
+		"discountCodeDeactivate:DiscountCodeDeactivatePayload", "discountCodeActivate:DiscountCodeActivatePayload",
+		"discountRedeemCodeBulkAdd:DiscountRedeemCodeBulkAddPayload", "discountCodeRedeemCodeBulkDelete:DiscountCodeRedeemCodeBulkDeletePayload"),
 	"Shop": obj("id:ID!", "name:String!", "email:String!", "contactEmail:String!", "currencyCode:CurrencyCode!", "ianaTimezone:String!",
 		"myshopifyDomain:String!", "url:URL!", "createdAt:DateTime!", "plan:ShopPlan!", "primaryDomain:Domain!"),
 	"ShopPlan":                      obj("displayName:String!", "partnerDevelopment:Boolean!", "shopifyPlus:Boolean!", "publicDisplayName:String!"),
@@ -785,6 +787,15 @@ var gqlSchema = map[string]gqlType{
 	"DiscountCodeDeactivatePayload":         obj("codeDiscountNode:DiscountCodeNode", "userErrors:[DiscountUserError!]!"),
 	"DiscountCodeActivatePayload":           obj("codeDiscountNode:DiscountCodeNode", "userErrors:[DiscountUserError!]!"),
 	"DiscountCodeNode":                      obj("id:ID!", "codeDiscount:DiscountCode!"),
+	"DiscountRedeemCodeBulkAddPayload":      obj("bulkCreation:DiscountRedeemCodeBulkCreation", "userErrors:[DiscountUserError!]!"),
+	"DiscountRedeemCodeBulkCreation": obj("id:ID!", "done:Boolean!", "codesCount:Int!", "importedCount:Int!", "failedCount:Int!",
+		"createdAt:DateTime!", "codes:DiscountRedeemCodeBulkCreationCodeConnection!", "discountCode:DiscountCodeNode"),
+	"DiscountRedeemCodeBulkCreationCodeConnection": obj("nodes:[DiscountRedeemCodeBulkCreationCode!]!",
+		"edges:[DiscountRedeemCodeBulkCreationCodeEdge!]!", "pageInfo:PageInfo!"),
+	"DiscountRedeemCodeBulkCreationCodeEdge":  obj("cursor:String!", "node:DiscountRedeemCodeBulkCreationCode!"),
+	"DiscountRedeemCodeBulkCreationCode":      obj("code:String!", "discountRedeemCode:DiscountRedeemCode", "errors:[DiscountUserError!]!"),
+	"DiscountCodeRedeemCodeBulkDeletePayload": obj("job:Job", "userErrors:[DiscountUserError!]!"),
+	"Job": obj("id:ID!", "done:Boolean!"),
 	// codeDiscount is a union: fields need an inline fragment per type.
 	"DiscountCode":                 union("DiscountCodeApp", "DiscountCodeBasic", "DiscountCodeBxgy", "DiscountCodeFreeShipping"),
 	"DiscountCodeBasic":            obj(append([]string{"customerGets:DiscountCustomerGets!"}, discountFields...)...),
@@ -1018,6 +1029,18 @@ func (o *gqlObject) MarshalJSON() ([]byte, error) {
 
 // project shapes a resolved value (maps with a "__typename", lists,
 // scalars) by a validated selection set.
+// withArgs resolves a field whose value depends on its arguments (a
+// connection filtered by query:), given as an argField.
+func withArgs(v any, args, vars map[string]any) any {
+	if f, ok := v.(argField); ok {
+		return f(resolveArgs(args, vars))
+	}
+	return v
+}
+
+// argField is a field value computed from the field's arguments.
+type argField func(args map[string]any) any
+
 func (d *gqlDocument) project(v any, sels []gqlSelection, vars map[string]any) any {
 	switch t := v.(type) {
 	case nil:
@@ -1047,7 +1070,7 @@ func (d *gqlDocument) projectInto(out *gqlObject, v map[string]any, sels []gqlSe
 			if s.name == "__typename" {
 				out.set(s.key(), typ)
 			} else if s.hasSub {
-				out.set(s.key(), d.project(v[s.name], s.sub, vars))
+				out.set(s.key(), d.project(withArgs(v[s.name], s.args, vars), s.sub, vars))
 			} else {
 				out.set(s.key(), v[s.name])
 			}

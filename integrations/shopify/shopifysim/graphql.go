@@ -122,6 +122,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	// Leaky bucket per shop (shopify.md §5): restore since the last call,
 	// then refuse a query that costs more than what is available.
 	now := s.cfg.Now()
+	s.runBulks(sh, now)
 	if elapsed := now.Sub(sh.bucketAt).Seconds(); elapsed > 0 {
 		sh.bucket = min(s.cfg.GraphQLBucket, sh.bucket+elapsed*s.cfg.GraphQLRestore)
 	}
@@ -205,6 +206,8 @@ var requiredScope = map[string]string{
 	"codeDiscountNodeByCode": "read_discounts", "discountCodeBasicCreate": "write_discounts",
 	"discountCodeFreeShippingCreate": "write_discounts", "discountCodeDeactivate": "write_discounts",
 	"discountCodeActivate": "write_discounts", "customer": "read_customers",
+	"discountRedeemCodeBulkAdd": "write_discounts", "discountRedeemCodeBulkCreation": "read_discounts",
+	"discountCodeRedeemCodeBulkDelete": "write_discounts",
 }
 
 func hasScope(granted, need string) bool {
@@ -263,6 +266,14 @@ func (s *Simulator) resolveRoot(sh *shop, name string, args map[string]any) (any
 		return nil, 1, nil
 	case "customer":
 		return s.customerObject(sh, args)
+	case "discountRedeemCodeBulkAdd":
+		v, err := s.bulkAdd(sh, args)
+		return v, mutationCost, err
+	case "discountRedeemCodeBulkCreation":
+		return s.bulkCreationNode(sh, args), 1, nil
+	case "discountCodeRedeemCodeBulkDelete":
+		v, err := s.redeemCodesDelete(sh, args)
+		return v, mutationCost, err
 	}
 	// Unreachable after validation; kept so a schema entry without a
 	// resolver fails loudly.
@@ -457,10 +468,11 @@ func (d *discount) status(now time.Time) string {
 	return "ACTIVE"
 }
 
-// discountByCode finds a code case-insensitively: Shopify's codes are.
+// discountByCode finds a code case-insensitively, among every discount's
+// redeem codes: Shopify's codes are unique per shop, case-insensitively.
 func (sh *shop) discountByCode(code string) *discount {
 	for _, d := range sh.discounts {
-		if code != "" && strings.EqualFold(d.Code, code) {
+		if code != "" && d.hasCode(code) {
 			return d
 		}
 	}
@@ -622,8 +634,8 @@ func (s *Simulator) discountNode(sh *shop, d *discount) map[string]any {
 	cd := map[string]any{
 		"__typename": d.Kind, "title": d.Title, "status": d.status(now), "asyncUsageCount": d.UsageCount,
 		"startsAt": timestamp(*d.startsAt), "endsAt": ends, "usageLimit": limit, "appliesOncePerCustomer": d.oncePerCustomer,
-		"codes":         connection("DiscountRedeemCode", []map[string]any{redeem}, idCursor, false),
-		"codesCount":    map[string]any{"__typename": "Count", "count": 1, "precision": "EXACT"},
+		"codes":         d.codesField(redeem),
+		"codesCount":    map[string]any{"__typename": "Count", "count": 1 + len(d.more), "precision": "EXACT"},
 		"shareableUrls": []any{}, "createdAt": timestamp(d.created), "updatedAt": timestamp(d.updated),
 		"combinesWith": combines,
 	}

@@ -110,6 +110,10 @@ type Config struct {
 	// GraphQLRestore is the bucket's restore rate in points per second
 	// (default 100, the Standard plan's).
 	GraphQLRestore float64
+	// BulkDelay is how long discountRedeemCodeBulkAdd's bulk creation
+	// stays queued (done false) before it runs (default 300 ms): Shopify
+	// adds the codes asynchronously.
+	BulkDelay time.Duration
 	// AutoApprove makes the authorize endpoint redirect back at once, as if
 	// the merchant had clicked Install, instead of showing the consent page.
 	AutoApprove bool
@@ -252,6 +256,9 @@ type subscription struct {
 
 type discount struct {
 	Discount
+	// more are the redeem codes added after the first (Code), by
+	// discountRedeemCodeBulkAdd.
+	more             []redeemCode
 	startsAt, endsAt *time.Time
 	usageLimit       int
 	oncePerCustomer  bool
@@ -278,6 +285,7 @@ type shop struct {
 	throttle   int
 	nextOrder  int
 	stats      APIStats
+	bulks      map[string]*bulkCreation
 }
 
 // APIStats is what a shop's Admin GraphQL API saw: requests that reached
@@ -325,6 +333,9 @@ func New(cfg Config) *Simulator {
 		for i := range 8 {
 			cfg.RetryBackoff = append(cfg.RetryBackoff, time.Duration(100<<i)*time.Millisecond)
 		}
+	}
+	if cfg.BulkDelay <= 0 {
+		cfg.BulkDelay = 300 * time.Millisecond
 	}
 	if cfg.GraphQLBucket <= 0 {
 		cfg.GraphQLBucket = 2000
@@ -578,8 +589,10 @@ func (s *Simulator) ThrottleNext(domain string, n int) {
 	}
 }
 
-// Discounts returns the shop's code discounts, oldest first, with their
-// status at the simulator's current time.
+// Discounts returns the shop's discount codes, oldest first, with their
+// status at the simulator's current time: one entry per redeem code, so a
+// discount holding many codes (discountRedeemCodeBulkAdd) appears once per
+// code, each entry with the discount's id.
 func (s *Simulator) Discounts(domain string) []Discount {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -588,11 +601,16 @@ func (s *Simulator) Discounts(domain string) []Discount {
 		return nil
 	}
 	now := s.cfg.Now()
+	s.runBulks(sh, now)
 	out := make([]Discount, 0, len(sh.discounts))
 	for _, d := range sh.discounts {
 		c := d.Discount
 		c.Status = d.status(now)
 		out = append(out, c)
+		for _, r := range d.more {
+			c.Code = r.code
+			out = append(out, c)
+		}
 	}
 	return out
 }

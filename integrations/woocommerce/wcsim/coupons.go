@@ -90,34 +90,84 @@ func (s *Sim) createCoupon(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, e := s.newCoupon(in)
+	if e != nil {
+		wcError(w, e.status, e.code, e.msg)
+		return
+	}
+	reply(w, http.StatusCreated, c)
+}
+
+// couponErr is a refusal of one coupon.
+type couponErr struct {
+	status    int
+	code, msg string
+}
+
+// newCoupon validates and stores a coupon from a create body. Callers hold
+// s.mu.
+func (s *Sim) newCoupon(in map[string]json.RawMessage) (*Coupon, *couponErr) {
 	var code string
 	_ = json.Unmarshal(in["code"], &code)
 	code = strings.ToLower(strings.TrimSpace(code))
 	if code == "" {
-		wcError(w, http.StatusBadRequest, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
-		return
+		return nil, &couponErr{http.StatusBadRequest, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty."}
 	}
 	c := Coupon{Code: code, Status: "publish", DiscountType: "fixed_cart", UsedBy: []string{}}
 	if err := c.applyFields(in); err != nil {
-		wcError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): "+err.Error())
-		return
+		return nil, &couponErr{http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): " + err.Error()}
 	}
 	if st, ok := in["status"]; ok {
 		// On creation the post status is written.
 		_ = json.Unmarshal(st, &c.Status)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, x := range s.coupons {
 		if x.Code == code {
-			wcError(w, http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
-			return
+			return nil, &couponErr{http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists"}
 		}
 	}
 	s.seq++
 	c.ID = s.seq
 	s.coupons = append(s.coupons, &c)
-	reply(w, http.StatusCreated, c)
+	return &c, nil
+}
+
+// batchLimit is WC_REST_Controller::check_batch_limit's default (the
+// woocommerce_rest_batch_items_limit filter): create + update + delete.
+const batchLimit = 100
+
+// batchCoupons is POST /coupons/batch (create only: what Parrain uses) as
+// WC_REST_Controller::batch_items answers it: 413 over the limit, else 200
+// with one item per coupon in order, a refused one as {"id": 0, "error":
+// {code, message, data}}.
+func (s *Sim) batchCoupons(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Create []map[string]json.RawMessage `json:"create"`
+		Update []json.RawMessage            `json:"update"`
+		Delete []json.RawMessage            `json:"delete"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if n := len(in.Create) + len(in.Update) + len(in.Delete); n > batchLimit {
+		wcError(w, http.StatusRequestEntityTooLarge, "woocommerce_rest_request_entity_too_large",
+			fmt.Sprintf("Unable to accept more than %d items for this request.", batchLimit))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, item := range in.Create {
+		c, e := s.newCoupon(item)
+		if e != nil {
+			out = append(out, map[string]any{"id": 0, "error": map[string]any{"code": e.code, "message": e.msg, "data": map[string]int{"status": e.status}}})
+			continue
+		}
+		out = append(out, c)
+	}
+	reply(w, http.StatusOK, map[string]any{"create": out})
 }
 
 func (s *Sim) listCoupons(w http.ResponseWriter, r *http.Request) {

@@ -218,6 +218,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /wp-json/", s.index)
 	mux.HandleFunc("POST /wp-json/wc/v3/coupons", s.auth(s.createCoupon))
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons", s.auth(s.listCoupons))
+	mux.HandleFunc("POST /wp-json/wc/v3/coupons/batch", s.auth(s.batchCoupons))
 	mux.HandleFunc("GET /wp-json/wc/v3/coupons/{id}", s.auth(s.getCoupon))
 	mux.HandleFunc("PUT /wp-json/wc/v3/coupons/{id}", s.auth(s.updateCoupon))
 	mux.HandleFunc("DELETE /wp-json/wc/v3/coupons/{id}", s.auth(s.deleteCoupon))

@@ -1,0 +1,83 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/parrain/parrain/app/friendcodes"
+)
+
+// TypeFlushFriendCodes puts a shop's waiting friend codes in its store by
+// batches (app/friendcodes).
+const TypeFlushFriendCodes = "friendcodes:flush"
+
+// FriendCodesWindow is how long new codes gather before a flush: long
+// enough to fill a batch in a burst, short next to the seconds the store
+// takes to add them.
+const FriendCodesWindow = time.Second
+
+// FlushFriendCodesPayload names the shop.
+type FlushFriendCodesPayload struct {
+	ShopID int64 `json:"shop_id"`
+}
+
+// NewFlushFriendCodesTask returns the shop's flush, due after the window.
+// Its id is the shop and the window it was asked in: every code of one
+// window shares one job, and a code that arrives while a flush runs (its
+// window long past) gets a new one, so none waits for the sweep. Two
+// flushes of a shop may overlap; the batches' leases keep them apart.
+func NewFlushFriendCodesTask(shopID int64, now time.Time) *asynq.Task {
+	b, _ := json.Marshal(FlushFriendCodesPayload{ShopID: shopID})
+	id := "friendcodes:" + strconv.FormatInt(shopID, 10) + ":" + strconv.FormatInt(now.UnixMilli()/FriendCodesWindow.Milliseconds(), 10)
+	return asynq.NewTask(TypeFlushFriendCodes, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(25),
+		asynq.Timeout(time.Minute), asynq.ProcessIn(FriendCodesWindow))
+}
+
+// FriendCodeQueue queues flushes; it implements referrals.FriendCodeQueue.
+type FriendCodeQueue struct {
+	Queue Enqueuer
+	Now   func() time.Time
+}
+
+// FlushFriendCodes queues the shop's flush; one already queued for this
+// window is enough.
+func (q FriendCodeQueue) FlushFriendCodes(ctx context.Context, shopID int64) error {
+	_, err := q.Queue.EnqueueContext(ctx, NewFlushFriendCodesTask(shopID, q.Now()))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// FlushFriendCodes handles TypeFlushFriendCodes. Safe to retry and to run
+// twice at once: see app/friendcodes.
+type FlushFriendCodes struct {
+	Flusher *friendcodes.Flusher
+	Queue   FriendCodeQueue
+}
+
+// ProcessTask implements asynq.Handler.
+func (h *FlushFriendCodes) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p FlushFriendCodesPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ShopID <= 0 {
+		return fmt.Errorf("flush friend codes: bad payload: %v: %w", err, asynq.SkipRetry)
+	}
+	err := h.Flusher.Flush(ctx, p.ShopID)
+	if errors.Is(err, friendcodes.ErrMore) {
+		// The run's time is up with codes still waiting: the rest in a
+		// new job, behind other shops' work.
+		return h.Queue.FlushFriendCodes(ctx, p.ShopID)
+	}
+	return err
+}
+
+// WaitingFriendCodes lists shops whose friend codes wait without a job.
+type WaitingFriendCodes interface {
+	ShopsWithWaitingCodes(ctx context.Context, before time.Time, limit int) ([]int64, error)
+}
