@@ -1,7 +1,10 @@
 package app
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"math/big"
 	"strings"
 	"unicode"
@@ -60,3 +63,12 @@ func codePrefix(name string) string {
 // NormalizeCode makes a code typed or pasted by a person comparable to the
 // stored one: trimmed, upper case (WooCommerce lower-cases coupon codes).
 func NormalizeCode(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+
+// HashClickIP is how a click keeps its browser address: a keyed hash, so
+// clicks can be counted per visitor and matched with an order's browser IP
+// (the click that led to it) without storing addresses.
+func HashClickIP(key []byte, ip string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("click-ip:" + ip))
+	return hex.EncodeToString(m.Sum(nil))[:16]
+}

@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"regexp"
 	"strings"
@@ -87,11 +84,7 @@ func (s *Server) referralLink(c *gin.Context) {
 }
 
 // hashIP keeps clicks countable per visitor without storing addresses.
-func (s *Server) hashIP(ip string) string {
-	m := hmac.New(sha256.New, []byte(s.ShopifySecret))
-	m.Write([]byte("click-ip:" + ip))
-	return hex.EncodeToString(m.Sum(nil))[:16]
-}
+func (s *Server) hashIP(ip string) string { return app.HashClickIP([]byte(s.ShopifySecret), ip) }
 
 // coarseAgent keeps only the device class and browser family.
 func coarseAgent(ua string) string {
