@@ -238,18 +238,17 @@ func (r *ConsoleRepo) Detail(ctx context.Context, shopID, referralID int64) (*re
 	if err := json.Unmarshal([]byte(row.Decision), &d.Decision); err == nil {
 		d.Explain = d.Decision.Explain()
 	}
-	var rw struct {
-		rewardRow
-		RewardCreatedAt *time.Time
-		RewardIssuedAt  *time.Time
-	}
-	if err := q.Raw(`SELECT *, created_at AS reward_created_at, issued_at AS reward_issued_at FROM rewards WHERE shop_id = ? AND referral_id = ?`,
-		shopID, referralID).Scan(&rw).Error; err != nil {
+	var rw rewardRow
+	if err := q.Raw(`SELECT * FROM rewards WHERE shop_id = ? AND referral_id = ?`, shopID, referralID).Scan(&rw).Error; err != nil {
 		return nil, unavailable(err, "load reward")
 	}
 	if rw.ID != 0 {
 		d.Reward = rw.toReward()
-		d.RewardCreatedAt, d.RewardIssuedAt = rw.RewardCreatedAt, rw.RewardIssuedAt
+		var at struct{ CreatedAt, IssuedAt *time.Time }
+		if err := q.Raw(`SELECT created_at, issued_at FROM rewards WHERE id = ?`, rw.ID).Scan(&at).Error; err != nil {
+			return nil, unavailable(err, "load reward times")
+		}
+		d.RewardCreatedAt, d.RewardIssuedAt = at.CreatedAt, at.IssuedAt
 	}
 	if err := q.Raw(`SELECT author, body, created_at AS at FROM referral_notes WHERE shop_id = ? AND referral_id = ? ORDER BY created_at`,
 		shopID, referralID).Scan(&d.Notes).Error; err != nil {
