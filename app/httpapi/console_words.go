@@ -143,3 +143,24 @@ func (s *Server) consoleCheckAttribution(c *gin.Context) {
 	}
 	s.render(c, http.StatusOK, "attribute", v)
 }
+
+// apiWhyNot is consoleWhyNot for the embedded admin.
+func (s *Server) apiWhyNot(c *gin.Context) {
+	xs, err := s.Review.WhyNot(c.Request.Context(), shopFrom(c), c.Query("q"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, xs)
+}
+
+// apiCheckAttribution is consoleCheckAttribution for the embedded admin.
+func (s *Server) apiCheckAttribution(c *gin.Context) {
+	chk, err := s.Review.CheckAttribution(c.Request.Context(), shopFrom(c), c.Query("order_id"), c.Query("advocate_code"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"order_id": chk.Order.Facts.PlatformID, "order_name": chk.Order.Facts.Name,
+		"advocate_code": chk.Advocate.Code, "passes": chk.Passes(), "decision": chk.Decision})
+}

@@ -323,7 +323,15 @@ type Clue struct {
 // Explanation is why an order is, or is not, a referral, as the engine
 // sees it now.
 type Explanation struct {
-	Order *OrderRecord `json:"order"`
+	// Order is the merged order; not serialised (its facts hold the
+	// store's secret order key): the evidence fields below are.
+	Order         *OrderRecord `json:"-"`
+	OrderID       string       `json:"order_id"`
+	OrderName     string       `json:"order_name"`
+	OrderedAt     time.Time    `json:"ordered_at"`
+	DiscountCodes []string     `json:"discount_codes"`
+	CartAttribute string       `json:"cart_attribute"`
+	LandingSite   string       `json:"landing_site"`
 	// Stopped names what stopped the engine before any rule (one of the
 	// Stopped* constants); "" when the rules ran.
 	Stopped string `json:"stopped"`
@@ -349,7 +357,8 @@ const (
 // evidence that stopped it. It writes nothing; the rules are the
 // engine's own (decide), so the answer is the one attribution gives.
 func (e *Engine) Explain(ctx context.Context, shop *app.Shop, o *OrderRecord) (*Explanation, error) {
-	x := &Explanation{Order: o}
+	x := &Explanation{Order: o, OrderID: o.Facts.PlatformID, OrderName: o.Facts.Name, OrderedAt: o.Facts.CreatedAt,
+		DiscountCodes: o.Facts.DiscountCodes, CartAttribute: o.Facts.CartAttributes[attribution.CartAttribute], LandingSite: o.Facts.LandingSite}
 	for _, ev := range attribution.Evidences(o.Facts) {
 		a, err := e.Repo.AdvocateByCode(ctx, shop.ID, ev.Code)
 		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
