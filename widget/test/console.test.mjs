@@ -88,6 +88,29 @@ test("support attributes an order by hand", async () => {
   await page.context().close();
 });
 
+test("in French at phone width: why not?, the rules check, the settings", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "fr-FR" });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(`${APP}/console/login`);
+  await page.getByLabel("Email").fill("support@parrain.test");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${APP}/console/`);
+  await page.goto(`${APP}/console/shops/${SHOP}/whynot?q=${env("LONE_ORDER")}`);
+  await page.getByRole("heading", { name: "Pourquoi pas ?" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /Aucune trace de parrainage|C'est un parrainage/);
+  await page.screenshot({ path: `${OUT}/whynot-fr-phone.png`, fullPage: true });
+  await page.goto(`${APP}/console/shops/${SHOP}/attribute?order_id=${env("LONE_ORDER")}&advocate_code=${env("ADVOCATE")}`);
+  assert.match(await page.locator("main").textContent(), /Pas le parrain lui-même|déjà|already/);
+  await page.screenshot({ path: `${OUT}/attribute-fr-phone.png`, fullPage: true });
+  await page.goto(`${APP}/console/shops/${SHOP}/settings`);
+  await page.getByRole("heading", { name: "Réglages du programme" }).waitFor();
+  await page.getByText("Programme actif").waitFor();
+  await page.screenshot({ path: `${OUT}/settings-fr-phone.png`, fullPage: true });
+  await ctx.close();
+});
+
 test("a viewer sees but cannot act", async () => {
   const page = await loggedIn("viewer@parrain.test");
   await page.goto(`${APP}/console/shops/${SHOP}/referrals/${REVIEW}`);
