@@ -98,7 +98,7 @@ var colorShape = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 func (w WidgetSettings) Problems() FieldErrors {
 	bad := FieldErrors{}
 	if w.Language != LanguageAuto && !slices.Contains(Languages, w.Language) {
-		bad["language"] = "The popup's language must be automatic, " + strings.Join(Languages, " or ") + "."
+		bad["language"] = "The widget language must be auto (the shopper's page), " + strings.Join(Languages, " or ") + "."
 	}
 	for _, c := range []struct{ field, name, v string }{
 		{"accent_color", "accent", w.AccentColor}, {"background_color", "background", w.BackgroundColor}, {"text_color", "text", w.TextColor},
@@ -108,7 +108,7 @@ func (w WidgetSettings) Problems() FieldErrors {
 		}
 	}
 	if w.Position != PositionCenter && w.Position != PositionBottomRight && w.Position != PositionBottomLeft {
-		bad["position"] = "The popup's position must be center, bottom-right or bottom-left."
+		bad["position"] = "The widget position must be center, bottom-right or bottom-left."
 	}
 	if w.CapDays < 0 || w.CapDays > 365 {
 		bad["cap_days"] = "The widget frequency cap must be between 0 and 365 days."
@@ -328,7 +328,7 @@ func (p Program) Problems() FieldErrors {
 			set("reward_amount", "The reward amount must be positive.")
 		}
 	default:
-		set("reward_kind", "The reward must be a percent off or an amount off.")
+		set("reward_kind", "The reward kind must be a percent off (percent) or an amount off (fixed).")
 	}
 	if p.HoldingDays < 0 || p.HoldingDays > 365 {
 		set("holding_days", "The holding period must be between 0 and 365 days.")
