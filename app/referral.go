@@ -117,6 +117,11 @@ type StorePlatform interface {
 	// store whose deliveries can lag behind the shopper's order page; nil,
 	// nil where the platform's deliveries need no such help.
 	FetchOrder(ctx context.Context, shop *Shop, orderID string) (*FetchedOrder, error)
+	// OrderAdminURL and CustomerAdminURL are the store admin's own pages
+	// of an order and of a customer, for support to open; "" when there
+	// is none (a guest has no customer page).
+	OrderAdminURL(shop *Shop, orderID string) string
+	CustomerAdminURL(shop *Shop, customerID string) string
 
 	// FriendBatchLimit is how many friend codes one AddFriendCodes call
 	// may carry (Shopify's discountRedeemCodeBulkAdd: 250; WooCommerce's

@@ -117,6 +117,8 @@ type Advocate struct {
 	Phones     []string
 	Addresses  []Address
 	IPs        []string
+	// CreatedAt is when the advocate got their code; zero when unknown.
+	CreatedAt time.Time
 }
 
 // Rules are a program's attribution rules.
@@ -147,6 +149,9 @@ type History struct {
 	// from the order's browser IP and on this advocate.
 	IPReferrals   int
 	CodeReferrals int
+	// FriendReferredAdvocate is true when the friend is an advocate who
+	// referred this advocate: two people rewarding each other in a circle.
+	FriendReferredAdvocate bool
 }
 
 // State is where a referral stands after attribution.
@@ -204,6 +209,14 @@ func Evaluate(o Order, ev Evidence, adv Advocate, r Rules, h History) Decision {
 	self := selfReferral(o, adv)
 	add("self-referral", "reject", self == "", self)
 
+	add("not the advocate's own referrer", "reject", !h.FriendReferredAdvocate, "the friend referred the advocate: they would reward each other")
+	if ev.Kind == EvidenceManual && !adv.CreatedAt.IsZero() && !o.CreatedAt.IsZero() {
+		// A code found on the order proves the advocate existed; an order
+		// attributed by hand carries no such proof.
+		add("placed after the advocate joined", "reject", !o.CreatedAt.Before(adv.CreatedAt),
+			fmt.Sprintf("the order was placed on %s, before the advocate got their code on %s",
+				o.CreatedAt.UTC().Format("2 Jan 2006 15:04 MST"), adv.CreatedAt.UTC().Format("2 Jan 2006 15:04 MST")))
+	}
 	if r.NewCustomersOnly {
 		add("new customer", "reject", h.FriendPriorOrders == 0, fmt.Sprintf("the customer already had %d order(s)", h.FriendPriorOrders))
 	}

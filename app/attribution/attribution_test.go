@@ -108,11 +108,46 @@ func TestEvaluateRecordsEveryRuleAndExplainsItself(t *testing.T) {
 	adv := Advocate{CustomerID: "1", Addresses: []Address{{Line1: "12 rue de la Paix", Zip: "75002", Country: "FR"}}}
 	o := Order{CustomerID: "2", Total: money(t, "80", "EUR"), ShippingAddress: Address{Line1: "12 rue de la paix", Zip: "75002", Country: "FR"}}
 	d := Evaluate(o, ev, adv, Rules{NewCustomersOnly: true, ExcludeTest: true}, History{})
-	if len(d.Outcomes) != 3 {
+	if len(d.Outcomes) != 4 {
 		t.Fatalf("every configured rule must be recorded even after a failure: %+v", d.Outcomes)
 	}
-	want := "attributed by discount code FRIEND-MARIE-7K2QX; self-referral ✗ (same shipping address as the advocate); new customer ✓; not a test order ✓"
+	want := "attributed by discount code FRIEND-MARIE-7K2QX; self-referral ✗ (same shipping address as the advocate); not the advocate's own referrer ✓; new customer ✓; not a test order ✓"
 	if got := d.Explain(); got != want {
 		t.Fatalf("Explain:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestEvaluateManualAttributionRules(t *testing.T) {
+	joined := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	adv := Advocate{CustomerID: "1", Emails: []string{"ada@example.com"}, CreatedAt: joined}
+	manual := Evidence{Kind: EvidenceManual, Code: "ADA-7K2QX"}
+	cases := []struct {
+		name  string
+		o     Order
+		ev    Evidence
+		h     History
+		rule  string
+		state State
+	}{
+		{"the advocate's own earlier order", Order{CustomerID: "1", CreatedAt: joined.Add(-time.Hour)}, manual, History{}, "self-referral", StateRejected},
+		{"a stranger's order before the advocate joined", Order{CustomerID: "2", CreatedAt: joined.Add(-time.Hour)}, manual, History{}, "placed after the advocate joined", StateRejected},
+		{"a friend who referred the advocate", Order{CustomerID: "3", CreatedAt: joined.Add(time.Hour)}, manual, History{FriendReferredAdvocate: true}, "not the advocate's own referrer", StateRejected},
+		{"a friend after the advocate joined", Order{CustomerID: "4", CreatedAt: joined.Add(time.Hour)}, manual, History{}, "", StatePending},
+		// A code on the order proves the advocate existed: the date rule
+		// is for orders attributed by hand only.
+		{"a code on an order timed before the join", Order{CustomerID: "5", CreatedAt: joined.Add(-time.Second)}, Evidence{Kind: EvidenceDiscountCode, Code: "FRIEND-ADA"}, History{}, "", StatePending},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Evaluate(tc.o, tc.ev, adv, Rules{}, tc.h)
+			if d.State != tc.state {
+				t.Fatalf("state %s, want %s: %s", d.State, tc.state, d.Explain())
+			}
+			for _, out := range d.Outcomes {
+				if out.Rule == tc.rule && out.Passed {
+					t.Fatalf("rule %s passed: %s", tc.rule, d.Explain())
+				}
+			}
+		})
 	}
 }

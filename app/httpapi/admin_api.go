@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/app/review"
 )
 
@@ -23,7 +24,9 @@ type Review interface {
 	Reissue(ctx context.Context, shop *app.Shop, a review.Actor, id int64) error
 	Revoke(ctx context.Context, shop *app.Shop, a review.Actor, id int64, reason string) error
 	AddNote(ctx context.Context, shop *app.Shop, a review.Actor, id int64, body string) error
-	Attribute(ctx context.Context, shop *app.Shop, a review.Actor, orderID, advocateCode, reason string) (int64, error)
+	Attribute(ctx context.Context, shop *app.Shop, a review.Actor, orderID, advocateCode, reason string, override bool) (int64, error)
+	CheckAttribution(ctx context.Context, shop *app.Shop, orderRef, advocateCode string) (*review.Check, error)
+	WhyNot(ctx context.Context, shop *app.Shop, q string) ([]*referrals.Explanation, error)
 }
 
 // fieldErrors answers 400 with one message per bad field.
@@ -36,7 +39,8 @@ var referralStates = map[string]bool{app.ReferralPending: true, app.ReferralNeed
 
 // parseFilter reads the queue's filters from the query string.
 func parseFilter(q func(string) string, currency string) (review.Filter, map[string]string) {
-	f := review.Filter{State: q("state"), Advocate: q("advocate"), Rule: q("rule"), Search: q("q"), Flagged: q("flagged") == "1" || q("flagged") == "true"}
+	f := review.Filter{State: q("state"), Advocate: q("advocate"), Rule: q("rule"), Search: q("q"), Flagged: q("flagged") == "1" || q("flagged") == "true",
+		Attention: q("attention") == "1"}
 	bad := map[string]string{}
 	if f.State != "" && !referralStates[f.State] {
 		bad["state"] = "one of pending, needs_review, rejected, approved, rewarded, reversed"
@@ -142,6 +146,8 @@ type actionInput struct {
 	Body         string `json:"body" form:"body"`
 	OrderID      string `json:"order_id" form:"order_id"`
 	AdvocateCode string `json:"advocate_code" form:"advocate_code"`
+	// Override attributes by hand although a rule refuses (with Reason).
+	Override bool `json:"override" form:"override"`
 }
 
 func readAction(c *gin.Context) (actionInput, bool) {
@@ -156,6 +162,7 @@ func readAction(c *gin.Context) (actionInput, bool) {
 		return in, true
 	}
 	in.Reason, in.Body, in.OrderID, in.AdvocateCode = c.PostForm("reason"), c.PostForm("body"), c.PostForm("order_id"), c.PostForm("advocate_code")
+	in.Override = c.PostForm("override") == "1"
 	return in, true
 }
 
@@ -175,7 +182,7 @@ func (s *Server) runAction(c *gin.Context, action string, id int64, in actionInp
 	case "notes":
 		return id, s.Review.AddNote(ctx, shop, a, id, in.Body)
 	case "attribute":
-		return s.Review.Attribute(ctx, shop, a, in.OrderID, in.AdvocateCode, in.Reason)
+		return s.Review.Attribute(ctx, shop, a, in.OrderID, in.AdvocateCode, in.Reason, in.Override)
 	}
 	return 0, app.Errorf(app.ENOTFOUND, "no action %s", action)
 }

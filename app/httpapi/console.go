@@ -51,6 +51,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"decimal": func(minor int64, cur string) string { return app.Money{Minor: minor, Currency: cur}.Decimal() },
 	"pct":     func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+	"who":     who,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // view is what every page template gets.
@@ -64,9 +65,19 @@ func (s *Server) render(c *gin.Context, status int, name string, v view) {
 			v["CSRF"] = pr.session.CSRF
 		}
 	}
+	var zone string
 	if sh, ok := c.Get(shopKey); ok {
 		v["Shop"] = sh
+		shop := sh.(*app.Shop)
+		zone = shop.Timezone
+		if _, ok := v["ProgramOn"]; !ok && s.Programs != nil {
+			// The program switch on every page says what is true now.
+			if p, err := s.Programs.Program(c.Request.Context(), shop); err == nil {
+				v["ProgramOn"], v["Switch"] = p.Enabled, true
+			}
+		}
 	}
+	v["L"] = s.printer(c, zone)
 	v["Flash"], v["Error"] = c.Query("done"), c.Query("error")
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	// The console is never framed by another site (clickjacking) and its
@@ -124,6 +135,9 @@ func (s *Server) consoleRoutes(r *gin.Engine, shopAPI *gin.RouterGroup) {
 	shop.GET("/export/:what", s.consoleExport)
 	s.eventRoutes(shopAPI, shop)
 	s.consoleShop = shop
+	shop.POST("/program/switch", requireAct, s.consoleProgramSwitch)
+	shop.GET("/whynot", s.consoleWhyNot)
+	shop.GET("/attribute", s.consoleCheckAttribution)
 }
 
 // Login throttling. Refusing an account after N failures lets anyone lock a
@@ -311,10 +325,15 @@ func (s *Server) consoleQueue(c *gin.Context) {
 	shop := shopFrom(c)
 	f, bad := parseFilter(c.Query, shop.Currency)
 	raw := map[string]string{}
-	for _, k := range []string{"state", "flagged", "rule", "from", "to", "advocate", "min", "max", "q"} {
+	for _, k := range []string{"state", "flagged", "rule", "from", "to", "advocate", "min", "max", "q", "attention"} {
 		raw[k] = c.Query(k)
 	}
-	v := view{"Title": "Review queue", "Page": "queue", "F": raw, "States": []string{"pending", "needs_review", "approved", "rewarded", "rejected", "reversed"}, "Rules": ruleNames}
+	if c.Request.URL.RawQuery == "" || c.Request.URL.RawQuery == "lang=fr" || c.Request.URL.RawQuery == "lang=en" {
+		// The queue opens on what needs someone: to review, flagged,
+		// rewards the store refused.
+		f.Attention, raw["attention"] = true, "1"
+	}
+	v := view{"Title": s.printer(c, shop.Timezone).T("queue.title"), "Page": "queue", "F": raw, "States": []string{"pending", "needs_review", "approved", "rewarded", "rejected", "reversed"}, "Rules": ruleNames}
 	if len(bad) > 0 {
 		msgs := []string{}
 		for k, m := range bad {
@@ -352,7 +371,7 @@ func (s *Server) consoleReferral(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "referral", view{"Title": fmt.Sprintf("Referral #%d", id), "Page": "queue", "D": d})
+	s.render(c, http.StatusOK, "referral", view{"Title": fmt.Sprintf("Referral #%d", id), "Page": "queue", "D": d, "Outcome": outcomeKey(d)})
 }
 
 // consoleAction runs a form's action and goes back to the referral with
@@ -373,23 +392,24 @@ func (s *Server) consoleAction(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, back+"?error="+url.QueryEscape(app.ErrorMessage(err)))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, back+"?done="+url.QueryEscape("Done: "+c.Param("action")+"."))
+	c.Redirect(http.StatusSeeOther, back+"?done="+url.QueryEscape(s.confirmation(c, c.Param("action"), id)))
 }
 
 // consoleAttribute records a manual attribution and opens the new referral.
 func (s *Server) consoleAttribute(c *gin.Context) {
 	in, _ := readAction(c)
-	queue := "/console/shops/" + shopFrom(c).Domain + "/queue"
+	check := "/console/shops/" + shopFrom(c).Domain + "/attribute?" + url.Values{"order_id": {in.OrderID}, "advocate_code": {in.AdvocateCode}}.Encode()
 	id, err := s.runAction(c, "attribute", 0, in)
 	if err != nil {
 		if code := app.ErrorCode(err); code == app.EUNAVAILABLE || code == app.EINTERNAL {
 			fail(c, err)
 			return
 		}
-		c.Redirect(http.StatusSeeOther, queue+"?error="+url.QueryEscape(app.ErrorMessage(err)))
+		c.Redirect(http.StatusSeeOther, check+"&error="+url.QueryEscape(app.ErrorMessage(err)))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/shops/%s/referrals/%d?done=%s", shopFrom(c).Domain, id, url.QueryEscape("Attributed by hand.")))
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/shops/%s/referrals/%d?done=%s", shopFrom(c).Domain, id,
+		url.QueryEscape(s.printer(c, shopFrom(c).Timezone).T("done.attribute"))))
 }
 
 func (s *Server) consoleSettings(c *gin.Context) {
@@ -406,7 +426,11 @@ func (s *Server) renderSettings(c *gin.Context, status int, p app.Program, field
 	for _, l := range app.Languages {
 		titles[l], offers[l] = p.Widget.Texts[l]["title"], p.Widget.Texts[l]["offer"]
 	}
+	if fields == nil {
+		fields = map[string]string{}
+	}
 	s.render(c, status, "settings", view{"Title": "Settings", "Page": "settings", "P": p, "Fields": fields, "Titles": titles, "Offers": offers,
+		"Contrast": p.Widget.ContrastWarnings(), "Sources": strings.Join(p.ExcludedSources, ", "),
 		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping},
 		"Languages":  append([]string{app.LanguageAuto}, app.Languages...),
 		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft}})
@@ -453,6 +477,24 @@ func programFromForm(get func(string) string, has func(string) bool, p *app.Prog
 	}
 	num("cap_per_advocate", &p.CapPerAdvocate)
 	num("cap_window_days", &p.CapWindowDays)
+	num("reward_expiry_days", &p.RewardExpiryDays)
+	amount("friend_min_order", &p.FriendMinOrderMinor)
+	num("velocity_per_ip", &p.VelocityPerIP)
+	num("velocity_per_advocate", &p.VelocityPerAdvocate)
+	num("velocity_window_minutes", &p.VelocityWindowMinutes)
+	if has("friend_kind") {
+		p.ExcludeTestOrders = get("exclude_test_orders") == "1"
+		p.Widget.Launcher = get("launcher") == "1"
+		p.Widget.Enabled = get("widget_enabled") == "1"
+	}
+	if has("excluded_sources") {
+		p.ExcludedSources = []string{}
+		for _, src := range strings.Split(get("excluded_sources"), ",") {
+			if src = strings.TrimSpace(src); src != "" {
+				p.ExcludedSources = append(p.ExcludedSources, src)
+			}
+		}
+	}
 	str("language", &p.Widget.Language)
 	str("accent_color", &p.Widget.AccentColor)
 	str("background_color", &p.Widget.BackgroundColor)
@@ -483,9 +525,11 @@ func programFromForm(get func(string) string, has func(string) bool, p *app.Prog
 		}
 	}
 	p.Widget.Texts = texts
-	if len(bad) == 0 {
-		if err := p.Validate(); err != nil {
-			bad["program"] = app.ErrorMessage(err)
+	// Every problem at once, next to its field: the form's own (not a
+	// number) and the program's rules.
+	for k, m := range p.Problems() {
+		if _, ok := bad[k]; !ok {
+			bad[k] = m
 		}
 	}
 	return bad
@@ -507,7 +551,11 @@ func (s *Server) consoleSaveSettings(c *gin.Context) {
 	}
 	if err := s.Programs.SaveProgram(ctx, p); err != nil {
 		if app.ErrorCode(err) == app.EINVALID {
-			s.renderSettings(c, http.StatusBadRequest, p, map[string]string{"program": app.ErrorMessage(err)})
+			fields := map[string]string(app.FieldsOf(err))
+			if len(fields) == 0 {
+				fields = map[string]string{"program": app.ErrorMessage(err)}
+			}
+			s.renderSettings(c, http.StatusBadRequest, p, fields)
 			return
 		}
 		fail(c, err)
@@ -517,7 +565,7 @@ func (s *Server) consoleSaveSettings(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/console/shops/"+shop.Domain+"/settings?done="+url.QueryEscape("Settings saved."))
+	c.Redirect(http.StatusSeeOther, "/console/shops/"+shop.Domain+"/settings?done="+url.QueryEscape(s.printer(c, shop.Timezone).T("done.settings")))
 }
 
 // consolePreview renders the real popup with the settings in the query
@@ -696,4 +744,18 @@ func chartSVG(days []analytics.Day, rg analytics.Range, currency string) templat
 	fmt.Fprintf(&b, `<text x="0" y="%.0f" font-size="11" fill="#6d7175">bars: orders (max %d) · line: revenue (max %s)</text></svg>`,
 		h+16, maxO, popup.FormatMoney(app.Money{Minor: maxR, Currency: currency}, "en"))
 	return template.HTML(b.String())
+}
+
+// who says who did something: Parrain itself, a staff member by email, or
+// the merchant in the Shopify admin; never the raw actor id.
+func who(actor string) string {
+	switch {
+	case actor == "" || actor == "engine" || actor == "system":
+		return "Parrain"
+	case strings.HasPrefix(actor, "staff:"):
+		return strings.TrimPrefix(actor, "staff:")
+	case strings.HasPrefix(actor, "shopify:"):
+		return "Shopify admin"
+	}
+	return actor
 }

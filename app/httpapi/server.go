@@ -190,6 +190,8 @@ func (s *Server) Handler() http.Handler {
 	shopAPI.GET("/referrals/:id", s.apiReferral)
 	shopAPI.POST("/referrals/:id/:action", requireAct, s.apiAction)
 	shopAPI.POST("/attributions", requireAct, s.apiAction)
+	shopAPI.GET("/attributions/check", s.apiCheckAttribution)
+	shopAPI.GET("/whynot", s.apiWhyNot)
 
 	s.consoleRoutes(r, shopAPI)
 	s.emailRoutes(r, shopAPI, s.consoleShop)

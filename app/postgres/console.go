@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
@@ -16,6 +17,7 @@ import (
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
 	"github.com/parrain/parrain/app/events"
+	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/app/review"
 	"github.com/parrain/parrain/app/staff"
 )
@@ -141,7 +143,8 @@ func (r *ConsoleRepo) DeleteSession(ctx context.Context, tokenHash []byte) error
 // reward. Every query adds "f.shop_id = ?".
 const queueSelect = `SELECT f.id, f.state, f.flagged, f.reason, f.created_at, f.hold_until, f.evidence_kind, f.evidence_code,
 	o.platform_order_id AS order_id, o.name AS order_name, o.total_minor, o.refunded_minor, o.currency, o.email_norm AS friend_email,
-	a.id AS advocate_id, a.code AS advocate_code, a.email AS advocate_email, COALESCE(w.state, '') AS reward_state
+	a.id AS advocate_id, a.code AS advocate_code, a.email AS advocate_email, COALESCE(w.state, '') AS reward_state,
+	o.placed_at AS ordered_at, o.browser_ip, o.customer_id, a.customer_id AS advocate_cust_id
 	FROM referrals f JOIN orders o ON o.id = f.order_id JOIN advocates a ON a.id = f.advocate_id
 	LEFT JOIN rewards w ON w.referral_id = f.id `
 
@@ -166,6 +169,9 @@ func (r *ConsoleRepo) Queue(ctx context.Context, shopID int64, f review.Filter) 
 	if f.Flagged {
 		add("(f.flagged OR f.state = 'needs_review')")
 	}
+	if f.Attention {
+		add("(f.flagged OR f.state = 'needs_review' OR w.state = 'failed')")
+	}
 	if f.Rule != "" {
 		rule, _ := json.Marshal([]map[string]any{{"rule": f.Rule, "passed": false}})
 		add("f.decision -> 'outcomes' @> ?::jsonb", string(rule))
@@ -178,16 +184,28 @@ func (r *ConsoleRepo) Queue(ctx context.Context, shopID int64, f review.Filter) 
 	}
 	if s := f.Search; s != "" {
 		// One indexed lookup per kind of key, gathered by id: an OR across
-		// tables would scan every referral of the shop.
+		// tables would scan every referral of the shop. Exact keys (order
+		// number, normalised email, code) always; a part of a name, email
+		// or code from 3 characters on, through the trigram indexes of
+		// migration 00014 (shorter parts would match nearly everything).
 		email := attribution.NormalizeEmail(s)
 		code := app.NormalizeCode(s)
+		like := ""
+		if utf8.RuneCountInString(s) >= 3 {
+			like = "%" + likeEscaper.Replace(strings.ToLower(s)) + "%"
+		}
 		add(`f.id IN (
 			SELECT r.id FROM referrals r JOIN orders o ON o.id = r.order_id
 				WHERE o.shop_id = ? AND (o.name = ? OR o.name = ? OR o.platform_order_id = ?)
 			UNION SELECT r.id FROM referrals r JOIN orders o ON o.id = r.order_id WHERE ? <> '' AND o.shop_id = ? AND o.email_norm = ?
 			UNION SELECT r.id FROM referrals r JOIN advocates x ON x.id = r.advocate_id
-				WHERE x.shop_id = ? AND (x.code = ? OR x.friend_code = ? OR lower(x.email) = lower(?) OR (? <> '' AND x.email_norm <> '' AND x.email_norm = ?)))`,
-			shopID, s, "#"+strings.TrimPrefix(s, "#"), s, email, shopID, email, shopID, code, code, s, email, email)
+				WHERE x.shop_id = ? AND (x.code = ? OR x.friend_code = ? OR lower(x.email) = lower(?) OR (? <> '' AND x.email_norm <> '' AND x.email_norm = ?))
+			UNION SELECT r.id FROM referrals r JOIN orders o ON o.id = r.order_id
+				WHERE ? <> '' AND o.shop_id = ? AND lower(o.name || ' ' || o.email_norm || ' ' || o.first_name) LIKE ?
+			UNION SELECT r.id FROM referrals r JOIN advocates x ON x.id = r.advocate_id
+				WHERE ? <> '' AND x.shop_id = ? AND lower(x.code || ' ' || x.friend_code || ' ' || x.email || ' ' || x.first_name) LIKE ?)`,
+			shopID, s, "#"+strings.TrimPrefix(s, "#"), s, email, shopID, email, shopID, code, code, s, email, email,
+			like, shopID, like, like, shopID, like)
 	}
 	if f.Before != nil {
 		add("(f.created_at, f.id) < (?, ?)", f.Before.CreatedAt, f.Before.ID)
@@ -221,20 +239,17 @@ func (r *ConsoleRepo) Detail(ctx context.Context, shopID, referralID int64) (*re
 	if err := json.Unmarshal([]byte(row.Decision), &d.Decision); err == nil {
 		d.Explain = d.Decision.Explain()
 	}
-	var click review.Click
-	if err := q.Raw(`SELECT channel, user_agent, at FROM clicks WHERE shop_id = ? AND advocate_id = ? AND at <= ? ORDER BY at DESC LIMIT 1`,
-		shopID, row.AdvocateID, row.CreatedAt).Scan(&click).Error; err != nil {
-		return nil, unavailable(err, "load click")
-	}
-	if !click.At.IsZero() {
-		d.Click = &click
-	}
 	var rw rewardRow
 	if err := q.Raw(`SELECT * FROM rewards WHERE shop_id = ? AND referral_id = ?`, shopID, referralID).Scan(&rw).Error; err != nil {
 		return nil, unavailable(err, "load reward")
 	}
 	if rw.ID != 0 {
 		d.Reward = rw.toReward()
+		var at struct{ CreatedAt, IssuedAt *time.Time }
+		if err := q.Raw(`SELECT created_at, issued_at FROM rewards WHERE id = ?`, rw.ID).Scan(&at).Error; err != nil {
+			return nil, unavailable(err, "load reward times")
+		}
+		d.RewardCreatedAt, d.RewardIssuedAt = at.CreatedAt, at.IssuedAt
 	}
 	if err := q.Raw(`SELECT author, body, created_at AS at FROM referral_notes WHERE shop_id = ? AND referral_id = ? ORDER BY created_at`,
 		shopID, referralID).Scan(&d.Notes).Error; err != nil {
@@ -372,34 +387,32 @@ func (r *ConsoleRepo) AddNote(ctx context.Context, shopID, referralID int64, aut
 	return unavailable(err, "add note")
 }
 
-// Attribute implements review.Store.
-func (r *ConsoleRepo) Attribute(ctx context.Context, shopID int64, orderID, advocateCode, actor, reason string, holdUntil time.Time) (int64, error) {
+// Attribute implements review.Store: the referral waits for a review
+// (needs_review) whatever its rules said, with the decision the rules took
+// and, when overridden, who overrode which rule and why.
+func (r *ConsoleRepo) Attribute(ctx context.Context, m review.Manual) (int64, error) {
 	var id int64
+	d := m.Decision
+	d.Evidence = attribution.Evidence{Kind: attribution.EvidenceManual, Code: m.Advocate.Code}
+	d.Outcomes = append([]attribution.Outcome{{Rule: "manual attribution", Passed: true, Reason: "by " + m.Actor + ": " + m.Reason}}, d.Outcomes...)
+	reason := "attributed by hand: waiting for a review"
+	if m.Override {
+		reason = "attributed by hand overriding a rule (" + d.Reason + "): " + m.Reason
+	}
+	d.State, d.Reason = attribution.StateNeedsReview, reason
+	dj, _ := json.Marshal(d)
 	err := r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var o orderRow
-		if err := tx.Raw(`SELECT * FROM orders WHERE shop_id = ? AND (platform_order_id = ? OR name = ? OR name = ?) FOR UPDATE`,
-			shopID, orderID, orderID, "#"+strings.TrimPrefix(orderID, "#")).Scan(&o).Error; err != nil {
+		if err := tx.Raw(`SELECT * FROM orders WHERE shop_id = ? AND id = ? FOR UPDATE`, m.ShopID, m.OrderID).Scan(&o).Error; err != nil {
 			return err
 		}
 		if o.ID == 0 || !o.Known {
-			return app.Errorf(app.ENOTFOUND, "order_id: no order %s in this shop", orderID)
+			return app.Errorf(app.ENOTFOUND, "order_id: no such order in this shop")
 		}
-		var adv advocateRow
-		if err := tx.Raw(`SELECT * FROM advocates WHERE shop_id = ? AND (code = ? OR friend_code = ?)`, shopID, advocateCode, advocateCode).Scan(&adv).Error; err != nil {
-			return err
-		}
-		if adv.ID == 0 {
-			return app.Errorf(app.ENOTFOUND, "advocate_code: no advocate %s in this shop", advocateCode)
-		}
-		if (adv.CustomerID == o.CustomerID && o.CustomerID != "") || (adv.EmailNorm == o.EmailNorm && o.EmailNorm != "") {
-			return app.Errorf(app.EINVALID, "advocate_code: that is the buyer's own code")
-		}
-		d := attribution.Decision{Evidence: attribution.Evidence{Kind: attribution.EvidenceManual, Code: adv.Code},
-			State: attribution.StatePending, Outcomes: []attribution.Outcome{{Rule: "manual attribution", Passed: true, Reason: "by " + actor + ": " + reason}}}
-		dj, _ := json.Marshal(d)
-		res := tx.Raw(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until)
-			VALUES (?, ?, ?, ?, ?, ?::jsonb, 'pending', '', ?) ON CONFLICT (order_id) DO NOTHING RETURNING id`,
-			shopID, adv.ID, o.ID, string(attribution.EvidenceManual), adv.Code, string(dj), holdUntil).Scan(&id)
+		res := tx.Raw(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, flagged)
+			SELECT ?, a.id, ?, ?, a.code, ?::jsonb, 'needs_review', ?, ?, ? FROM advocates a WHERE a.id = ? AND a.shop_id = ?
+			ON CONFLICT (order_id) DO NOTHING RETURNING id`,
+			m.ShopID, o.ID, string(attribution.EvidenceManual), string(dj), reason, m.HoldUntil, m.Override, m.Advocate.ID, m.ShopID).Scan(&id)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -409,8 +422,8 @@ func (r *ConsoleRepo) Attribute(ctx context.Context, shopID int64, orderID, advo
 		if err := emitReferral(tx, events.ReferralCreated, id); err != nil {
 			return err
 		}
-		return audit(tx, shopID, actor, "attribute", fmt.Sprintf("referral:%d", id), reason, nil,
-			map[string]any{"order": o.PlatformOrderID, "advocate": adv.Code, "state": "pending"})
+		return audit(tx, m.ShopID, m.Actor, "attribute", fmt.Sprintf("referral:%d", id), m.Reason, nil,
+			map[string]any{"order": o.PlatformOrderID, "advocate": m.Advocate.Code, "state": "needs_review", "override": m.Override, "rules": d.Outcomes})
 	})
 	switch app.ErrorCode(err) {
 	case app.ENOTFOUND, app.ECONFLICT, app.EINVALID:
@@ -418,6 +431,55 @@ func (r *ConsoleRepo) Attribute(ctx context.Context, shopID int64, orderID, advo
 	}
 	return id, unavailable(err, "attribute order")
 }
+
+// ReferralClick implements review.Store: the click recorded with the
+// referral when it was attributed (see CreateReferral).
+func (r *ConsoleRepo) ReferralClick(ctx context.Context, shopID, referralID int64) (*review.Click, error) {
+	var click review.Click
+	if err := r.db.gorm.WithContext(ctx).Raw(`SELECT c.channel, c.user_agent, c.at FROM referrals f JOIN clicks c ON c.id = f.click_id
+		WHERE f.id = ? AND f.shop_id = ? AND c.shop_id = ?`, referralID, shopID, shopID).Scan(&click).Error; err != nil {
+		return nil, unavailable(err, "load click")
+	}
+	if click.At.IsZero() {
+		return nil, nil
+	}
+	return &click, nil
+}
+
+// FindOrders implements review.Store: by number or name (exact), buyer
+// email (normalised), newest first.
+func (r *ConsoleRepo) FindOrders(ctx context.Context, shopID int64, q string, limit int) ([]*referrals.OrderRecord, error) {
+	q = strings.TrimSpace(q)
+	email := attribution.NormalizeEmail(q)
+	var rows []orderRow
+	if err := r.db.gorm.WithContext(ctx).Raw(`SELECT * FROM orders WHERE shop_id = ? AND (platform_order_id = ? OR name = ? OR name = ?)
+		UNION SELECT * FROM orders WHERE ? <> '' AND shop_id = ? AND email_norm = ?
+		ORDER BY placed_at DESC LIMIT ?`, shopID, q, q, "#"+strings.TrimPrefix(q, "#"), email, shopID, email, limit).Scan(&rows).Error; err != nil {
+		return nil, unavailable(err, "find orders")
+	}
+	out := make([]*referrals.OrderRecord, 0, len(rows))
+	for _, row := range rows {
+		rec, err := row.toRecord()
+		if err != nil {
+			return nil, err
+		}
+		if rec.Facts.PlatformID == "" {
+			rec.Facts.PlatformID, rec.Facts.Name = row.PlatformOrderID, row.Name
+		}
+		if rec.Facts.CreatedAt.IsZero() {
+			rec.Facts.CreatedAt = row.PlacedAt
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// Advocate implements review.Store.
+func (r *ConsoleRepo) Advocate(ctx context.Context, shopID int64, code string) (*app.Advocate, error) {
+	return r.db.Referrals().AdvocateByCode(ctx, shopID, code)
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // Members lists every staff member (owners manage staff).
 func (r *ConsoleRepo) Members(ctx context.Context) ([]*staff.Member, error) {

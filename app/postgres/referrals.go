@@ -535,6 +535,20 @@ func (r *ReferralRepo) History(ctx context.Context, o *referrals.OrderRecord, ad
 		}
 	}
 	h.AdvocateReferrals, h.CodeReferrals, h.IPReferrals = int(capCount), int(codeCount), int(ipCount)
+	// A circle: one of the advocate's own orders was referred by an
+	// advocate who is this order's buyer (same customer id or email).
+	friendEmail := attribution.NormalizeEmail(o.Facts.Email)
+	if o.Facts.CustomerID != "" || friendEmail != "" {
+		advEmail := attribution.NormalizeEmail(adv.Email)
+		if err := q.Raw(`SELECT EXISTS (SELECT 1 FROM orders ao JOIN referrals f ON f.order_id = ao.id JOIN advocates fa ON fa.id = f.advocate_id
+			WHERE ao.shop_id = ? AND ao.known AND f.state <> 'rejected'
+			AND ((? <> '' AND ao.customer_id = ?) OR (? <> '' AND ao.email_norm = ?))
+			AND ((? <> '' AND fa.customer_id = ?) OR (? <> '' AND fa.email_norm = ?)))`,
+			o.ShopID, adv.CustomerID, adv.CustomerID, advEmail, advEmail,
+			o.Facts.CustomerID, o.Facts.CustomerID, friendEmail, friendEmail).Scan(&h.FriendReferredAdvocate).Error; err != nil {
+			return h, unavailable(err, "look for a circular referral")
+		}
+	}
 	return h, nil
 }
 
@@ -649,6 +663,18 @@ func (r *ReferralRepo) ReverseReferral(ctx context.Context, referralID int64, re
 		switch f.State {
 		case app.ReferralReversed, app.ReferralRejected:
 			return nil
+		}
+		action := "reverse"
+		if f.State == app.ReferralRewarded {
+			action = "flag"
+		}
+		if !f.Flagged || action == "reverse" {
+			if err := audit(tx, f.ShopID, "engine", action, fmt.Sprintf("referral:%d", f.ID), reason,
+				map[string]string{"state": f.State}, map[string]any{"state": map[bool]string{true: f.State, false: app.ReferralReversed}[action == "flag"]}); err != nil {
+				return err
+			}
+		}
+		switch f.State {
 		case app.ReferralRewarded:
 			if err := tx.Exec("UPDATE referrals SET flagged = true, reason = ?, updated_at = now() WHERE id = ?", reason+" after the reward was issued", referralID).Error; err != nil {
 				return err
@@ -731,6 +757,13 @@ func (r *ReferralRepo) ApproveReferral(ctx context.Context, referralID int64, rw
 		res := tx.Exec("UPDATE referrals SET state = 'approved', updated_at = now() WHERE id = ? AND state = 'pending'", referralID)
 		if res.Error != nil {
 			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			// The referral's timeline shows who approved it: the run.
+			if err := audit(tx, rw.ShopID, "engine", "approve_due", fmt.Sprintf("referral:%d", referralID), "the holding period ended",
+				map[string]string{"state": app.ReferralPending}, map[string]string{"state": app.ReferralApproved}); err != nil {
+				return err
+			}
 		}
 		if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,

@@ -291,29 +291,18 @@ func (e *Engine) attribute(ctx context.Context, shop *app.Shop, p app.Program, o
 		// in year 1, i.e. none: hold from now instead.
 		o.Facts.CreatedAt = e.Now()
 	}
-	facts, err := e.Repo.AdvocateFacts(ctx, shop.ID, adv)
+	facts, storePrior, err := e.prepare(ctx, shop, p, o, adv)
 	if err != nil {
 		return nil, err
-	}
-	// The store's count is an HTTP call: made before the lock is taken.
-	storePrior := 0
-	if p.NewCustomersOnly && o.Facts.CustomerID != "" && e.Store != nil {
-		n, err := e.Store.CustomerOrderCount(ctx, shop, o.Facts.CustomerID)
-		if err != nil {
-			return nil, fmt.Errorf("count orders of customer %s: %w", o.Facts.CustomerID, err)
-		}
-		storePrior = n - 1 // the store's count includes this order
 	}
 	// Counting the advocate's referrals and adding this one happen under
 	// the advocate's lock: concurrent orders cannot both see room under
 	// the cap.
 	err = e.Repo.WithAdvocateLock(ctx, adv.ID, func(ctx context.Context) error {
-		hist, err := e.Repo.History(ctx, o, adv, p)
+		d, err := e.decide(ctx, p, o, adv, ev, facts, storePrior)
 		if err != nil {
 			return err
 		}
-		hist.FriendPriorOrders = max(hist.FriendPriorOrders, storePrior)
-		d := attribution.Evaluate(o.Facts, ev, facts, Rules(p), hist)
 		decision, _ := json.Marshal(d)
 		return e.Repo.CreateReferral(ctx, &app.Referral{
 			ShopID: shop.ID, AdvocateID: adv.ID, OrderID: o.ID, EvidenceKind: string(ev.Kind), EvidenceCode: ev.Code,
@@ -324,6 +313,156 @@ func (e *Engine) attribute(ctx context.Context, shop *app.Shop, p app.Program, o
 		return nil, err
 	}
 	return e.Repo.ReferralByOrder(ctx, o.ID)
+}
+
+// prepare gathers what the rules need that can be read without the
+// advocate's lock: the advocate's identity from their own orders, and the
+// store's count of the friend's orders (an HTTP call, made before any lock).
+func (e *Engine) prepare(ctx context.Context, shop *app.Shop, p app.Program, o *OrderRecord, adv *app.Advocate) (attribution.Advocate, int, error) {
+	facts, err := e.Repo.AdvocateFacts(ctx, shop.ID, adv)
+	if err != nil {
+		return facts, 0, err
+	}
+	facts.CreatedAt = adv.CreatedAt
+	storePrior := 0
+	if p.NewCustomersOnly && o.Facts.CustomerID != "" && e.Store != nil {
+		n, err := e.Store.CustomerOrderCount(ctx, shop, o.Facts.CustomerID)
+		if err != nil {
+			return facts, 0, fmt.Errorf("count orders of customer %s: %w", o.Facts.CustomerID, err)
+		}
+		storePrior = n - 1 // the store's count includes this order
+	}
+	return facts, storePrior, nil
+}
+
+// decide applies every rule: the one place attribution, "why not?" and
+// attribution by hand get a Decision from.
+func (e *Engine) decide(ctx context.Context, p app.Program, o *OrderRecord, adv *app.Advocate, ev attribution.Evidence, facts attribution.Advocate, storePrior int) (attribution.Decision, error) {
+	hist, err := e.Repo.History(ctx, o, adv, p)
+	if err != nil {
+		return attribution.Decision{}, err
+	}
+	hist.FriendPriorOrders = max(hist.FriendPriorOrders, storePrior)
+	return attribution.Evaluate(o.Facts, ev, facts, Rules(p), hist), nil
+}
+
+// EvaluateManual runs every rule on an order support wants to attribute by
+// hand to adv, without writing anything: the same rules as an automatic
+// attribution, plus the order's date against the advocate's.
+func (e *Engine) EvaluateManual(ctx context.Context, shop *app.Shop, o *OrderRecord, adv *app.Advocate) (attribution.Decision, error) {
+	p, err := e.Repo.Program(ctx, shop)
+	if err != nil {
+		return attribution.Decision{}, err
+	}
+	facts, storePrior, err := e.prepare(ctx, shop, p, o, adv)
+	if err != nil {
+		return attribution.Decision{}, err
+	}
+	return e.decide(ctx, p, o, adv, attribution.Evidence{Kind: attribution.EvidenceManual, Code: adv.Code}, facts, storePrior)
+}
+
+// Clue is one piece of evidence found on an order and what it led to.
+type Clue struct {
+	Evidence attribution.Evidence `json:"evidence"`
+	// Advocate is the advocate the code belongs to, nil when no advocate
+	// of the shop has it (a store-wide code, a mistyped link).
+	Advocate *app.Advocate `json:"advocate,omitempty"`
+}
+
+// Explanation is why an order is, or is not, a referral, as the engine
+// sees it now.
+type Explanation struct {
+	// Order is the merged order; not serialised (its facts hold the
+	// store's secret order key): the evidence fields below are.
+	Order         *OrderRecord `json:"-"`
+	OrderID       string       `json:"order_id"`
+	OrderName     string       `json:"order_name"`
+	OrderedAt     time.Time    `json:"ordered_at"`
+	DiscountCodes []string     `json:"discount_codes"`
+	CartAttribute string       `json:"cart_attribute"`
+	LandingSite   string       `json:"landing_site"`
+	// Stopped names what stopped the engine before any rule (one of the
+	// Stopped* constants); "" when the rules ran.
+	Stopped string `json:"stopped"`
+	Clues   []Clue `json:"clues"`
+	// Decision is the rules' verdict on the first clue that names an
+	// advocate: the recorded one when the order has a referral, else what
+	// the rules say now.
+	Decision *attribution.Decision `json:"decision,omitempty"`
+	Referral *app.Referral         `json:"referral,omitempty"`
+}
+
+// What stopped an order before the rules, in Explanation.Stopped.
+const (
+	StoppedNotKnown    = "not_known"    // only a refund of the order has arrived
+	StoppedNotPaid     = "not_paid"     // the order is not paid
+	StoppedProgramOff  = "program_off"  // the program is switched off
+	StoppedNoEvidence  = "no_evidence"  // no code, no cart attribute, no ?ref=
+	StoppedUnknownCode = "unknown_code" // no code on the order is an advocate's
+)
+
+// Explain says why the order is or is not a referral: the evidence the
+// engine saw, which code named an advocate, and the rule or missing
+// evidence that stopped it. It writes nothing; the rules are the
+// engine's own (decide), so the answer is the one attribution gives.
+func (e *Engine) Explain(ctx context.Context, shop *app.Shop, o *OrderRecord) (*Explanation, error) {
+	x := &Explanation{Order: o, OrderID: o.Facts.PlatformID, OrderName: o.Facts.Name, OrderedAt: o.Facts.CreatedAt,
+		DiscountCodes: o.Facts.DiscountCodes, CartAttribute: o.Facts.CartAttributes[attribution.CartAttribute], LandingSite: o.Facts.LandingSite}
+	for _, ev := range attribution.Evidences(o.Facts) {
+		a, err := e.Repo.AdvocateByCode(ctx, shop.ID, ev.Code)
+		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			return nil, err
+		}
+		x.Clues = append(x.Clues, Clue{Evidence: ev, Advocate: a})
+	}
+	ref, err := e.Repo.ReferralByOrder(ctx, o.ID)
+	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+		return nil, err
+	}
+	if ref != nil {
+		x.Referral = ref
+		var d attribution.Decision
+		if json.Unmarshal(ref.Decision, &d) == nil {
+			x.Decision = &d
+		}
+		return x, nil
+	}
+	p, err := e.Repo.Program(ctx, shop)
+	if err != nil {
+		return nil, err
+	}
+	var clue *Clue
+	for i := range x.Clues {
+		if x.Clues[i].Advocate != nil {
+			clue = &x.Clues[i]
+			break
+		}
+	}
+	switch {
+	case !o.Known:
+		x.Stopped = StoppedNotKnown
+	case !o.Paid:
+		x.Stopped = StoppedNotPaid
+	case !p.Enabled:
+		x.Stopped = StoppedProgramOff
+	case len(x.Clues) == 0:
+		x.Stopped = StoppedNoEvidence
+	case clue == nil:
+		x.Stopped = StoppedUnknownCode
+	}
+	if x.Stopped != "" || clue == nil {
+		return x, nil
+	}
+	facts, storePrior, err := e.prepare(ctx, shop, p, o, clue.Advocate)
+	if err != nil {
+		return nil, err
+	}
+	d, err := e.decide(ctx, p, o, clue.Advocate, clue.Evidence, facts, storePrior)
+	if err != nil {
+		return nil, err
+	}
+	x.Decision = &d
+	return x, nil
 }
 
 // Rules converts a program into the attribution rules.

@@ -180,6 +180,20 @@ func (p platformStores) CustomerOrderCount(ctx context.Context, shop *app.Shop, 
 	return st.CustomerOrderCount(ctx, shop, customerID)
 }
 
+func (p platformStores) OrderAdminURL(shop *app.Shop, orderID string) string {
+	if st, err := p.of(shop); err == nil {
+		return st.OrderAdminURL(shop, orderID)
+	}
+	return ""
+}
+
+func (p platformStores) CustomerAdminURL(shop *app.Shop, customerID string) string {
+	if st, err := p.of(shop); err == nil {
+		return st.CustomerAdminURL(shop, customerID)
+	}
+	return ""
+}
+
 func (p platformStores) LandingURL(shop *app.Shop, friendCode, refCode string) string {
 	st, err := p.of(shop)
 	if err != nil {
@@ -281,9 +295,10 @@ func (s *Stack) HTTPHandler() http.Handler {
 		TrustedProxies:  s.Config.TrustedProxies,
 		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), NoEmail: s.Config.SMTPURL == "",
 			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
-		WidgetAssets:               s.widgetAssets,
-		Staff:                      s.Staff(),
-		Review:                     &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
+		WidgetAssets: s.widgetAssets,
+		Staff:        s.Staff(),
+		Review: &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now,
+			Links: s.stores()},
 		Console:                    s.DB.Console(),
 		Events:                     s.Events(),
 		WooInstalls:                s.DB.Shops(),

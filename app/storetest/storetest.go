@@ -285,6 +285,21 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		}
 	})
 
+	t.Run("admin pages of an order and a customer", func(t *testing.T) {
+		f := newFixture(t)
+		for _, u := range []string{f.Store.OrderAdminURL(f.Shop, "4711"), f.Store.CustomerAdminURL(f.Shop, f.CustomerID)} {
+			if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+				t.Fatalf("admin URL %q is not absolute", u)
+			}
+		}
+		if u := f.Store.OrderAdminURL(f.Shop, "4711"); !strings.Contains(u, "4711") {
+			t.Fatalf("order admin URL %q does not name the order", u)
+		}
+		if f.Store.OrderAdminURL(f.Shop, "") != "" || f.Store.CustomerAdminURL(f.Shop, "") != "" {
+			t.Fatal("no id, yet an admin URL")
+		}
+	})
+
 	t.Run("customer order count", func(t *testing.T) {
 		f := newFixture(t)
 		f.AddOrders(f.CustomerID, 3)

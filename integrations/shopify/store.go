@@ -345,3 +345,20 @@ func (s *Store) LandingURL(shop *app.Shop, friendCode, refCode string) string {
 	}
 	return s.Origin.BrowserURL(shop.Domain, "/discount/"+url.PathEscape(friendCode), url.Values{"redirect": {"/?ref=" + refCode}})
 }
+
+// OrderAdminURL implements app.StorePlatform: the shop's /admin/orders/{id},
+// which Shopify redirects to the order in admin.shopify.com.
+func (s *Store) OrderAdminURL(shop *app.Shop, orderID string) string {
+	if orderID == "" {
+		return ""
+	}
+	return "https://" + shop.Domain + "/admin/orders/" + url.PathEscape(orderID)
+}
+
+// CustomerAdminURL implements app.StorePlatform: /admin/customers/{id}.
+func (s *Store) CustomerAdminURL(shop *app.Shop, customerID string) string {
+	if customerID == "" {
+		return ""
+	}
+	return "https://" + shop.Domain + "/admin/customers/" + url.PathEscape(customerID)
+}

@@ -296,3 +296,32 @@ func (s *Store) LandingURL(shop *app.Shop, friendCode, refCode string) string {
 	}
 	return base + "/?" + url.Values{"ref": {refCode}, "parrain_coupon": {friendCode}}.Encode()
 }
+
+// adminBase is the store's wp-admin.
+func adminBase(shop *app.Shop) string {
+	base := strings.TrimRight(shop.StoreURL, "/")
+	if base == "" {
+		base = "https://" + shop.Domain
+	}
+	return base + "/wp-admin/"
+}
+
+// OrderAdminURL implements app.StorePlatform: the order's edit page in
+// wp-admin. The legacy post.php address works with either order storage:
+// with HPOS on, WooCommerce redirects it to admin.php?page=wc-orders
+// (COTRedirectionController).
+func (s *Store) OrderAdminURL(shop *app.Shop, orderID string) string {
+	if orderID == "" {
+		return ""
+	}
+	return adminBase(shop) + "post.php?" + url.Values{"post": {orderID}, "action": {"edit"}}.Encode()
+}
+
+// CustomerAdminURL implements app.StorePlatform: the customer's WordPress
+// user page (customer_id is the user id; 0 is a guest, who has none).
+func (s *Store) CustomerAdminURL(shop *app.Shop, customerID string) string {
+	if customerID == "" || customerID == "0" {
+		return ""
+	}
+	return adminBase(shop) + "user-edit.php?" + url.Values{"user_id": {customerID}}.Encode()
+}

@@ -42,45 +42,73 @@ test("support filters the queue, opens a flagged referral, reads the rules, appr
   await page.waitForURL(/flagged=1/);
   const rows = page.locator("tbody tr");
   assert.equal(await rows.count(), 1, "one flagged referral");
-  assert.match(await rows.first().textContent(), /needs_review/);
+  assert.match(await rows.first().textContent(), /To review/);
   await page.screenshot({ path: `${OUT}/queue.png`, fullPage: true });
 
   await page.getByRole("link", { name: `#${REVIEW}` }).click();
   await page.waitForURL(new RegExp(`/referrals/${REVIEW}$`));
   const rules = page.locator("ul.rules").first();
-  assert.match(await rules.textContent(), /✗ velocity \(IP\) — 6 referred orders from one address in 60 minutes \(review\)/);
-  assert.match(await rules.textContent(), /✓ new customer/);
-  assert.match(await page.locator("main").textContent(), /attributed by discount code FRIEND-/);
+  assert.match(await rules.textContent(), /Not too many orders from one address ✗ — 6 referred orders from one address in 60 minutes \(sent to review\)/);
+  assert.match(await rules.textContent(), /A new customer ✓/);
+  assert.match(await page.locator("main").textContent(), /Used the friend's discount code FRIEND-/);
   await page.screenshot({ path: `${OUT}/referral.png`, fullPage: true });
 
   await page.getByRole("button", { name: "Approve and reward" }).click();
-  await page.getByRole("status").filter({ hasText: "Done: approve." }).waitFor();
+  await page.getByRole("status").filter({ hasText: /Approved\. The reward THANKS-[A-Z2-9]+ is being created in the store\./ }).waitFor();
   // The worker issues the reward in the store; the page shows it once done.
   let code = "";
   for (let i = 0; i < 40 && !code; i++) {
     await page.reload();
-    const m = /(THANKS-[A-Z2-9]+) — issued/.exec(await page.locator("main").textContent());
+    const m = /(THANKS-[A-Z2-9]+) — Sent/.exec(await page.locator("main").textContent());
     if (m) code = m[1];
     else await page.waitForTimeout(250);
   }
   assert.ok(code, "the reward was not issued");
   const discounts = await (await fetch(`${SIM}/_sim/shops/${SHOP}/discounts`)).json();
   assert.ok(discounts.some((d) => d.code === code), `${code} is not in the store`);
-  assert.match(await page.locator("main").textContent(), /staff:support@parrain\.test — approve/);
+  assert.match(await page.locator("main").textContent(), /Approved · support@parrain\.test/);
+  assert.match(await page.locator("main").textContent(), /Reward created in the store/);
   await page.context().close();
 });
 
 test("support attributes an order by hand", async () => {
   const page = await loggedIn("support@parrain.test");
   await page.goto(`${APP}/console/shops/${SHOP}/queue`);
-  await page.getByLabel("Order to attribute (name or id)").fill(env("LONE_ORDER"));
-  await page.getByLabel("Referrer's code").fill(env("ADVOCATE"));
-  await page.getByLabel("Why").fill("the customer told us at the till");
-  await page.getByRole("button", { name: "Attribute" }).click();
-  await page.getByRole("status").filter({ hasText: "Attributed by hand." }).waitFor();
-  assert.match(await page.locator("main").textContent(), /manual attribution[\s\S]*pending|pending[\s\S]*manual/);
-  assert.match(await page.locator("main").textContent(), /staff:support@parrain\.test — attribute: the customer told us at the till/);
+  await page.getByLabel("Order (number or name)").fill(env("LONE_ORDER"));
+  await page.getByLabel("Advocate's code").fill(env("ADVOCATE"));
+  await page.getByRole("button", { name: "Check the rules" }).click();
+  // The same rules as an automatic attribution, each with its outcome.
+  await page.getByRole("heading", { name: "Every rule passes" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /Not the advocate themself ✓/);
+  await page.getByLabel("Reason").fill("the customer told us at the till");
+  await page.getByRole("button", { name: "Attribute", exact: true }).click();
+  await page.getByRole("status").filter({ hasText: "Attributed by hand. The referral waits for a review before any reward." }).waitFor();
+  assert.match(await page.locator("main").textContent(), /Waiting for a review/);
+  assert.match(await page.locator("main").textContent(), /Attributed by hand · support@parrain\.test — the customer told us at the till/);
   await page.context().close();
+});
+
+test("in French at phone width: why not?, the rules check, the settings", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "fr-FR" });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(`${APP}/console/login`);
+  await page.getByLabel("Email").fill("support@parrain.test");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${APP}/console/`);
+  await page.goto(`${APP}/console/shops/${SHOP}/whynot?q=${env("LONE_ORDER")}`);
+  await page.getByRole("heading", { name: "Pourquoi pas ?" }).waitFor();
+  assert.match(await page.locator("main").textContent(), /Aucune trace de parrainage|C'est un parrainage/);
+  await page.screenshot({ path: `${OUT}/whynot-fr-phone.png`, fullPage: true });
+  await page.goto(`${APP}/console/shops/${SHOP}/attribute?order_id=${env("LONE_ORDER")}&advocate_code=${env("ADVOCATE")}`);
+  assert.match(await page.locator("main").textContent(), /Pas le parrain lui-même|déjà|already/);
+  await page.screenshot({ path: `${OUT}/attribute-fr-phone.png`, fullPage: true });
+  await page.goto(`${APP}/console/shops/${SHOP}/settings`);
+  await page.getByRole("heading", { name: "Réglages du programme" }).waitFor();
+  await page.getByText("Programme actif").waitFor();
+  await page.screenshot({ path: `${OUT}/settings-fr-phone.png`, fullPage: true });
+  await ctx.close();
 });
 
 test("a viewer sees but cannot act", async () => {
@@ -105,14 +133,24 @@ test("the merchant changes the offer and the popup preview follows", async () =>
   const preview = page.frameLocator("iframe#preview");
   await preview.locator("parrain-popup #pd").waitFor();
   assert.match(await preview.locator("parrain-popup #pd").textContent(), /Give your friends 10% off/);
-  await page.getByLabel("Percent off").fill("25");
-  await page.getByLabel("Title (English, empty = built-in)").fill("Share the love");
+  await page.locator("#friend_percent").fill("25");
+  await page.getByLabel("Title (English, empty: built-in)").fill("Share the love");
   await preview.locator("parrain-popup #pd", { hasText: "25% off" }).waitFor();
   assert.equal(await preview.locator("parrain-popup #pt").textContent(), "Share the love");
   await page.screenshot({ path: `${OUT}/settings-preview.png`, fullPage: true });
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByRole("status").filter({ hasText: "Settings saved." }).waitFor();
-  assert.equal(await page.getByLabel("Percent off").inputValue(), "25");
+  assert.equal(await page.locator("#friend_percent").inputValue(), "25");
+  // Only the fields of the chosen reward kind show.
+  assert.equal(await page.locator("#reward_percent").isVisible(), false);
+  await page.getByLabel("Kind").nth(1).selectOption("percent");
+  assert.equal(await page.locator("#reward_percent").isVisible(), true);
+  assert.equal(await page.locator("#reward_amount").isVisible(), false);
+  await page.getByLabel("Kind").nth(1).selectOption("fixed");
+  // Unreadable colours are said so at once.
+  await page.locator("#text_color").fill("#fefefe");
+  await page.locator("#contrast-live", { hasText: "contrast 1.0:1" }).waitFor();
+  await page.locator("#text_color").fill("#1a1a1a");
   // A bad value is refused with the field named, nothing saved.
   await page.getByLabel("Holding period (days)").fill("999");
   await page.getByRole("button", { name: "Save" }).click();
