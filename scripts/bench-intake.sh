@@ -22,9 +22,13 @@ bin/parrain migrate up >/dev/null
 # serve and work run as separate processes so each one's CPU can be read.
 SHOPIFY_SIM_ADDR=127.0.0.1:8191 bin/shopify-sim -shop "$shop" -auto-approve -duplicate-rate 0 > .local/bench-sim.log 2>&1 &
 pids=($!)
-bin/parrain serve > .local/bench-serve.log 2>&1 &
+# PROFILE=1: 30 s CPU profiles of serve and work from the start of the
+# measured deliveries, in .local/bench-{serve,work}.pprof (go tool pprof).
+prof=()
+if [[ -n ${PROFILE:-} ]]; then prof=(-serve-pprof 127.0.0.1:6181 -work-pprof 127.0.0.1:6182 -profile-dir .local); fi
+PPROF_ADDR=${PROFILE:+127.0.0.1:6181} bin/parrain serve > .local/bench-serve.log 2>&1 &
 serve=$!; pids+=($serve)
-bin/parrain work > .local/bench-work.log 2>&1 &
+PPROF_ADDR=${PROFILE:+127.0.0.1:6182} bin/parrain work > .local/bench-work.log 2>&1 &
 work=$!; pids+=($work)
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; redis-cli -u "$REDIS_URL" flushdb >/dev/null' EXIT
 for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:8181/readyz 2>/dev/null && curl -fsS -o /dev/null "$SHOPIFY_API_ORIGIN/_sim/" 2>/dev/null && break; sleep 0.1; done
@@ -35,7 +39,7 @@ for _ in $(seq 1 100); do
 done
 echo "bench-intake: $(nproc) cores, Postgres $(psql "$DATABASE_URL" -tAc 'show server_version'), synchronous_commit=$(psql "$DATABASE_URL" -tAc 'show synchronous_commit')"
 go run ./cmd/bench-intake -app http://127.0.0.1:8181 -db "$DATABASE_URL" -shop "$shop" -serve-pid "$serve" -work-pid "$work" \
-  -n "$N" -c "$C" -rate "$RATE" ${PAYLOAD:+-payload "$PAYLOAD"}
+  -n "$N" -c "$C" -rate "$RATE" ${PAYLOAD:+-payload "$PAYLOAD"} "${prof[@]}"
 curl -fsS http://127.0.0.1:8181/metrics ${METRICS_TOKEN:+-H "Authorization: Bearer $METRICS_TOKEN"} | awk '/^parrain_webhook_insert_batch_size_(sum|count)/ {v[$1]=$2} END {if (v["parrain_webhook_insert_batch_size_count"]>0) printf "group commit: %.1f webhooks per INSERT on average\n", v["parrain_webhook_insert_batch_size_sum"]/v["parrain_webhook_insert_batch_size_count"]}'
 if grep -q '"job failed"' .local/bench-work.log; then
   echo "bench-intake: the worker logged failures (.local/bench-work.log): $(grep -c '"job failed"' .local/bench-work.log)"

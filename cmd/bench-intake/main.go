@@ -12,8 +12,10 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +42,9 @@ func main() {
 	shop := flag.String("shop", "bench.myshopify.com", "installed and synced shop the deliveries are for")
 	servePID := flag.Int("serve-pid", 0, "pid of `parrain serve` (its CPU time is read from /proc)")
 	workPID := flag.Int("work-pid", 0, "pid of `parrain work` (its CPU time is read from /proc)")
+	flag.StringVar(&prof.serve, "serve-pprof", "", "pprof address of serve: a 30 s CPU profile from the start of the measured deliveries")
+	flag.StringVar(&prof.work, "work-pprof", "", "pprof address of work: likewise")
+	flag.StringVar(&prof.dir, "profile-dir", ".local", "where the profiles are written")
 	flag.Parse()
 	if err := run(*appURL, *dsn, *secret, *payloadPath, *shop, *n, *c, *rate, *servePID, *workPID); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-intake:", err)
@@ -109,6 +114,7 @@ func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, 
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	serveCPU, workCPU := cpuTime(servePID), cpuTime(workPID)
+	profiled := prof.start()
 	var statuses sync.Map
 	start := time.Now()
 	lat, err := fanOut(n, c, func(i int) (time.Duration, error) {
@@ -133,6 +139,7 @@ func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, 
 	if err != nil {
 		return err
 	}
+	profiled.Wait()
 	var after int64
 	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&after)
 
@@ -200,6 +207,36 @@ func yardstick(ctx context.Context, dsn string, payload []byte, n, c int) (float
 		return time.Since(t), err
 	})
 	return float64(n) / time.Since(start).Seconds(), lat, err
+}
+
+// prof takes CPU profiles of the processes during the measured run.
+var prof profiles
+
+type profiles struct{ serve, work, dir string }
+
+func (p *profiles) start() *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for name, addr := range map[string]string{"serve": p.serve, "work": p.work} {
+		if addr == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=30")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench-intake: profile", name, err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			path := filepath.Join(p.dir, "bench-"+name+".pprof")
+			if err := os.WriteFile(path, b, 0o644); err == nil {
+				fmt.Fprintln(os.Stderr, "bench-intake: wrote", path)
+			}
+		}()
+	}
+	return &wg
 }
 
 func fanOut(n, c int, f func(i int) (time.Duration, error)) ([]time.Duration, error) {
