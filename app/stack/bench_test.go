@@ -264,7 +264,8 @@ func BenchmarkDetectionUnderLoad(b *testing.B) {
 				break
 			}
 			if time.Since(t0) > 30*time.Second {
-				b.Fatalf("order %d: no referral after 30 s under load", id)
+				b.Fatalf("order %d: no referral after 30 s under load (%d events unprocessed; job failures: %s)", id,
+					h.count("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL"), jobFailures(h.logs.String()))
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
@@ -282,4 +283,26 @@ func BenchmarkDetectionUnderLoad(b *testing.B) {
 	b.ReportMetric(achieved, "load-orders/s")
 	b.Logf("probes %d, load offered %.0f orders/s (asked %.0f; %d ticks found 256 orders in flight, %d failed), %d events unprocessed when the load stopped",
 		len(lat), achieved, rate, skipped.Load(), failed.Load(), backlog)
+}
+
+// jobFailures summarises the "job failed" lines of a harness's log: each
+// distinct error (its first 120 characters) with its count.
+func jobFailures(logs string) string {
+	seen := map[string]int{}
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, `"job failed"`) {
+			continue
+		}
+		e := line
+		if i := strings.Index(line, `"error":`); i >= 0 {
+			e = line[i:]
+		}
+		seen[e[:min(len(e), 120)]]++
+	}
+	var out []string
+	for e, n := range seen {
+		out = append(out, fmt.Sprintf("%d× %s", n, e))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
 }
