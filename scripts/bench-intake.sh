@@ -30,7 +30,7 @@ PPROF_ADDR=${PROFILE:+127.0.0.1:6181} bin/parrain serve > .local/bench-serve.log
 serve=$!; pids+=($serve)
 PPROF_ADDR=${PROFILE:+127.0.0.1:6182} bin/parrain work > .local/bench-work.log 2>&1 &
 work=$!; pids+=($work)
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; redis-cli -u "$REDIS_URL" flushdb >/dev/null' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; redis-cli -u "$REDIS_URL" flushdb >/dev/null' EXIT
 for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:8181/readyz 2>/dev/null && curl -fsS -o /dev/null "$SHOPIFY_API_ORIGIN/_sim/" 2>/dev/null && break; sleep 0.1; done
 curl -fsSL -c .local/bench-cookies -b .local/bench-cookies "$(curl -fsS "$SHOPIFY_API_ORIGIN/_sim/install-url?shop=$shop")" | grep -q "Parrain is installed" \
   || { echo "bench-intake: install failed, see .local/bench-*.log" >&2; exit 1; }
@@ -58,7 +58,7 @@ cat > .local/bench-yardstick.sql <<'SQL'
 INSERT INTO bench_yardstick (shop_id, topic, event_id, webhook_id, api_version, payload) VALUES (1, 'orders/create', :e, '', '2026-07', :body::jsonb) ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING id;
 SQL
 yardstick() {
-  psql "$DATABASE_URL" -q -c "DROP TABLE IF EXISTS bench_yardstick" -c "CREATE TABLE bench_yardstick (LIKE webhook_events INCLUDING ALL)" >/dev/null
+  psql "$DATABASE_URL" -q -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_yardstick" -c "CREATE TABLE bench_yardstick (LIKE webhook_events INCLUDING ALL)" >/dev/null
   pgbench -n -M prepared -c "$C" -j 2 -t $(( (N + C - 1) / C )) -D body="$1" -f .local/bench-yardstick.sql "$DATABASE_URL" 2>/dev/null \
     | awk '/^latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "%.0f %.2f\n", tps, lat}'
 }
