@@ -35,6 +35,12 @@ type WebhookEvent struct {
 type EventRef struct {
 	ID     int64
 	ShopID int64
+	// Topic and Inline are set by an intake that read the body: Inline is
+	// a compact form of the payload holding every field the topic's
+	// handler reads, carried by the job so the worker need not reload the
+	// stored body (nil: the worker loads the event).
+	Topic  string          `gorm:"-"`
+	Inline json.RawMessage `gorm:"-"`
 }
 
 // WebhookService stores webhook events and tracks their processing.
@@ -44,6 +50,10 @@ type WebhookService interface {
 	StoreEvent(ctx context.Context, ev *WebhookEvent) (id int64, created bool, err error)
 	// Event returns the event with the given id or ENOTFOUND.
 	Event(ctx context.Context, id int64) (*WebhookEvent, error)
+	// Pending reports whether the event is stored, not processed and not
+	// redacted: its job may run from the compact form its task carries
+	// instead of loading the event.
+	Pending(ctx context.Context, id int64) (bool, error)
 	// MarkEnqueued records that the relay enqueued the events' jobs.
 	MarkEnqueued(ctx context.Context, ids []int64) error
 	// Unprocessed returns the events received before receivedBefore that

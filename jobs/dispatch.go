@@ -46,9 +46,9 @@ func NewDispatcher(queue Enqueuer, workers int, log *slog.Logger) *Dispatcher {
 
 // Notify hands a stored event to the dispatcher. It never blocks: when the
 // buffer is full the relay enqueues the event a little later.
-func (d *Dispatcher) Notify(shopID, eventID int64) {
+func (d *Dispatcher) Notify(ev app.EventRef) {
 	select {
-	case d.ids <- app.EventRef{ID: eventID, ShopID: shopID}:
+	case d.ids <- ev:
 	default:
 	}
 }

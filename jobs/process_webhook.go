@@ -16,9 +16,14 @@ import (
 // TypeProcessWebhook processes one stored webhook event.
 const TypeProcessWebhook = "webhook:process"
 
-// ProcessWebhookPayload names the stored event.
+// ProcessWebhookPayload names the stored event. A job queued by the intake
+// also carries the event's shop, topic and compact payload (app.EventRef's
+// Inline); one queued by the relay names the event only.
 type ProcessWebhookPayload struct {
-	EventID int64 `json:"event_id"`
+	EventID int64           `json:"event_id"`
+	ShopID  int64           `json:"shop_id,omitempty"`
+	Topic   string          `json:"topic,omitempty"`
+	Inline  json.RawMessage `json:"inline,omitempty"`
 }
 
 // WebhookTaskID is the asynq task id of an event's job. Deriving it from the
@@ -29,7 +34,11 @@ func WebhookTaskID(eventID int64) string { return "webhook:" + strconv.FormatInt
 // NewProcessWebhookTask returns the job for a stored event, in its shop's
 // lane (WebhookQueue).
 func NewProcessWebhookTask(ev app.EventRef) *asynq.Task {
-	b, _ := json.Marshal(ProcessWebhookPayload{EventID: ev.ID})
+	pl := ProcessWebhookPayload{EventID: ev.ID}
+	if len(ev.Inline) > 0 && ev.Topic != "" {
+		pl.ShopID, pl.Topic, pl.Inline = ev.ShopID, ev.Topic, ev.Inline
+	}
+	b, _ := json.Marshal(pl)
 	return asynq.NewTask(TypeProcessWebhook, b,
 		asynq.TaskID(WebhookTaskID(ev.ID)), asynq.Queue(WebhookQueue(ev.ShopID)), asynq.MaxRetry(20), asynq.Timeout(2*time.Minute))
 }
@@ -53,7 +62,7 @@ func (p *WebhookProcessor) ProcessTask(ctx context.Context, t *asynq.Task) error
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.EventID <= 0 {
 		return fmt.Errorf("process webhook: bad payload: %v: %w", err, asynq.SkipRetry)
 	}
-	ev, err := p.Webhooks.Event(ctx, pl.EventID)
+	ev, err := p.event(ctx, pl)
 	if app.ErrorCode(err) == app.ENOTFOUND {
 		// Erased by shop/redact after it was queued: nothing left to do.
 		return nil
@@ -83,6 +92,24 @@ func (p *WebhookProcessor) ProcessTask(ctx context.Context, t *asynq.Task) error
 		return fmt.Errorf("process %s event %d: %w", ev.Topic, ev.ID, err)
 	}
 	return p.Webhooks.MarkProcessed(ctx, ev.ID, p.Now())
+}
+
+// event is the job's event: from the compact payload the task carries when
+// the event is still pending (one indexed read instead of loading the
+// stored body and decoding it whole), else as stored. An event processed
+// or redacted since it was queued is loaded: a redacted one must not be
+// processed from the copy taken before its redaction.
+func (p *WebhookProcessor) event(ctx context.Context, pl ProcessWebhookPayload) (*app.WebhookEvent, error) {
+	if len(pl.Inline) > 0 && pl.ShopID > 0 && pl.Topic != "" {
+		pending, err := p.Webhooks.Pending(ctx, pl.EventID)
+		if err != nil {
+			return nil, err
+		}
+		if pending {
+			return &app.WebhookEvent{ID: pl.EventID, ShopID: pl.ShopID, Topic: pl.Topic, Payload: pl.Inline}, nil
+		}
+	}
+	return p.Webhooks.Event(ctx, pl.EventID)
 }
 
 // eventTime is when the platform says the event happened, falling back to

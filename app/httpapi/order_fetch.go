@@ -44,7 +44,7 @@ func (f *OrderFetcher) FetchUnknownOrder(ctx context.Context, shop *app.Shop, or
 	if created {
 		metrics.WebhooksReceived.WithLabelValues(string(shop.Platform), "fetched:"+ev.Topic).Inc()
 		logging.From(ctx).Info("order fetched from the store before its delivery", "shop_id", shop.ID, "event_id", id)
-		f.Notifier.Notify(shop.ID, id)
+		f.Notifier.Notify(app.EventRef{ID: id, ShopID: shop.ID})
 	}
 	return nil
 }

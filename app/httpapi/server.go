@@ -32,7 +32,7 @@ type Checker func(ctx context.Context) error
 // EventNotifier is told about each newly stored webhook event so its job can
 // be enqueued off the request path.
 type EventNotifier interface {
-	Notify(shopID, eventID int64)
+	Notify(ev app.EventRef)
 }
 
 // InstallJobs enqueues the work that follows an install.

@@ -120,7 +120,7 @@ func (s *Server) woocommerceWebhook(c *gin.Context) {
 		return
 	}
 	metrics.WebhooksReceived.WithLabelValues("woocommerce", topic).Inc()
-	s.Notifier.Notify(shop.ID, id)
+	s.Notifier.Notify(app.EventRef{ID: id, ShopID: shop.ID})
 	c.JSON(http.StatusOK, gin.H{"status": "stored"})
 }
 

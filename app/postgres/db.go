@@ -173,9 +173,11 @@ func unavailable(err error, what string) error {
 //
 // Any other SQLSTATE (a constraint, a syntax error, a serialization failure)
 // is the server answering: not an outage. A cancelled context is the caller
-// leaving, not an outage either.
+// leaving, not an outage either. Neither are GORM's and database/sql's own
+// errors (no row found, a missing WHERE, a finished transaction...): they
+// carry no SQLSTATE either, but they are answers, not failures to connect.
 func Unavailable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || answered(err) {
 		return false
 	}
 	var pgErr *pgconn.PgError
@@ -185,6 +187,28 @@ func Unavailable(err error) bool {
 	// No SQLSTATE: the failure happened below SQL (dial, TLS, a dropped
 	// connection, a pool closed or timed out).
 	return true
+}
+
+// answeredErrs are the errors GORM and database/sql return when the
+// database (or the library) answered: a row that is not there, a statement
+// GORM refuses to run, a transaction already finished.
+var answeredErrs = []error{
+	gorm.ErrRecordNotFound, gorm.ErrInvalidTransaction, gorm.ErrNotImplemented, gorm.ErrMissingWhereClause,
+	gorm.ErrUnsupportedRelation, gorm.ErrPrimaryKeyRequired, gorm.ErrModelValueRequired,
+	gorm.ErrModelAccessibleFieldsRequired, gorm.ErrSubQueryRequired, gorm.ErrInvalidData, gorm.ErrUnsupportedDriver,
+	gorm.ErrRegistered, gorm.ErrInvalidField, gorm.ErrEmptySlice, gorm.ErrDryRunModeUnsupported, gorm.ErrInvalidDB,
+	gorm.ErrInvalidValue, gorm.ErrInvalidValueOfLength, gorm.ErrPreloadNotAllowed, gorm.ErrDuplicatedKey,
+	gorm.ErrForeignKeyViolated, gorm.ErrCheckConstraintViolated,
+	sql.ErrNoRows, sql.ErrTxDone,
+}
+
+func answered(err error) bool {
+	for _, a := range answeredErrs {
+		if errors.Is(err, a) {
+			return true
+		}
+	}
+	return false
 }
 
 func unavailableState(code string) bool {

@@ -2,13 +2,16 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
 
 	"github.com/parrain/parrain/app"
 )
@@ -37,6 +40,15 @@ func TestUnavailableClassifier(t *testing.T) {
 		{"serialization failure", pg("40001"), false},
 		{"query canceled 57014", pg("57014"), false},
 		{"context canceled", fmt.Errorf("q: %w", context.Canceled), false},
+		// GORM's and database/sql's own answers carry no SQLSTATE and are
+		// not outages (they were classified 503 once).
+		{"gorm record not found", gorm.ErrRecordNotFound, false},
+		{"wrapped gorm record not found", fmt.Errorf("load x: %w", gorm.ErrRecordNotFound), false},
+		{"gorm missing where", gorm.ErrMissingWhereClause, false},
+		{"gorm invalid transaction", gorm.ErrInvalidTransaction, false},
+		{"gorm duplicated key", gorm.ErrDuplicatedKey, false},
+		{"sql no rows", sql.ErrNoRows, false},
+		{"sql tx done", sql.ErrTxDone, false},
 		{"nil", nil, false},
 	}
 	for _, tc := range cases {
@@ -52,5 +64,31 @@ func TestUnavailableClassifier(t *testing.T) {
 				t.Fatalf("unavailable() code %q", code)
 			}
 		})
+	}
+}
+
+// TestClassifyPluginLeavesAnswersAlone runs a query that finds no row
+// through GORM with the plugin installed: the error must stay "not found"
+// (a 404 or a skipped job), not become a 503 "database unavailable".
+func TestClassifyPluginLeavesAnswersAlone(t *testing.T) {
+	dsn := os.Getenv("TEST_DATABASE_URL")
+	if dsn == "" {
+		t.Skip("TEST_DATABASE_URL not set")
+	}
+	db, err := Open(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var row struct{ Oid int64 }
+	err = db.gorm.Table("pg_class").Where("oid = 0").Take(&row).Error
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		t.Fatalf("err = %v, want record not found", err)
+	}
+	if code := app.ErrorCode(err); code == app.EUNAVAILABLE {
+		t.Fatalf("a missing row was classified %s", code)
+	}
+	if code := app.ErrorCode(unavailable(err, "load")); code == app.EUNAVAILABLE {
+		t.Fatalf("unavailable() classified a missing row %s", code)
 	}
 }

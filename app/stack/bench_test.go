@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +188,123 @@ func BenchmarkDetection(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+}
+
+// BenchmarkDetectionUnderLoad is BenchmarkDetection while the store sends
+// a steady 100 orders a second (BENCH_LOAD_RATE) across four other shops,
+// each a new customer's paid order (orders/create and orders/paid, a new
+// advocate, a friend code created in the simulated store): the probe
+// friend orders of a fifth shop measure webhook → referral row under that
+// load. It reports the probes' p50/p95/p99 and the load actually offered.
+func BenchmarkDetectionUnderLoad(b *testing.B) {
+	h := newHarness(b, withSimulator(), withUnlimitedAPI())
+	const shop = "detect-load.myshopify.com"
+	loadShops := []string{"load-a.myshopify.com", "load-b.myshopify.com", "load-c.myshopify.com", "load-d.myshopify.com"}
+	for _, s := range loadShops {
+		h.installAndSync(s, "EUR")
+	}
+	h.installAndSync(shop, "EUR")
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	var a *advocateView
+	eventually(b, 15*time.Second, "advocate", func() bool { a = h.advocate("marie@example.com"); return a != nil && a.FriendState == "created" })
+
+	// make test runs it once at a tenth of the rate: it checks the
+	// benchmark works, not the machine.
+	rate := float64(benchSize(100, 10))
+	if v, err := strconv.ParseFloat(os.Getenv("BENCH_LOAD_RATE"), 64); err == nil && v > 0 {
+		rate = v
+	}
+	// Open loop: an order is due every 1/rate s whatever the answers to
+	// the previous ones; at most 256 in flight (a tick finding them all
+	// busy is counted as not offered, and reported).
+	ctx, stop := context.WithCancel(context.Background())
+	var offered, skipped, failed atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		slots := make(chan struct{}, 256)
+		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer t.Stop()
+		run := time.Now().UnixNano()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			select {
+			case slots <- struct{}{}:
+			default:
+				skipped.Add(1)
+				continue
+			}
+			offered.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				in := shopifysim.OrderInput{Email: fmt.Sprintf("load%d-%d@example.com", run, i), FirstName: "Load", Total: "50.00"}
+				if _, err := h.sim.CreateOrder(loadShops[i%len(loadShops)], in); err != nil {
+					failed.Add(1)
+				}
+			}()
+		}
+	}()
+	// Let the load reach its steady state before measuring.
+	time.Sleep(2 * time.Second)
+	loadStart, offeredAtStart := time.Now(), offered.Load()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		time.Sleep(time.Duration(100+rand.IntN(200)) * time.Millisecond) // probes at random phases
+		t0 := time.Now()
+		id := h.order(shop, shopifysim.OrderInput{Email: fmt.Sprintf("probe%d@example.com", i), FirstName: "Friend", Total: "80.00",
+			DiscountCodes: []string{a.FriendCode}})
+		for {
+			if s, _, _ := h.referral(id); s != "" {
+				break
+			}
+			if time.Since(t0) > 30*time.Second {
+				b.Fatalf("order %d: no referral after 30 s under load (%d events unprocessed; job failures: %s)", id,
+					h.count("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL"), jobFailures(h.logs.String()))
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	achieved := float64(offered.Load()-offeredAtStart) / time.Since(loadStart).Seconds()
+	stop()
+	wg.Wait()
+	backlog := h.count("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL")
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*95/100]), "p95-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	b.ReportMetric(achieved, "load-orders/s")
+	b.Logf("probes %d, load offered %.0f orders/s (asked %.0f; %d ticks found 256 orders in flight, %d failed), %d events unprocessed when the load stopped",
+		len(lat), achieved, rate, skipped.Load(), failed.Load(), backlog)
+}
+
+// jobFailures summarises the "job failed" lines of a harness's log: each
+// distinct error (its first 120 characters) with its count.
+func jobFailures(logs string) string {
+	seen := map[string]int{}
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, `"job failed"`) {
+			continue
+		}
+		e := line
+		if i := strings.Index(line, `"error":`); i >= 0 {
+			e = line[i:]
+		}
+		seen[e[:min(len(e), 120)]]++
+	}
+	var out []string
+	for e, n := range seen {
+		out = append(out, fmt.Sprintf("%d× %s", n, e))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
 }

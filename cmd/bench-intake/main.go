@@ -1,9 +1,9 @@
 // Command bench-intake measures the Shopify webhook intake of a running
 // Parrain: many concurrent senders POST signed orders/create bodies, and it
-// prints throughput and latency percentiles. In the same run it measures the
-// raw single-row INSERT rate of the same Postgres with the same concurrency,
-// as the yardstick the intake is compared with. scripts/bench-intake.sh runs
-// it against a fresh database; it is a measurement, not a test.
+// prints throughput and latency percentiles, events processed per second and
+// the CPU time serve and work spent. scripts/bench-intake.sh runs it against
+// a fresh database, then pgbench as the yardstick; it is a measurement, not
+// a test.
 package main
 
 import (
@@ -12,8 +12,10 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +42,9 @@ func main() {
 	shop := flag.String("shop", "bench.myshopify.com", "installed and synced shop the deliveries are for")
 	servePID := flag.Int("serve-pid", 0, "pid of `parrain serve` (its CPU time is read from /proc)")
 	workPID := flag.Int("work-pid", 0, "pid of `parrain work` (its CPU time is read from /proc)")
+	flag.StringVar(&prof.serve, "serve-pprof", "", "pprof address of serve: a 30 s CPU profile from the start of the measured deliveries")
+	flag.StringVar(&prof.work, "work-pprof", "", "pprof address of work: likewise")
+	flag.StringVar(&prof.dir, "profile-dir", ".local", "where the profiles are written")
 	flag.Parse()
 	if err := run(*appURL, *dsn, *secret, *payloadPath, *shop, *n, *c, *rate, *servePID, *workPID); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-intake:", err)
@@ -109,6 +114,7 @@ func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, 
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	serveCPU, workCPU := cpuTime(servePID), cpuTime(workPID)
+	profiled := prof.start()
 	var statuses sync.Map
 	start := time.Now()
 	lat, err := fanOut(n, c, func(i int) (time.Duration, error) {
@@ -133,6 +139,7 @@ func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, 
 	if err != nil {
 		return err
 	}
+	profiled.Wait()
 	var after int64
 	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1", sh.ID).Scan(&after)
 
@@ -156,50 +163,37 @@ func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, 
 	db.SQL().QueryRow("SELECT count(*) FROM webhook_events WHERE shop_id = $1 AND attempts > 1", sh.ID).Scan(&failed)
 	fmt.Printf("           events that needed more than one attempt: %d\n", failed)
 
-	yrate, ylat, err := yardstick(ctx, dsn, payload, n, c)
-	if err != nil {
-		return fmt.Errorf("yardstick: %w", err)
-	}
-	fmt.Printf("yardstick: %8.0f inserts/s    p50 %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (single-row INSERT of the same body, autocommit, %d connections)\n",
-		yrate, ms(pct(ylat, 50)), ms(pct(ylat, 90)), ms(pct(ylat, 99)), c)
-	srate, slat, err := yardstick(ctx, dsn, []byte(`{"id":1}`), n, c)
-	if err != nil {
-		return fmt.Errorf("yardstick: %w", err)
-	}
-	fmt.Printf("           %8.0f inserts/s    p50 %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (the same with a 8-byte body: the commit rate alone)\n",
-		srate, ms(pct(slat, 50)), ms(pct(slat, 90)), ms(pct(slat, 99)))
-	if rate == 0 {
-		fmt.Printf("intake / yardstick: %.2f (throughput ratio, both saturated)\n", float64(n)/elapsed.Seconds()/yrate)
-	}
 	return nil
 }
 
-// yardstick inserts n rows of the same payload into a copy of the
-// webhook_events table, one row per statement and commit, from c
-// connections: what the intake would cost if every webhook paid its own
-// commit and nothing else.
-func yardstick(ctx context.Context, dsn string, payload []byte, n, c int) (float64, []time.Duration, error) {
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return 0, nil, err
+// prof takes CPU profiles of the processes during the measured run.
+var prof profiles
+
+type profiles struct{ serve, work, dir string }
+
+func (p *profiles) start() *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for name, addr := range map[string]string{"serve": p.serve, "work": p.work} {
+		if addr == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=30")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench-intake: profile", name, err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			path := filepath.Join(p.dir, "bench-"+name+".pprof")
+			if err := os.WriteFile(path, b, 0o644); err == nil {
+				fmt.Fprintln(os.Stderr, "bench-intake: wrote", path)
+			}
+		}()
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(c)
-	db.SetMaxIdleConns(c)
-	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bench_yardstick;
-		CREATE TABLE bench_yardstick (LIKE webhook_events INCLUDING ALL)`); err != nil {
-		return 0, nil, err
-	}
-	defer db.ExecContext(ctx, "DROP TABLE IF EXISTS bench_yardstick")
-	body := string(payload)
-	start := time.Now()
-	lat, err := fanOut(n, c, func(i int) (time.Duration, error) {
-		t := time.Now()
-		_, err := db.ExecContext(ctx, `INSERT INTO bench_yardstick (shop_id, topic, event_id, webhook_id, api_version, payload)
-			VALUES (1, 'orders/create', $1, '', '2026-07', $2::jsonb)`, strconv.Itoa(i), body)
-		return time.Since(t), err
-	})
-	return float64(n) / time.Since(start).Seconds(), lat, err
+	return &wg
 }
 
 func fanOut(n, c int, f func(i int) (time.Duration, error)) ([]time.Duration, error) {

@@ -81,7 +81,7 @@ func str(p *string) string {
 // edge cases; the topic itself is the proof of payment.
 func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, error) {
 	var o order
-	if err := json.Unmarshal(payload, &o); err != nil {
+	if err := jsonAPI.Unmarshal(payload, &o); err != nil {
 		return referrals.OrderEvent{}, app.Wrap(app.EINVALID, err, "malformed order payload")
 	}
 	if o.ID == 0 {
