@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -74,6 +75,10 @@ type Server struct {
 	// WooResolver resolves store hosts for that check (nil: the system's).
 	WooResolver woocommerce.Resolver
 	Console     Console
+	// Setup reads from each shop's store what the setup checklist needs;
+	// Signals keeps what Parrain itself saw of the setup.
+	Setup   app.StoreSetup
+	Signals app.SetupSignals
 	// PopupScript is the popup's versioned file name (for the preview).
 	PopupScript string
 	// WidgetAssets serves /widget/{file}.
@@ -103,6 +108,9 @@ type Server struct {
 	WebhookMaxBody int64
 
 	shopCache *shopCache
+	// signalled remembers the setup signals this process already
+	// recorded, so a busy shop's popups write them once.
+	signalled sync.Map
 }
 
 // Handler builds the router. Middleware order is deliberate: recovery first

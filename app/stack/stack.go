@@ -155,6 +155,22 @@ func (p platformStores) CustomerOrderCount(ctx context.Context, shop *app.Shop, 
 	return st.CustomerOrderCount(ctx, shop, customerID)
 }
 
+// SetupChecks asks the shop's adapter what it can read of the merchant's
+// setup; an adapter that reads nothing answers no checks.
+func (p platformStores) SetupChecks(ctx context.Context, shop *app.Shop) ([]app.SetupCheck, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := st.(storebudget.Limited); ok {
+		st = l.StorePlatform
+	}
+	if r, ok := st.(app.StoreSetup); ok {
+		return r.SetupChecks(ctx, shop)
+	}
+	return nil, nil
+}
+
 func (p platformStores) LandingURL(shop *app.Shop, friendCode, refCode string) string {
 	st, err := p.of(shop)
 	if err != nil {
@@ -212,6 +228,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 		Staff:                  s.Staff(),
 		Review:                 &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now},
 		Console:                s.DB.Console(),
+		Setup:                  s.stores(),
+		Signals:                s.DB.Console(),
 		WooInstalls:            s.DB.Shops(),
 		WooHTTP:                s.WooHTTP,
 		WooAllowPrivateStores:  s.Config.WooAllowPrivateStores,
@@ -259,7 +277,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 func (s *Stack) stores() platformStores {
 	return platformStores{
 		app.PlatformShopify: &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Origin: shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
-			Absent: &storebudget.Notes{Redis: s.Redis}},
+			Absent: &storebudget.Notes{Redis: s.Redis}, APIKey: s.Config.ShopifyAPIKey},
 		// At most 3 calls in flight per WooCommerce store, across every
 		// worker: a shared host answers bursts with 429s.
 		app.PlatformWooCommerce: storebudget.Limited{

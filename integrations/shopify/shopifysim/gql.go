@@ -757,7 +757,8 @@ var discountFields = []string{
 // passes here names only real fields, but a real field may be missing here;
 // add it with its resolver.
 var gqlSchema = map[string]gqlType{
-	"QueryRoot": obj("shop:Shop!", "webhookSubscriptions:WebhookSubscriptionConnection!", "codeDiscountNodeByCode:DiscountCodeNode", "customer:Customer"),
+	"QueryRoot": obj("shop:Shop!", "webhookSubscriptions:WebhookSubscriptionConnection!", "codeDiscountNodeByCode:DiscountCodeNode", "customer:Customer",
+		"themes:OnlineStoreThemeConnection"),
 	"Mutation": obj("webhookSubscriptionCreate:WebhookSubscriptionCreatePayload", "webhookSubscriptionDelete:WebhookSubscriptionDeletePayload",
 		"discountCodeBasicCreate:DiscountCodeBasicCreatePayload", "discountCodeFreeShippingCreate:DiscountCodeFreeShippingCreatePayload",
 		"discountCodeDeactivate:DiscountCodeDeactivatePayload", "discountCodeActivate:DiscountCodeActivatePayload"),
@@ -811,6 +812,16 @@ var gqlSchema = map[string]gqlType{
 		"displayName:String!", "createdAt:DateTime!", "updatedAt:DateTime!", "amountSpent:MoneyV2!",
 		"defaultEmailAddress:CustomerEmailAddress", "defaultPhoneNumber:CustomerPhoneNumber"),
 	"CustomerEmailAddress": obj("emailAddress:String!"),
+	"OnlineStoreThemeConnection":     obj("nodes:[OnlineStoreTheme!]!", "edges:[OnlineStoreThemeEdge!]!", "pageInfo:PageInfo!"),
+	"OnlineStoreThemeEdge":           obj("cursor:String!", "node:OnlineStoreTheme!"),
+	"OnlineStoreTheme":               obj("id:ID!", "name:String!", "role:ThemeRole!", "files:OnlineStoreThemeFileConnection"),
+	"OnlineStoreThemeFileConnection": obj("nodes:[OnlineStoreThemeFile!]!", "edges:[OnlineStoreThemeFileEdge!]!", "pageInfo:PageInfo!"),
+	"OnlineStoreThemeFileEdge":       obj("cursor:String!", "node:OnlineStoreThemeFile!"),
+	"OnlineStoreThemeFile":           obj("filename:String!", "size:UnsignedInt64!", "body:OnlineStoreThemeFileBody!"),
+	"OnlineStoreThemeFileBody":       union("OnlineStoreThemeFileBodyBase64", "OnlineStoreThemeFileBodyText", "OnlineStoreThemeFileBodyUrl"),
+	"OnlineStoreThemeFileBodyText":   obj("content:String!"),
+	"OnlineStoreThemeFileBodyBase64": obj("contentBase64:String!"),
+	"OnlineStoreThemeFileBodyUrl":    obj("url:URL!"),
 	"CustomerPhoneNumber":  obj("phoneNumber:String!"),
 }
 

@@ -204,7 +204,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 var requiredScope = map[string]string{
 	"codeDiscountNodeByCode": "read_discounts", "discountCodeBasicCreate": "write_discounts",
 	"discountCodeFreeShippingCreate": "write_discounts", "discountCodeDeactivate": "write_discounts",
-	"discountCodeActivate": "write_discounts", "customer": "read_customers",
+	"discountCodeActivate": "write_discounts", "customer": "read_customers", "themes": "read_themes",
 }
 
 func hasScope(granted, need string) bool {
@@ -263,6 +263,8 @@ func (s *Simulator) resolveRoot(sh *shop, name string, args map[string]any) (any
 		return nil, 1, nil
 	case "customer":
 		return s.customerObject(sh, args)
+	case "themes":
+		return s.listThemes(sh, args)
 	}
 	// Unreachable after validation; kept so a schema entry without a
 	// resolver fails loudly.
