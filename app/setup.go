@@ -38,7 +38,7 @@ type StoreSetup interface {
 
 // Setup signals: facts Parrain saw itself, kept with the first time seen.
 const (
-	SignalThankYou   = "thank_you_popup"    // the order confirmation page's block asked for a popup
+	SignalThankYou   = "thank_you_popup"     // the order confirmation page's block asked for a popup
 	SignalStorefront = "storefront_launcher" // the storefront script asked for a link
 )
 

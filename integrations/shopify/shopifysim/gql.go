@@ -811,7 +811,7 @@ var gqlSchema = map[string]gqlType{
 	"Customer": obj("id:ID!", "numberOfOrders:UnsignedInt64!", "email:String", "phone:String", "firstName:String", "lastName:String",
 		"displayName:String!", "createdAt:DateTime!", "updatedAt:DateTime!", "amountSpent:MoneyV2!",
 		"defaultEmailAddress:CustomerEmailAddress", "defaultPhoneNumber:CustomerPhoneNumber"),
-	"CustomerEmailAddress": obj("emailAddress:String!"),
+	"CustomerEmailAddress":           obj("emailAddress:String!"),
 	"OnlineStoreThemeConnection":     obj("nodes:[OnlineStoreTheme!]!", "edges:[OnlineStoreThemeEdge!]!", "pageInfo:PageInfo!"),
 	"OnlineStoreThemeEdge":           obj("cursor:String!", "node:OnlineStoreTheme!"),
 	"OnlineStoreTheme":               obj("id:ID!", "name:String!", "role:ThemeRole!", "files:OnlineStoreThemeFileConnection"),
@@ -822,7 +822,7 @@ var gqlSchema = map[string]gqlType{
 	"OnlineStoreThemeFileBodyText":   obj("content:String!"),
 	"OnlineStoreThemeFileBodyBase64": obj("contentBase64:String!"),
 	"OnlineStoreThemeFileBodyUrl":    obj("url:URL!"),
-	"CustomerPhoneNumber":  obj("phoneNumber:String!"),
+	"CustomerPhoneNumber":            obj("phoneNumber:String!"),
 }
 
 // namedType strips list and non-null wrappers: "[X!]!" → "X".
