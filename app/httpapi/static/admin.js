@@ -94,7 +94,12 @@
       return r.text().then(function (html) {
         if (mine !== loading) return;
         var landed = new URL(r.url, location.origin);
+        var here = (consoleURL(location.href) || "").split("?")[0];
         show(html, landed.pathname + landed.search);
+        // A form posted on a page that comes back to the same page (an
+        // action on a referral, saved settings) replaces the entry, so Back
+        // leaves the page instead of showing it again.
+        if (push === "post" && landed.pathname === here) push = false;
         if (push !== false) history.pushState(null, "", shellURL(landed.pathname + landed.search));
         else history.replaceState(null, "", shellURL(landed.pathname + landed.search));
         var done = landed.searchParams.get("done"), err = landed.searchParams.get("error");
@@ -236,7 +241,7 @@
     if ((form.method || "get").toLowerCase() === "get") {
       load(path.split("?")[0] + "?" + body.toString());
     } else {
-      load(path, { method: "POST", body: body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+      load(path, { method: "POST", body: body, headers: { "Content-Type": "application/x-www-form-urlencoded" } }, "post");
     }
   });
 
