@@ -123,7 +123,7 @@ func TestConsoleInBrowser(t *testing.T) {
 func TestConsoleSweepInBrowser(t *testing.T) {
 	root, testDir, chromium := browserTests(t)
 	w := newConsoleWorld(t)
-	runNodeTestsWithin(t, 10*time.Minute, testDir, "sweep.test.mjs", "APP_URL="+w.h.app.URL, "SHOP="+w.shopA,
+	runNodeTestsWithin(t, 25*time.Minute, testDir, "sweep.test.mjs", "APP_URL="+w.h.app.URL, "SHOP="+w.shopA,
 		"REVIEW_ID="+strconv.FormatInt(w.reviewA, 10), "PASSWORD="+staffPassword,
 		"TOKEN="+w.h.sim.SessionToken(w.shopA, 42, 30*time.Minute), "API_KEY="+w.h.stack.Config.ShopifyAPIKey,
 		"OUT_DIR="+filepath.Join(root, "test-output", "sweep"), "CHROMIUM="+chromium)

@@ -38,10 +38,16 @@ async function context(lang, vp) {
 }
 
 // check screenshots the page and runs axe-core on it.
+const timing = { screenshot: 0, axe: 0, pages: 0 };
 async function check(page, name) {
+  let t = Date.now();
   await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+  timing.screenshot += Date.now() - t;
+  t = Date.now();
   await page.addScriptTag({ path: axePath });
   const res = await page.evaluate(() => window.axe.run(document, { iframes: false, resultTypes: ["violations"] }));
+  timing.axe += Date.now() - t;
+  timing.pages++;
   for (const v of res.violations) {
     if (v.impact === "serious" || v.impact === "critical") {
       violations.push(`${name}: [${v.impact}] ${v.id} — ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
@@ -108,6 +114,7 @@ test("outside the Shopify admin the page says so and links there", async () => {
 });
 
 test("axe-core: no serious or critical violation on any page", () => {
+  console.log(`${timing.pages} pages checked: screenshots ${timing.screenshot} ms, axe-core ${timing.axe} ms in all`);
   assert.deepEqual(violations, []);
 });
 
