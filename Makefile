@@ -46,7 +46,7 @@ test: stack
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi; \
 	  $(GO) vet ./... && \
 	  (cd widget && $(GO) run ./internal/gen -check) && \
-	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -count=1 -timeout 10m ./... && \
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -count=1 -timeout 30m ./... && \
 	  echo "benchmarks, once each on small data (a broken one fails here; figures: make bench):" && \
 	  BENCH_SMALL=1 TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 5m ./...
 

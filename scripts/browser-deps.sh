@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the browser tests need, when missing: Debian's chromium
-# (apt) and playwright-core (npm ci in widget/test). `make test` runs it;
+# (apt), playwright-core and axe-core (npm ci in widget/test). `make test` runs it;
 # `npx playwright install` cannot work here, the browser comes from apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ command -v node >/dev/null || { echo "browser-deps: node is missing: install nod
 # npm ci again only when the lock file changed since the last install.
 stamp=widget/test/node_modules/.parrain-lock
 if [[ ! -f $stamp ]] || ! cmp -s widget/test/package-lock.json "$stamp"; then
-  echo "browser-deps: npm ci (widget/test: playwright-core)…"
+  echo "browser-deps: npm ci (widget/test: playwright-core, axe-core)…"
   (cd widget/test && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   cp widget/test/package-lock.json "$stamp"
 fi

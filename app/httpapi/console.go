@@ -61,6 +61,10 @@ func (s *Server) render(c *gin.Context, status int, name string, v view) {
 	if p, ok := c.Get(principalKey); ok {
 		pr := p.(*principal)
 		v["Member"], v["CanAct"] = pr.member, pr.canAct
+		// Inside the Shopify admin (session token): the page is fetched
+		// by the embedded shell, which shows it in the admin's frame,
+		// navigation and title bar instead of the console's header.
+		v["Embedded"] = pr.member == nil
 		if pr.session != nil {
 			v["CSRF"] = pr.session.CSRF
 		}
@@ -91,23 +95,43 @@ func (s *Server) render(c *gin.Context, status int, name string, v view) {
 	}
 }
 
-// embeddedAdmin is the app's page inside the Shopify admin: App Bridge
-// loads in it and every API call carries its session token. Shopify frames
-// it, and only Shopify may.
+// embeddedPages are the console pages the embedded admin shows, by the
+// path after /shopify/admin/ (the first is the home: setup).
+var embeddedPages = []struct{ Path, Label string }{
+	{"setup", "Setup"}, {"queue", "Review queue"}, {"customers", "Customers"}, {"dashboard", "Dashboard"}, {"settings", "Settings"},
+}
+
+// embeddedAdmin is the app's page inside the Shopify admin: the shell that
+// loads App Bridge and Polaris, fills the admin's navigation and title bar,
+// and shows the console's own pages, fetched with App Bridge's session
+// token (Shopify's pattern for server-rendered apps: the page is fetched
+// with the token and swapped in, links and forms intercepted). Shopify
+// frames it, and only Shopify may. Opened without the query Shopify adds
+// (shop, host), it is not inside the admin: it says so and links there.
 func (s *Server) embeddedAdmin(c *gin.Context) {
 	shop := c.Query("shop")
 	frame := "https://admin.shopify.com"
-	if d, err := shopify.NormalizeShop(shop); err == nil {
-		frame += " https://" + d
+	domain, err := shopify.NormalizeShop(shop)
+	if err == nil {
+		frame += " https://" + domain
 	}
 	c.Header("Content-Security-Policy", "frame-ancestors "+frame)
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
-	_ = pages.ExecuteTemplate(c.Writer, "embedded", view{"Key": s.ShopifyKey})
+	v := view{"Key": s.ShopifyKey, "Pages": embeddedPages, "Shop": domain}
+	if domain != "" {
+		v["AdminURL"] = "https://" + domain + "/admin/apps/" + s.ShopifyKey
+	}
+	if domain == "" || c.Query("host") == "" {
+		c.Status(http.StatusOK)
+		v["Outside"] = true
+	}
+	_ = pages.ExecuteTemplate(c.Writer, "embedded", v)
 }
 
 func (s *Server) consoleRoutes(r *gin.Engine, shopAPI *gin.RouterGroup) {
 	r.GET("/shopify/admin", s.embeddedAdmin)
+	r.GET("/shopify/admin/*page", s.embeddedAdmin)
 	r.GET("/shopify/admin.js", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
 		c.Data(http.StatusOK, "text/javascript; charset=utf-8", adminJS)
@@ -122,6 +146,7 @@ func (s *Server) consoleRoutes(r *gin.Engine, shopAPI *gin.RouterGroup) {
 	pagesGroup.POST("/staff/:id/:action", requireOwner, s.consoleToggleStaff)
 	shop := pagesGroup.Group("/shops/:shop", s.scopeShop)
 	shop.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/shops/"+shopFrom(c).Domain+"/queue") })
+	shop.GET("/setup", s.consoleSetup)
 	shop.GET("/queue", s.consoleQueue)
 	shop.GET("/referrals/:id", s.consoleReferral)
 	shop.POST("/referrals/:id/:action", requireAct, s.consoleAction)

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -84,6 +85,10 @@ type Server struct {
 	AdvocatePagePerIPPerMinute int
 	// WooSecrets checks the WooCommerce plugin's My account links.
 	WooSecrets WooSecrets
+	// Setup reads from each shop's store what the setup checklist needs;
+	// Signals keeps what Parrain itself saw of the setup.
+	Setup   app.StoreSetup
+	Signals app.SetupSignals
 	// PopupScript is the popup's versioned file name (for the preview).
 	PopupScript string
 	// WidgetAssets serves /widget/{file}.
@@ -120,8 +125,11 @@ type Server struct {
 	EmailKey     []byte
 	EmailEnabled bool
 
-	shopCache   *shopCache
 	consoleShop *gin.RouterGroup
+	shopCache   *shopCache
+	// signalled remembers the setup signals this process already
+	// recorded, so a busy shop's popups write them once.
+	signalled sync.Map
 }
 
 // Handler builds the router. Middleware order is deliberate: recovery first

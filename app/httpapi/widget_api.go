@@ -125,6 +125,7 @@ func (s *Server) widgetSession(c *gin.Context) {
 	if !ok {
 		return
 	}
+	s.sawSignal(ctx, shop.ID, app.SignalThankYou)
 	req.Shop = shop
 	req.Languages = in.languages(c)
 	content, err := s.Popups.Session(ctx, req)
@@ -163,6 +164,7 @@ func (s *Server) proxyWidgetSession(c *gin.Context) {
 	if !ok {
 		return
 	}
+	s.sawSignal(ctx, shop.ID, app.SignalStorefront)
 	var in widgetSessionRequest
 	_ = json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 4<<10)).Decode(&in) // only languages are read
 	content, err := s.Popups.ForCustomer(ctx, shop, customer, in.languages(c))

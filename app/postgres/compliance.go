@@ -230,6 +230,7 @@ func (s *ComplianceService) RedactShop(ctx context.Context, shopID int64, at tim
 			"DELETE FROM advocates WHERE shop_id = ?",
 			"DELETE FROM orders WHERE shop_id = ?",
 			"DELETE FROM programs WHERE shop_id = ?",
+			"DELETE FROM setup_signals WHERE shop_id = ?",
 		} {
 			if err := tx.Exec(q, shopID).Error; err != nil {
 				return err

@@ -194,6 +194,22 @@ func (p platformStores) CustomerAdminURL(shop *app.Shop, customerID string) stri
 	return ""
 }
 
+// SetupChecks asks the shop's adapter what it can read of the merchant's
+// setup; an adapter that reads nothing answers no checks.
+func (p platformStores) SetupChecks(ctx context.Context, shop *app.Shop) ([]app.SetupCheck, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := st.(storebudget.Limited); ok {
+		st = l.StorePlatform
+	}
+	if r, ok := st.(app.StoreSetup); ok {
+		return r.SetupChecks(ctx, shop)
+	}
+	return nil, nil
+}
+
 func (p platformStores) LandingURL(shop *app.Shop, friendCode, refCode string) string {
 	st, err := p.of(shop)
 	if err != nil {
@@ -300,6 +316,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 		Review: &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now,
 			Links: s.stores()},
 		Console:                    s.DB.Console(),
+		Setup:                      s.stores(),
+		Signals:                    s.DB.Console(),
 		Events:                     s.Events(),
 		WooInstalls:                s.DB.Shops(),
 		WooHTTP:                    s.WooHTTP,
@@ -387,7 +405,7 @@ func (s *Stack) Mux() *asynq.ServeMux {
 func (s *Stack) stores() platformStores {
 	return platformStores{
 		app.PlatformShopify: &shopify.Store{Admin: s.Admin, Tokens: s.Tokens, Origin: shopify.Origin{Override: s.Config.ShopifyAPIOrigin},
-			Absent: &storebudget.Notes{Redis: s.Redis}},
+			Absent: &storebudget.Notes{Redis: s.Redis}, APIKey: s.Config.ShopifyAPIKey},
 		// At most 3 calls in flight per WooCommerce store, across every
 		// worker: a shared host answers bursts with 429s.
 		app.PlatformWooCommerce: storebudget.Limited{

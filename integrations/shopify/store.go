@@ -21,6 +21,9 @@ type Store struct {
 	Admin *Admin
 	// Origin is where the shop's storefront is (the simulator in tests).
 	Origin Origin
+	// APIKey is the app's client id (the theme editor's deep link names
+	// the app by it).
+	APIKey string
 	Tokens interface {
 		AccessToken(ctx context.Context, shopID int64, shop string) (string, error)
 	}

@@ -7,6 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { env, launch } from "./lib.mjs";
+import { standInShopify, embeddedURL, shown } from "./standins.mjs";
 
 const APP = env("APP_URL"), SIM = env("SIM_URL"), SHOP = env("SHOP"), REVIEW = env("REVIEW_ID"), PASSWORD = env("PASSWORD"), OUT = env("OUT_DIR");
 mkdirSync(OUT, { recursive: true });
@@ -172,34 +173,61 @@ test("dashboard and customer lookup", async () => {
   await page.context().close();
 });
 
-test("inside the Shopify admin: App Bridge's token on every call, the merchant reviews and changes the offer", async () => {
+test("inside the Shopify admin: the console's pages with App Bridge's token, links, forms, preview, exports, toasts", async () => {
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  await standInShopify(ctx, { shop: SHOP, token: env("TOKEN") });
   const page = await ctx.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
-  // Shopify's App Bridge cannot be fetched here: a stand-in gives the page
-  // what App Bridge gives it, a session token signed with the app secret
-  // (minted by the simulator as Shopify would).
-  await page.route("https://cdn.shopify.com/shopifycloud/app-bridge.js", (route) =>
-    route.fulfill({ contentType: "text/javascript", body: `window.shopify = { idToken: () => Promise.resolve(${JSON.stringify(env("TOKEN"))}) };` }));
   const calls = [];
-  page.on("request", (r) => r.url().includes("/api/admin/") && calls.push(r.headers()["authorization"] || ""));
-  await page.goto(`${APP}/shopify/admin?shop=${SHOP}&host=x&embedded=1`);
-  await page.getByRole("button", { name: "Only flagged or to review" }).click();
-  // The filtered list replaces the first one when its answer arrives:
-  // wait for it, or the click below may open a row of the unfiltered list.
-  await page.getByRole("button", { name: "Show all" }).waitFor();
-  await page.getByRole("button", { name: /^Open referral/ }).first().waitFor();
-  await page.getByRole("button", { name: /^Open referral/ }).first().click();
-  await page.getByText(/✓ new customer/).waitFor();
-  await page.getByRole("button", { name: "Offer" }).click();
-  await page.getByLabel("Friend's discount (%)").fill("15");
-  await page.getByRole("button", { name: "Save" }).click();
-  await page.getByRole("status").filter({ hasText: "Offer saved." }).waitFor();
-  await page.getByLabel("Friend's discount (%)").fill("150");
-  await page.getByRole("button", { name: "Save" }).click();
-  await page.getByRole("status").filter({ hasText: "between 1 and 100" }).waitFor();
-  assert.ok(calls.length >= 4 && calls.every((h) => h.startsWith("Bearer ")), `calls without the token: ${calls}`);
-  await page.screenshot({ path: `${OUT}/embedded-admin.png`, fullPage: true });
+  page.on("request", (r) => r.url().startsWith(APP + "/console/") && calls.push({ auth: r.headers()["authorization"] || "", cookie: r.headers()["cookie"] || "" }));
+  const toasts = () => page.evaluate(() => window.__toasts.map((t) => (t.isError ? "error: " : "") + t.message));
+
+  // It opens on setup.
+  await page.goto(embeddedURL(APP, SHOP, ""));
+  await shown(page);
+  assert.equal(await page.locator("#app h1").textContent(), "Setup");
+  // The queue, filtered; a link opens the referral in place.
+  await page.goto(embeddedURL(APP, SHOP, "queue"));
+  await shown(page);
+  await page.getByLabel("Flagged").selectOption("1");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForURL(/\/shopify\/admin\/queue\?.*flagged=1/);
+  await page.getByRole("link", { name: `#${REVIEW}` }).click();
+  await page.waitForURL(new RegExp(`/shopify/admin/referrals/${REVIEW}\\?.*shop=`));
+  await page.getByText(/new customer/).first().waitFor();
+  // An action: no CSRF token, the session token; the confirmation as a toast.
+  await page.getByLabel("Note").fill("checked with the merchant");
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByText("checked with the merchant").waitFor();
+  assert.ok((await toasts()).some((t) => !t.startsWith("error")), `toasts: ${await toasts()}`);
+  // Back and forward work (history).
+  await page.goBack();
+  await page.waitForURL(/\/shopify\/admin\/queue/);
+  await shown(page);
+
+  // Settings: the live preview follows the form; save; a bad value is refused.
+  await page.goto(embeddedURL(APP, SHOP, "settings"));
+  await shown(page);
+  const preview = page.frameLocator("iframe#preview");
+  await preview.locator("parrain-popup #pd").waitFor();
+  await page.getByLabel("Percent off").fill("15");
+  await preview.locator("parrain-popup #pd", { hasText: "15% off" }).waitFor();
+  await page.locator("form#settings").getByRole("button", { name: "Save" }).click();
+  await page.waitForFunction(() => window.__toasts.some((t) => /saved/i.test(t.message)));
+  await page.getByLabel("Holding period (days)").fill("999");
+  await page.locator("form#settings").getByRole("button", { name: "Save" }).click();
+  await page.getByRole("alert").first().waitFor();
+  assert.ok((await toasts()).some((t) => t.startsWith("error")), `no error toast: ${await toasts()}`);
+  await page.screenshot({ path: `${OUT}/embedded-settings.png`, fullPage: true });
+
+  // Exports download with the token.
+  await page.goto(embeddedURL(APP, SHOP, "dashboard"));
+  await shown(page);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /Export referrals/ }).click()]);
+  assert.match(download.suggestedFilename(), /referrals.*\.csv$/);
+
+  assert.ok(calls.length >= 8, `only ${calls.length} page calls`);
+  assert.ok(calls.every((c) => c.auth.startsWith("Bearer ") && c.cookie === ""), `a page call without the token or with a cookie: ${JSON.stringify(calls)}`);
   await ctx.close();
 });
 

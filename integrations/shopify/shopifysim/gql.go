@@ -758,7 +758,7 @@ var discountFields = []string{
 // add it with its resolver.
 var gqlSchema = map[string]gqlType{
 	"QueryRoot": obj("shop:Shop!", "webhookSubscriptions:WebhookSubscriptionConnection!", "codeDiscountNodeByCode:DiscountCodeNode", "customer:Customer",
-		"discountRedeemCodeBulkCreation:DiscountRedeemCodeBulkCreation"),
+		"discountRedeemCodeBulkCreation:DiscountRedeemCodeBulkCreation", "themes:OnlineStoreThemeConnection"),
 	"Mutation": obj("webhookSubscriptionCreate:WebhookSubscriptionCreatePayload", "webhookSubscriptionDelete:WebhookSubscriptionDeletePayload",
 		"discountCodeBasicCreate:DiscountCodeBasicCreatePayload", "discountCodeFreeShippingCreate:DiscountCodeFreeShippingCreatePayload",
 		"discountCodeDeactivate:DiscountCodeDeactivatePayload", "discountCodeActivate:DiscountCodeActivatePayload",
@@ -821,8 +821,18 @@ var gqlSchema = map[string]gqlType{
 	"Customer": obj("id:ID!", "numberOfOrders:UnsignedInt64!", "email:String", "phone:String", "firstName:String", "lastName:String",
 		"displayName:String!", "createdAt:DateTime!", "updatedAt:DateTime!", "amountSpent:MoneyV2!",
 		"defaultEmailAddress:CustomerEmailAddress", "defaultPhoneNumber:CustomerPhoneNumber"),
-	"CustomerEmailAddress": obj("emailAddress:String!"),
-	"CustomerPhoneNumber":  obj("phoneNumber:String!"),
+	"CustomerEmailAddress":           obj("emailAddress:String!"),
+	"OnlineStoreThemeConnection":     obj("nodes:[OnlineStoreTheme!]!", "edges:[OnlineStoreThemeEdge!]!", "pageInfo:PageInfo!"),
+	"OnlineStoreThemeEdge":           obj("cursor:String!", "node:OnlineStoreTheme!"),
+	"OnlineStoreTheme":               obj("id:ID!", "name:String!", "role:ThemeRole!", "files:OnlineStoreThemeFileConnection"),
+	"OnlineStoreThemeFileConnection": obj("nodes:[OnlineStoreThemeFile!]!", "edges:[OnlineStoreThemeFileEdge!]!", "pageInfo:PageInfo!"),
+	"OnlineStoreThemeFileEdge":       obj("cursor:String!", "node:OnlineStoreThemeFile!"),
+	"OnlineStoreThemeFile":           obj("filename:String!", "size:UnsignedInt64!", "body:OnlineStoreThemeFileBody!"),
+	"OnlineStoreThemeFileBody":       union("OnlineStoreThemeFileBodyBase64", "OnlineStoreThemeFileBodyText", "OnlineStoreThemeFileBodyUrl"),
+	"OnlineStoreThemeFileBodyText":   obj("content:String!"),
+	"OnlineStoreThemeFileBodyBase64": obj("contentBase64:String!"),
+	"OnlineStoreThemeFileBodyUrl":    obj("url:URL!"),
+	"CustomerPhoneNumber":            obj("phoneNumber:String!"),
 }
 
 // namedType strips list and non-null wrappers: "[X!]!" → "X".

@@ -205,7 +205,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 var requiredScope = map[string]string{
 	"codeDiscountNodeByCode": "read_discounts", "discountCodeBasicCreate": "write_discounts",
 	"discountCodeFreeShippingCreate": "write_discounts", "discountCodeDeactivate": "write_discounts",
-	"discountCodeActivate": "write_discounts", "customer": "read_customers",
+	"discountCodeActivate": "write_discounts", "customer": "read_customers", "themes": "read_themes",
 	"discountRedeemCodeBulkAdd": "write_discounts", "discountRedeemCodeBulkCreation": "read_discounts",
 	"discountCodeRedeemCodeBulkDelete": "write_discounts",
 }
@@ -274,6 +274,8 @@ func (s *Simulator) resolveRoot(sh *shop, name string, args map[string]any) (any
 	case "discountCodeRedeemCodeBulkDelete":
 		v, err := s.redeemCodesDelete(sh, args)
 		return v, mutationCost, err
+	case "themes":
+		return s.listThemes(sh, args)
 	}
 	// Unreachable after validation; kept so a schema entry without a
 	// resolver fails loudly.

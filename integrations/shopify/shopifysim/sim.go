@@ -282,6 +282,7 @@ type shop struct {
 	bucket     float64
 	bucketAt   time.Time
 	failNext   int
+	theme      *theme
 	throttle   int
 	nextOrder  int
 	stats      APIStats
