@@ -74,12 +74,15 @@ type Flusher struct {
 	}
 	// Poll is the wait between two looks at a running bulk operation
 	// (default 250 ms); Follow is how long one run follows it before the
-	// job comes back later (default 10 s).
+	// job comes back later (default 1 s). A worker waiting on the store
+	// is a worker other shops' webhooks do not get: with a 10 s follow, a
+	// burst of batches held most workers and another shop's orders waited
+	// for minutes; the batch keeps its operation, so the next run resumes.
 	Poll, Follow time.Duration
 	// Lease is how long a batch is this worker's (default 30 s): a dead
 	// worker's batch is taken over after it.
 	Lease time.Duration
-	// Budget bounds one run (default 20 s): the job is queued again for
+	// Budget bounds one run (default 5 s): the job is queued again for
 	// what is left, so other shops' jobs get their turn.
 	Budget time.Duration
 	// AfterSend, when set, runs right after a batch went to the store and
@@ -109,7 +112,7 @@ func (f *Flusher) Flush(ctx context.Context, shopID int64) error {
 		return nil // no token to call the store with; the codes wait for a reinstall
 	}
 	limit := f.Store.FriendBatchLimit(shop)
-	end := time.Now().Add(or(f.Budget, 20*time.Second))
+	end := time.Now().Add(or(f.Budget, 5*time.Second))
 	for {
 		if time.Now().After(end) {
 			return ErrMore
@@ -182,7 +185,7 @@ func (f *Flusher) run(ctx context.Context, shop *app.Shop, b *Batch) error {
 	if err != nil {
 		return err
 	}
-	for deadline := time.Now().Add(or(f.Follow, 10*time.Second)); !res.Done; {
+	for deadline := time.Now().Add(or(f.Follow, time.Second)); !res.Done; {
 		if time.Now().After(deadline) {
 			return &retryLater{Delay: time.Second, Err: fmt.Errorf("bulk operation %s still running", b.Operation)}
 		}

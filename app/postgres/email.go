@@ -163,13 +163,16 @@ func (s *EmailStore) Facts(ctx context.Context, it *email.Item) (*email.Facts, e
 			State     string
 			HoldUntil time.Time
 			FirstName string
+			// LastInitial is all the page and the emails keep of a
+			// friend's last name (migration 00011).
+			LastInitial string
 		}
-		if err := g.Raw(`SELECT f.state, f.hold_until, o.first_name FROM referrals f JOIN orders o ON o.id = f.order_id
+		if err := g.Raw(`SELECT f.state, f.hold_until, o.first_name, o.last_initial FROM referrals f JOIN orders o ON o.id = f.order_id
 			WHERE f.id = ? AND f.shop_id = ?`, subject, it.ShopID).Scan(&ref).Error; err != nil {
 			return nil, unavailable(err, "load the referral")
 		}
 		f.ReferralState, f.HoldUntil = ref.State, ref.HoldUntil
-		f.Friend = email.FriendName(ref.FirstName, "", popupLang(f))
+		f.Friend = email.FriendName(ref.FirstName, ref.LastInitial, popupLang(f))
 	}
 	return f, nil
 }

@@ -110,7 +110,7 @@ func TestWooCommerceInstallRefusesPrivateStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := h.stack.Mux().ProcessTask(ctx, jobs.NewWooCommerceMaintainTask())
-	if err == nil || !strings.Contains(h.logs.String(), "store address is not public") {
+	if err == nil || !strings.Contains(h.logs.String(), "address is not public") {
 		t.Fatalf("maintenance of a loopback store: %v", err)
 	}
 	if n4.Load() != 0 || (n6 != nil && n6.Load() != 0) {

@@ -210,7 +210,7 @@ test("inside the Shopify admin: the console's pages with App Bridge's token, lin
   await shown(page);
   const preview = page.frameLocator("iframe#preview");
   await preview.locator("parrain-popup #pd").waitFor();
-  await page.getByLabel("Percent off").fill("15");
+  await page.locator("#friend_percent").fill("15");
   await preview.locator("parrain-popup #pd", { hasText: "15% off" }).waitFor();
   await page.locator("form#settings").getByRole("button", { name: "Save" }).click();
   await page.waitForFunction(() => window.__toasts.some((t) => /saved/i.test(t.message)));

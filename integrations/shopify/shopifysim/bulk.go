@@ -63,6 +63,18 @@ func (d *discount) hasCode(code string) bool {
 	return false
 }
 
+// storedCode is the discount's own spelling of code (one of its redeem
+// codes): an order names the code the buyer redeemed, not the discount's
+// first code.
+func (d *discount) storedCode(code string) string {
+	for _, r := range d.more {
+		if strings.EqualFold(r.code, code) {
+			return r.code
+		}
+	}
+	return d.Code
+}
+
 // codesField is the discount's codes connection; query: filters the codes
 // as Shopify's default search does (case-insensitive text match).
 func (d *discount) codesField(first map[string]any) argField {

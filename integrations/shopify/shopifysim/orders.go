@@ -151,7 +151,7 @@ func (sh *shop) applyCodes(codes []string, paid int64) ([]applied, int64) {
 		}
 		a := applied{code: c, kind: "fixed_amount", valueType: "fixed_amount", value: "0.0", target: "line_item"}
 		if d := sh.discountByCode(c); d != nil {
-			a.code, a.known = d.Code, d
+			a.code, a.known = d.storedCode(c), d
 			if d.Kind == "DiscountCodeFreeShipping" {
 				a.kind, a.valueType, a.value, a.target = "shipping", "percentage", "100.0", "shipping_line"
 			} else {
