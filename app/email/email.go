@@ -226,28 +226,14 @@ type AdvocateLinker interface {
 	AdvocateURL(ctx context.Context, shopID, advocateID int64) (string, error)
 }
 
-// Sent is what the "email.sent" event says.
-type Sent struct {
-	OutboxID   int64
-	ShopID     int64
-	AdvocateID int64
-	Kind       Kind
-	MessageID  string
-	At         time.Time
-}
-
-// SentHook runs in the transaction that marks a message sent (ctx carries
-// that transaction for the storage adapter): signed events hang here.
-type SentHook func(ctx context.Context, s Sent) error
-
 // Store is the outbox's storage.
 type Store interface {
 	Item(ctx context.Context, id int64) (*Item, error)
 	Facts(ctx context.Context, it *Item) (*Facts, error)
 	Settings(ctx context.Context, shopID int64) (Settings, error)
-	// MarkSent records the message as sent and runs hook (if any) in the
-	// same transaction. A row no longer queued is left alone.
-	MarkSent(ctx context.Context, id int64, to string, r Rendered, at time.Time, hook SentHook) error
+	// MarkSent records the message as sent, with its "email.sent" event
+	// in the same transaction. A row no longer queued is left alone.
+	MarkSent(ctx context.Context, id int64, to string, r Rendered, at time.Time) error
 	// MarkSkipped and MarkFailed end a queued row; MarkFailed with
 	// suppress records the address as bounced in the same transaction.
 	MarkSkipped(ctx context.Context, id int64, to, lang, reason string) error

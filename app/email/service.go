@@ -21,7 +21,6 @@ type Service struct {
 	Sender  Sender
 	Links   AdvocateLinker // optional
 	Limiter Limiter        // optional
-	OnSent  SentHook       // optional: "email.sent"
 	Now     func() time.Time
 	// FromAddr is EMAIL_FROM's address; the sender name is the shop's.
 	FromAddr string
@@ -109,7 +108,7 @@ func (s *Service) Send(ctx context.Context, id int64, final bool) error {
 	if s.AfterSend != nil {
 		s.AfterSend()
 	}
-	return s.Store.MarkSent(ctx, id, to, r, s.Now(), s.OnSent)
+	return s.Store.MarkSent(ctx, id, to, r, s.Now())
 }
 
 // skip says why a message is not to be sent, or "".

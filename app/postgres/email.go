@@ -23,14 +23,6 @@ var _ email.Store = (*EmailStore)(nil)
 // Emails returns the email store.
 func (db *DB) Emails() *EmailStore { return &EmailStore{db: db} }
 
-// TxFrom returns the transaction a hook runs in (email.SentHook): a hook
-// writes its rows with it so they commit or roll back with the state
-// change.
-func TxFrom(ctx context.Context) (*gorm.DB, bool) {
-	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
-	return tx, ok
-}
-
 // messageIDSQL is the left part of a message's Message-ID, fixed when the
 // message is decided: kind, shop and subject, so the same message always
 // carries the same id (the sender adds "@" and the sender's domain).
@@ -225,7 +217,7 @@ func (s *EmailStore) SaveSettings(ctx context.Context, st email.Settings) error 
 }
 
 // MarkSent implements email.Store.
-func (s *EmailStore) MarkSent(ctx context.Context, id int64, to string, r email.Rendered, at time.Time, hook email.SentHook) error {
+func (s *EmailStore) MarkSent(ctx context.Context, id int64, to string, r email.Rendered, at time.Time) error {
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []outboxRow
 		if err := tx.Raw(`UPDATE email_outbox SET state = 'sent', reason = '', to_addr = ?, lang = ?, subject = ?, body = ?, sent_at = ?,
@@ -237,14 +229,7 @@ func (s *EmailStore) MarkSent(ctx context.Context, id int64, to string, r email.
 			return nil
 		}
 		it := rows[0].toItem()
-		if err := emitEmailSent(tx, it, at); err != nil {
-			return err
-		}
-		if hook == nil {
-			return nil
-		}
-		return hook(context.WithValue(ctx, txKey{}, tx), email.Sent{OutboxID: it.ID, ShopID: it.ShopID, AdvocateID: it.AdvocateID,
-			Kind: it.Kind, MessageID: it.MessageID, At: at})
+		return emitEmailSent(tx, it, at)
 	})
 	return unavailable(err, fmt.Sprintf("mark email %d sent", id))
 }

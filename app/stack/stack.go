@@ -70,11 +70,9 @@ type Stack struct {
 	// accepted a message and before the outbox row is marked sent.
 	AfterEmailSend func()
 	// AdvocateLinks replaces the advocate's page link every email carries
-	// (nil: the advocate's page, AdvocatePages). OnEmailSent runs in the transaction that marks a
-	// message sent, after its "email.sent" event. Both are set before the worker
+	// (nil: the advocate's page, AdvocatePages); set before the worker
 	// starts.
 	AdvocateLinks email.AdvocateLinker
-	OnEmailSent   email.SentHook
 	// AfterFriendBatchSent is a fault-injection hook for crash tests (see
 	// friendcodes.Flusher.AfterSend); nil in production.
 	AfterFriendBatchSent func()
@@ -500,7 +498,7 @@ func (s *Stack) Emails() *email.Service {
 	}
 	return &email.Service{
 		Store: s.DB.Emails(), Sender: &smtp.Sender{Server: server, HELO: s.Config.AppURL.Hostname()},
-		Links: s.advocateLinks(), OnSent: s.OnEmailSent, Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
+		Links: s.advocateLinks(), Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
 		FromAddr: s.Config.EmailFrom, AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(),
 		PerRecipientPerHour: s.Config.EmailPerRecipientPerHour, PerShopPerMinute: s.Config.EmailPerShopPerMinute,
 		AfterSend: s.AfterEmailSend,
