@@ -43,7 +43,10 @@ type Referral struct {
 	Reason       string
 	HoldUntil    time.Time
 	Flagged      bool
-	CreatedAt    time.Time
+	// Offer is what the referral earns, fixed when the friend ordered; nil
+	// for referrals made before offers were stored (they follow the program).
+	Offer     *OfferTerms
+	CreatedAt time.Time
 }
 
 // Reward states.

@@ -225,9 +225,10 @@ func (r *ConsoleRepo) Detail(ctx context.Context, shopID, referralID int64) (*re
 	var row struct {
 		review.Item
 		Decision string
+		Offer    *string
 		OrderRow int64
 	}
-	err := q.Raw(strings.Replace(queueSelect, "SELECT f.id,", "SELECT f.decision::text AS decision, f.order_id AS order_row, f.id,", 1)+
+	err := q.Raw(strings.Replace(queueSelect, "SELECT f.id,", "SELECT f.decision::text AS decision, f.offer::text AS offer, f.order_id AS order_row, f.id,", 1)+
 		"WHERE f.shop_id = ? AND f.id = ?", shopID, referralID).Scan(&row).Error
 	if err != nil {
 		return nil, unavailable(err, "load referral")
@@ -238,6 +239,12 @@ func (r *ConsoleRepo) Detail(ctx context.Context, shopID, referralID int64) (*re
 	d := &review.Detail{Item: row.Item, Notes: []review.Note{}, Audit: []review.AuditEntry{}}
 	if err := json.Unmarshal([]byte(row.Decision), &d.Decision); err == nil {
 		d.Explain = d.Decision.Explain()
+	}
+	if row.Offer != nil {
+		var t app.OfferTerms
+		if json.Unmarshal([]byte(*row.Offer), &t) == nil {
+			d.Offer = &t
+		}
 	}
 	var rw rewardRow
 	if err := q.Raw(`SELECT * FROM rewards WHERE shop_id = ? AND referral_id = ?`, shopID, referralID).Scan(&rw).Error; err != nil {

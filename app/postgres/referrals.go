@@ -573,15 +573,23 @@ type referralRow struct {
 	Reason       string
 	HoldUntil    time.Time
 	Flagged      bool
+	Offer        *string `gorm:"type:jsonb"`
 	CreatedAt    time.Time
 }
 
 func (referralRow) TableName() string { return "referrals" }
 
 func (f referralRow) toReferral() *app.Referral {
-	return &app.Referral{ID: f.ID, ShopID: f.ShopID, AdvocateID: f.AdvocateID, OrderID: f.OrderID, EvidenceKind: f.EvidenceKind,
+	r := &app.Referral{ID: f.ID, ShopID: f.ShopID, AdvocateID: f.AdvocateID, OrderID: f.OrderID, EvidenceKind: f.EvidenceKind,
 		EvidenceCode: f.EvidenceCode, Decision: []byte(f.Decision), State: f.State, Reason: f.Reason, HoldUntil: f.HoldUntil,
 		Flagged: f.Flagged, CreatedAt: f.CreatedAt}
+	if f.Offer != nil {
+		var t app.OfferTerms
+		if factsJSON.Unmarshal([]byte(*f.Offer), &t) == nil {
+			r.Offer = &t
+		}
+	}
+	return r
 }
 
 // CreateReferral implements referrals.Repo: one referral per order, with
@@ -614,12 +622,21 @@ func (r *ReferralRepo) CreateReferral(ctx context.Context, f *app.Referral) erro
 				}
 			}
 		}
+		var offer *string
+		if f.Offer != nil {
+			b, err := factsJSON.Marshal(f.Offer)
+			if err != nil {
+				return fmt.Errorf("encode the referral's offer: %w", err)
+			}
+			s := string(b)
+			offer = &s
+		}
 		var id int64
-		if err := tx.Raw(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, click_id)
-			SELECT ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, (SELECT c.id FROM clicks c WHERE c.advocate_id = ? AND c.shop_id = ? AND c.at <= o.placed_at
+		if err := tx.Raw(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, reason, hold_until, offer, click_id)
+			SELECT ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::jsonb, (SELECT c.id FROM clicks c WHERE c.advocate_id = ? AND c.shop_id = ? AND c.at <= o.placed_at
 				AND (? OR (? <> '' AND c.ip_hash = ?)) ORDER BY (? <> '' AND c.ip_hash = ?) DESC, c.at DESC, c.id DESC LIMIT 1)
 			FROM orders o WHERE o.id = ? ON CONFLICT (order_id) DO NOTHING RETURNING id`,
-			f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil,
+			f.ShopID, f.AdvocateID, f.OrderID, f.EvidenceKind, f.EvidenceCode, string(f.Decision), f.State, f.Reason, f.HoldUntil, offer,
 			f.AdvocateID, f.ShopID, link, ipHash, ipHash, ipHash, ipHash, f.OrderID).Scan(&id).Error; err != nil {
 			return err
 		}

@@ -105,11 +105,22 @@ type RewardQueue interface {
 	EnqueueReward(ctx context.Context, rewardID int64) error
 }
 
+// OfferPolicy shapes the program in force for an advocate at an instant:
+// the campaign running then, the advocate's A/B arm. Policies only change
+// offers (friend discount, reward), never the rules.
+type OfferPolicy interface {
+	Shape(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, at time.Time) (app.Program, app.OfferSource, error)
+}
+
 // Engine runs the use cases.
 type Engine struct {
-	Repo  Repo
-	Store app.StorePlatform
-	Shops interface {
+	// Offers shape the program in force, in order (each sees the one
+	// before it: an A/B arm first, then a campaign on top). None: the
+	// standing program.
+	Offers []OfferPolicy
+	Repo   Repo
+	Store  app.StorePlatform
+	Shops  interface {
 		ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	}
 	Rewards RewardQueue
@@ -222,6 +233,12 @@ func (e *Engine) EnsureAdvocate(ctx context.Context, shop *app.Shop, p app.Progr
 		// The store refused this code for good; support sees the error.
 		return adv, nil
 	}
+	// The friend's offer is the advocate's (their A/B arm's, say): codes
+	// of one offer share one store discount.
+	p, _, err = e.ProgramFor(ctx, shop, p, adv, e.Now())
+	if err != nil {
+		return nil, err
+	}
 	spec := app.DiscountSpec{
 		Code: adv.FriendCode, Title: "Parrain: friend of " + adv.Code, Kind: p.FriendKind, Percent: p.FriendPercent,
 		AmountMinor: p.FriendAmountMinor, Currency: p.Currency, MinOrderMinor: p.FriendMinOrderMinor,
@@ -295,6 +312,14 @@ func (e *Engine) attribute(ctx context.Context, shop *app.Shop, p app.Program, o
 	if err != nil {
 		return nil, err
 	}
+	// The offer earned is the one in force when the friend ordered, for
+	// this advocate (campaign, A/B arm): fixed now, stored with the
+	// referral, so later edits never change it.
+	inForce, src, err := e.ProgramFor(ctx, shop, p, adv, o.Facts.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	terms := app.TermsFrom(inForce, src)
 	// Counting the advocate's referrals and adding this one happen under
 	// the advocate's lock: concurrent orders cannot both see room under
 	// the cap.
@@ -307,6 +332,7 @@ func (e *Engine) attribute(ctx context.Context, shop *app.Shop, p app.Program, o
 		return e.Repo.CreateReferral(ctx, &app.Referral{
 			ShopID: shop.ID, AdvocateID: adv.ID, OrderID: o.ID, EvidenceKind: string(ev.Kind), EvidenceCode: ev.Code,
 			Decision: decision, State: string(d.State), Reason: d.Reason, HoldUntil: o.Facts.CreatedAt.Add(p.Hold()),
+			Offer: &terms,
 		})
 	})
 	if err != nil {
@@ -542,22 +568,41 @@ func RewardCode(key []byte, shopID, referralID int64) string {
 	return "THANKS-" + strings.NewReplacer("0", "Q", "1", "W", "O", "X", "I", "Y").Replace(s[:10])
 }
 
-// NewReward builds the reward a referral earns under the shop's program,
-// its code derived from the referral so a retry finds the same one.
-func (e *Engine) NewReward(ctx context.Context, shop *app.Shop, referralID, advocateID int64) (*app.Reward, error) {
-	p, err := e.Repo.Program(ctx, shop)
-	if err != nil {
-		return nil, err
+// NewReward builds the reward a referral earns under the offer stored with
+// it (the one in force when the friend ordered), its code derived from the
+// referral so a retry finds the same one. A referral older than stored
+// offers (nil) earns the program's current terms, as it always did.
+func (e *Engine) NewReward(ctx context.Context, shop *app.Shop, offer *app.OfferTerms, referralID, advocateID int64) (*app.Reward, error) {
+	if offer == nil {
+		p, err := e.Repo.Program(ctx, shop)
+		if err != nil {
+			return nil, err
+		}
+		t := p.Terms()
+		offer = &t
 	}
-	rw := &app.Reward{
-		ShopID: shop.ID, ReferralID: referralID, AdvocateID: advocateID, Code: RewardCode(e.CodeKey, shop.ID, referralID),
-		Kind: p.RewardKind, Percent: p.RewardPercent, AmountMinor: p.RewardAmountMinor, Currency: p.Currency, State: app.RewardIssuing,
+	return offer.NewRewardFor(shop.ID, referralID, advocateID, RewardCode(e.CodeKey, shop.ID, referralID), e.Now()), nil
+}
+
+// ProgramFor is the program in force for the advocate at t: the standing
+// program shaped by each offer policy in turn, with where its offer came
+// from.
+func (e *Engine) ProgramFor(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, at time.Time) (app.Program, app.OfferSource, error) {
+	var src app.OfferSource
+	for _, pol := range e.Offers {
+		shaped, s, err := pol.Shape(ctx, shop, p, adv, at)
+		if err != nil {
+			return p, src, fmt.Errorf("offer in force for advocate %d: %w", adv.ID, err)
+		}
+		p = shaped
+		if s.CampaignID != 0 {
+			src.CampaignID = s.CampaignID
+		}
+		if s.Arm != "" {
+			src.Arm = s.Arm
+		}
 	}
-	if p.RewardExpiryDays > 0 {
-		exp := e.Now().Add(time.Duration(p.RewardExpiryDays) * 24 * time.Hour)
-		rw.ExpiresAt = &exp
-	}
-	return rw, nil
+	return p, src, nil
 }
 
 // Hold is the shop's holding period.
@@ -583,7 +628,7 @@ func (e *Engine) ApproveDue(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		rw, err := e.NewReward(ctx, shop, r.ID, r.AdvocateID)
+		rw, err := e.NewReward(ctx, shop, r.Offer, r.ID, r.AdvocateID)
 		if err != nil {
 			return n, err
 		}

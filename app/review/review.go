@@ -110,10 +110,13 @@ type Detail struct {
 	Item
 	Decision attribution.Decision `json:"decision"`
 	Explain  string               `json:"explain"`
-	Click    *Click               `json:"click"`
-	Reward   *app.Reward          `json:"reward"`
-	Notes    []Note               `json:"notes"`
-	Audit    []AuditEntry         `json:"audit"`
+	// Offer is what the referral earns, fixed when the friend ordered
+	// (nil for referrals older than stored offers: the program's).
+	Offer  *app.OfferTerms `json:"offer,omitempty"`
+	Click  *Click          `json:"click"`
+	Reward *app.Reward     `json:"reward"`
+	Notes  []Note          `json:"notes"`
+	Audit  []AuditEntry    `json:"audit"`
 	// RewardCreatedAt and RewardIssuedAt date the reward's steps.
 	RewardCreatedAt *time.Time `json:"-"`
 	RewardIssuedAt  *time.Time `json:"-"`
@@ -183,7 +186,7 @@ type Manual struct {
 // Engine is what review needs from the referral engine.
 type Engine interface {
 	// NewReward builds the reward a referral earns under the shop's program.
-	NewReward(ctx context.Context, shop *app.Shop, referralID, advocateID int64) (*app.Reward, error)
+	NewReward(ctx context.Context, shop *app.Shop, offer *app.OfferTerms, referralID, advocateID int64) (*app.Reward, error)
 	Hold(ctx context.Context, shop *app.Shop) (time.Duration, error)
 	// EvaluateManual runs the attribution rules on an order attributed
 	// by hand; Explain says why an order is or is not a referral.
@@ -264,7 +267,7 @@ func (s *Service) Approve(ctx context.Context, shop *app.Shop, a Actor, id int64
 	if err != nil {
 		return err
 	}
-	rw, err := s.Engine.NewReward(ctx, shop, d.ID, d.AdvocateID)
+	rw, err := s.Engine.NewReward(ctx, shop, d.Offer, d.ID, d.AdvocateID)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (fakeEngine) Explain(context.Context, *app.Shop, *referrals.OrderRecord) (*
 	return &referrals.Explanation{}, nil
 }
 
-func (fakeEngine) NewReward(_ context.Context, shop *app.Shop, referralID, advocateID int64) (*app.Reward, error) {
+func (fakeEngine) NewReward(_ context.Context, shop *app.Shop, _ *app.OfferTerms, referralID, advocateID int64) (*app.Reward, error) {
 	return &app.Reward{ShopID: shop.ID, ReferralID: referralID, AdvocateID: advocateID, Code: "THANKS-X"}, nil
 }
 func (fakeEngine) Hold(context.Context, *app.Shop) (time.Duration, error) {
