@@ -24,9 +24,6 @@ import (
 const defaultReplayDays = 30
 
 func (s *Server) replayRoutes(admin, shopAPI *gin.RouterGroup) {
-	if s.Replays == nil {
-		return
-	}
 	admin.POST("/program/replay", s.apiReplay)
 	admin.POST("/program/replay/apply", s.apiReplay)
 	shopAPI.POST("/program/replay", s.apiReplay)
@@ -44,6 +41,10 @@ type replayJSON struct {
 // applies the change.
 func (s *Server) apiReplay(c *gin.Context) {
 	ctx, shop := c.Request.Context(), shopFrom(c)
+	if s.Replays == nil {
+		fail(c, app.Errorf(app.ENOTFOUND, "replay is not served here"))
+		return
+	}
 	var in replayJSON
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
 	dec.DisallowUnknownFields()
