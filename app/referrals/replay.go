@@ -292,6 +292,28 @@ func (r *Replayer) Apply(ctx context.Context, shop *app.Shop, proposed app.Progr
 	return rep, done, nil
 }
 
+// Verdicts judges the last days of the shop's orders under p, by order
+// id: what p decides on each order the engine would attribute. The
+// divergence test compares it with what live attribution stored.
+func (r *Replayer) Verdicts(ctx context.Context, shop *app.Shop, p app.Program, days int) (map[int64]Verdict, error) {
+	if err := CheckDays(days); err != nil {
+		return nil, err
+	}
+	now := r.Now()
+	from := now.Add(-time.Duration(days) * 24 * time.Hour)
+	data, err := r.load(ctx, shop.ID, from, p)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]Verdict{}
+	for i, v := range judgeAll(data, p, nil) {
+		if v != nil {
+			out[data.Orders[i].Order.ID] = *v
+		}
+	}
+	return out, nil
+}
+
 // ReplayData is what a replay reads, loaded once.
 type ReplayData struct {
 	Orders     []ReplayOrder
