@@ -3,7 +3,9 @@ package stack_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +53,44 @@ func TestReplayInBrowser(t *testing.T) {
 	}
 	if n := h.count("SELECT count(*) FROM audit_log WHERE action = 'rule_change'"); n != 3 {
 		t.Errorf("%d rule_change audit rows, want 3", n)
+	}
+}
+
+// The replay API over HTTP: a window out of range, an invalid program,
+// unknown fields and another currency are a 400 with a clear message and
+// change nothing; a good request answers the report.
+func TestReplayAPIRefusesBadInput(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	shop := "replay-api.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	post := func(path, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/api/admin/program/replay"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+h.sim.SessionToken(shop, 1, time.Minute))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, readAll(resp)
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{"", `{"days": 0}`, "days must be between 1 and 365"},
+		{"", `{"days": 400, "program": {"min_order_minor": 4000}}`, "days must be between 1 and 365"},
+		{"", `{"days": 30, "program": {"min_order_minor": -1, "cap_window_days": 0}}`, "minimum order cannot be negative"},
+		{"/apply", `{"days": 30, "program": {"holding_days": 999}}`, "holding period must be between 0 and 365 days"},
+		{"", `{"days": 30, "program": {"currency": "USD"}}`, "currency is the shop's (EUR)"},
+		{"", `{"days": 30, "nope": 1}`, "invalid replay JSON"},
+	} {
+		status, body := post(c.path, c.body)
+		if status != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s: %d %s, want 400 with %q", c.path, c.body, status, body, c.want)
+		}
+	}
+	status, body := post("", `{"days": 30, "program": {"min_order_minor": 4000}}`)
+	if status != http.StatusOK || !strings.Contains(body, `"changes_total":0`) {
+		t.Fatalf("replay: %d %s", status, body)
+	}
+	if n := h.count("SELECT count(*) FROM programs WHERE min_order_minor = 4000"); n != 0 {
+		t.Fatal("a replay saved the program")
 	}
 }
