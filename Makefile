@@ -58,13 +58,14 @@ bench-intake: stack build
 ## bench: Go benchmarks (attribution with 100k advocates, /r/{code} and widget
 ## latency, webhook-to-referral detection at rest, signed events delivered per
 ## second to a local endpoint, emails/s for 10,000 reward emails to the
-## loopback SMTP server).
+## loopback SMTP server, the replay of a rule change over 100,000 orders).
 bench: stack
 	@source $(LOCAL)/stack.env && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Attribution|ReferralRedirect|WidgetSession' -benchtime 1500x ./app/stack && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Detection' -benchtime 30x ./app/stack && \
 	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'EventDelivery' -benchtime 2x ./app/stack && \
-	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'RewardEmails' -benchtime 1x -timeout 20m ./app/stack
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'RewardEmails' -benchtime 1x -timeout 20m ./app/stack && \
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'Replay' -benchtime 1x -timeout 20m ./app/postgres
 
 ## bench-console: the review queue and dashboard with 1M referrals (p50/p99).
 bench-console: stack

@@ -458,7 +458,8 @@ func (s *Server) renderSettings(c *gin.Context, status int, p app.Program, field
 		"Contrast": p.Widget.ContrastWarnings(), "Sources": strings.Join(p.ExcludedSources, ", "),
 		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping},
 		"Languages":  append([]string{app.LanguageAuto}, app.Languages...),
-		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft}})
+		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft},
+		"Replay":     replayFor(c), "CanReplay": s.Replays != nil})
 }
 
 // programFromForm applies the settings form to p; bad fields are named.
@@ -572,6 +573,10 @@ func (s *Server) consoleSaveSettings(c *gin.Context) {
 	has := func(k string) bool { _, ok := c.Request.PostForm[k]; return ok }
 	if bad := programFromForm(c.PostForm, has, &p); len(bad) > 0 {
 		s.renderSettings(c, http.StatusBadRequest, p, bad)
+		return
+	}
+	if intent := c.PostForm("intent"); s.Replays != nil && (intent == "preview" || intent == "apply") {
+		s.consoleReplay(c, intent, before, p) // replay.go
 		return
 	}
 	if err := s.Programs.SaveProgram(ctx, p); err != nil {

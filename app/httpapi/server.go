@@ -23,6 +23,7 @@ import (
 	"github.com/parrain/parrain/app/events"
 	"github.com/parrain/parrain/app/logging"
 	"github.com/parrain/parrain/app/metrics"
+	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/integrations/shopify"
 	"github.com/parrain/parrain/integrations/woocommerce"
 )
@@ -125,6 +126,9 @@ type Server struct {
 	EmailKey     []byte
 	EmailEnabled bool
 
+	// Replays runs the replay of a program change (nil: not served).
+	Replays *referrals.Replayer
+
 	consoleShop *gin.RouterGroup
 	shopCache   *shopCache
 	// signalled remembers the setup signals this process already
@@ -203,6 +207,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.consoleRoutes(r, shopAPI)
 	s.emailRoutes(r, shopAPI, s.consoleShop)
+	s.replayRoutes(admin, shopAPI)
 	return r
 }
 

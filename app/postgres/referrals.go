@@ -487,30 +487,24 @@ func (r *ReferralRepo) PopupOrder(ctx context.Context, shopID int64, platformOrd
 // AdvocateFacts implements referrals.Repo: the advocate's identity as their
 // own orders show it.
 func (r *ReferralRepo) AdvocateFacts(ctx context.Context, shopID int64, adv *app.Advocate) (attribution.Advocate, error) {
-	out := attribution.Advocate{ID: adv.ID, Code: adv.Code, CustomerID: adv.CustomerID, Emails: []string{adv.Email}}
 	// Their orders as a customer and as a guest: by customer id or by
 	// email ('' matches nothing: a guest advocate has no customer id).
 	email := attribution.NormalizeEmail(adv.Email)
 	var rows []orderRow
 	if err := r.db.gorm.WithContext(ctx).Where("shop_id = ? AND known AND ((? <> '' AND customer_id <> '' AND customer_id = ?) OR (? <> '' AND email_norm <> '' AND email_norm = ?))",
 		shopID, adv.CustomerID, adv.CustomerID, email, email).
-		Order("placed_at DESC").Limit(50).Find(&rows).Error; err != nil {
-		return out, unavailable(err, "load advocate orders")
+		Order("placed_at DESC").Limit(referrals.IdentityOrders).Find(&rows).Error; err != nil {
+		return attribution.Advocate{}, unavailable(err, "load advocate orders")
 	}
+	facts := make([]attribution.Order, 0, len(rows))
 	for _, row := range rows {
 		rec, err := row.toRecord()
 		if err != nil {
-			return out, err
+			return attribution.Advocate{}, err
 		}
-		f := rec.Facts
-		out.Emails = append(out.Emails, f.Email)
-		out.Phones = append(out.Phones, f.Phone)
-		out.Addresses = append(out.Addresses, f.ShippingAddress)
-		if f.BrowserIP != "" {
-			out.IPs = append(out.IPs, f.BrowserIP)
-		}
+		facts = append(facts, rec.Facts)
 	}
-	return out, nil
+	return referrals.IdentityFacts(adv, facts), nil
 }
 
 // History implements referrals.Repo.

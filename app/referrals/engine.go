@@ -368,8 +368,17 @@ func (e *Engine) decide(ctx context.Context, p app.Program, o *OrderRecord, adv 
 	if err != nil {
 		return attribution.Decision{}, err
 	}
+	return Judge(p, o, ev, facts, hist, storePrior), nil
+}
+
+// Judge is the rules' verdict on an order attributed to an advocate, given
+// what is known of the past: the one function live attribution, "why
+// not?", attribution by hand and the replay of a rule change (replay.go)
+// all get a Decision from. storePrior is the store's count of the friend's
+// earlier orders (-1 or 0 when not asked).
+func Judge(p app.Program, o *OrderRecord, ev attribution.Evidence, facts attribution.Advocate, hist attribution.History, storePrior int) attribution.Decision {
 	hist.FriendPriorOrders = max(hist.FriendPriorOrders, storePrior)
-	return attribution.Evaluate(o.Facts, ev, facts, Rules(p), hist), nil
+	return attribution.Evaluate(o.Facts, ev, facts, Rules(p), hist)
 }
 
 // EvaluateManual runs every rule on an order support wants to attribute by
@@ -509,16 +518,7 @@ func Rules(p app.Program) attribution.Rules {
 // refunded, or refunded under the program minimum. A rewarded referral is
 // flagged for support and its reward code deactivated.
 func (e *Engine) reverseIfNeeded(ctx context.Context, shop *app.Shop, p app.Program, o *OrderRecord, r *app.Referral) error {
-	reason := ""
-	net := o.Net()
-	switch {
-	case o.Cancelled:
-		reason = "order cancelled"
-	case o.RefundedMinor > 0 && net.Minor <= 0:
-		reason = "order fully refunded"
-	case o.RefundedMinor > 0 && p.MinOrderMinor > 0 && net.Minor < p.MinOrderMinor:
-		reason = fmt.Sprintf("partial refund took the order to %s, under the minimum %s", net, app.Money{Minor: p.MinOrderMinor, Currency: p.Currency})
-	}
+	reason := ReversalReason(p, o)
 	if reason == "" || r.State == app.ReferralReversed || r.State == app.ReferralRejected {
 		return nil
 	}
@@ -532,6 +532,43 @@ func (e *Engine) reverseIfNeeded(ctx context.Context, shop *app.Shop, p app.Prog
 	}
 	return nil
 }
+
+// ReversalReason says why the order's referral must be reversed under the
+// program (cancelled, fully refunded, refunded under the minimum), "" when
+// it stands. Live reconciliation and the replay of a rule change share it.
+func ReversalReason(p app.Program, o *OrderRecord) string {
+	net := o.Net()
+	switch {
+	case o.Cancelled:
+		return "order cancelled"
+	case o.RefundedMinor > 0 && net.Minor <= 0:
+		return "order fully refunded"
+	case o.RefundedMinor > 0 && p.MinOrderMinor > 0 && net.Minor < p.MinOrderMinor:
+		return fmt.Sprintf("partial refund took the order to %s, under the minimum %s", net, app.Money{Minor: p.MinOrderMinor, Currency: p.Currency})
+	}
+	return ""
+}
+
+// IdentityFacts is what the self-referral rule knows of an advocate: their
+// email and what their own orders showed (newest first, at most
+// IdentityOrders of them). The repository's AdvocateFacts and the replay
+// both build it here.
+func IdentityFacts(adv *app.Advocate, orders []attribution.Order) attribution.Advocate {
+	out := attribution.Advocate{ID: adv.ID, Code: adv.Code, CustomerID: adv.CustomerID, Emails: []string{adv.Email}}
+	for _, f := range orders {
+		out.Emails = append(out.Emails, f.Email)
+		out.Phones = append(out.Phones, f.Phone)
+		out.Addresses = append(out.Addresses, f.ShippingAddress)
+		if f.BrowserIP != "" {
+			out.IPs = append(out.IPs, f.BrowserIP)
+		}
+	}
+	return out
+}
+
+// IdentityOrders is how many of an advocate's latest orders IdentityFacts
+// reads.
+const IdentityOrders = 50
 
 // deactivateReward stops a revoked reward's code in the store. When the
 // store does not (it refused, or still holds a usable code), the reward

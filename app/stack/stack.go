@@ -293,6 +293,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		Links:    s.DB.Referrals(),
 		Stores:   s.stores(),
 		Programs: s.DB.Referrals(),
+		Replays:  &referrals.Replayer{Store: s.DB.Replays(), Programs: s.DB.Referrals(), Now: s.now},
 		Limiter:  &ratelimit.Limiter{Redis: s.Redis, Now: s.now},
 		Ready: map[string]httpapi.Checker{
 			"postgres": s.DB.Ping,
