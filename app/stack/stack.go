@@ -432,7 +432,7 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
-		FriendCodes: s.friendCodeQueue(),
+		FriendCodes: s.friendCodeQueue(), Milestones: s.DB.Referrals(),
 	}
 }
 
