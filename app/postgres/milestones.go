@@ -9,6 +9,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/referrals"
+	"github.com/parrain/parrain/app/review"
 )
 
 var _ referrals.MilestoneRepo = (*ReferralRepo)(nil)
@@ -146,6 +147,45 @@ func (r *ReferralRepo) MilestoneRewards(ctx context.Context, shopID, advocateID 
 	out := make([]app.Reward, len(rows))
 	for i, w := range rows {
 		out[i] = *w.toReward()
+	}
+	return out, nil
+}
+
+// AdvocateMilestones implements httpapi.MilestoneReader.
+func (r *ReferralRepo) AdvocateMilestones(ctx context.Context, shopID, advocateID int64) (int, []app.Reward, error) {
+	var ids []int64
+	if err := r.db.gorm.WithContext(ctx).Raw(`SELECT id FROM advocates WHERE shop_id = ? AND id = ?`, shopID, advocateID).Scan(&ids).Error; err != nil {
+		return 0, nil, unavailable(err, "load advocate")
+	}
+	if len(ids) == 0 {
+		return 0, nil, app.Errorf(app.ENOTFOUND, "no advocate %d in this shop", advocateID)
+	}
+	n, err := r.StandingReferrals(ctx, shopID, advocateID)
+	if err != nil {
+		return 0, nil, err
+	}
+	rewards, err := r.MilestoneRewards(ctx, shopID, advocateID)
+	return n, rewards, err
+}
+
+// milestoneReviews lists the paid milestone bonuses the referral's reversal
+// took its advocate back under, with the advocate's count now.
+func (r *ConsoleRepo) milestoneReviews(ctx context.Context, shopID, referralID, advocateID int64) ([]review.MilestoneReview, error) {
+	var rows []rewardRow
+	if err := r.db.gorm.WithContext(ctx).Raw(`SELECT * FROM rewards WHERE shop_id = ? AND review_referral_id = ? ORDER BY milestone_friends`,
+		shopID, referralID).Scan(&rows).Error; err != nil {
+		return nil, unavailable(err, "load milestone reviews")
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	n, err := r.db.Referrals().StandingReferrals(ctx, shopID, advocateID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]review.MilestoneReview, len(rows))
+	for i, w := range rows {
+		out[i] = review.MilestoneReview{Reward: *w.toReward(), Approved: n}
 	}
 	return out, nil
 }

@@ -34,6 +34,7 @@ var auditKinds = map[string]string{
 	"approve": "approved_by_staff", "reject": "rejected", "attribute": "attributed_by_hand",
 	"reissue_reward": "reward_reissued", "revoke_reward": "reward_revoked", "note": "note",
 	"approve_due": "approved_by_run", "reverse": "reversed", "flag": "flagged",
+	"milestone_reached": "milestone_reached", "milestone_review": "milestone_review",
 }
 
 // Timeline puts together what the referral's rows say happened, its audit

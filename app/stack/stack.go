@@ -288,7 +288,7 @@ func (s *Stack) Staff() *staff.Service { return &staff.Service{Store: s.DB.Conso
 // HTTPHandler returns the web process's handler.
 func (s *Stack) HTTPHandler() http.Handler {
 	srv := &httpapi.Server{
-		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher,
+		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher, Milestones: s.DB.Referrals(),
 		Install:  jobs.InstallQueue{Queue: s.Queue},
 		Links:    s.DB.Referrals(),
 		Stores:   s.stores(),
