@@ -50,6 +50,10 @@ type Program struct {
 	VelocityWindowMinutes int
 
 	Widget WidgetSettings
+
+	// Milestones is the ladder of bonuses over an advocate's approved
+	// referrals (app/milestone.go); empty: none.
+	Milestones []Milestone
 }
 
 // Widget positions.
@@ -360,6 +364,9 @@ func (p Program) Problems() FieldErrors {
 		set("currency", "The currency must be an ISO 4217 code.")
 	}
 	for k, v := range p.Widget.Problems() {
+		set(k, "%s", v)
+	}
+	for k, v := range MilestoneProblems(p.Milestones, p.Currency) {
 		set(k, "%s", v)
 	}
 	return bad

@@ -72,6 +72,13 @@ type Reward struct {
 	State       string
 	StoreRef    string
 	Error       string
+	// MilestoneFriends is the milestone a bonus reward is for (the
+	// ladder's threshold); 0 for a referral's reward. A milestone reward
+	// has no referral (ReferralID 0).
+	MilestoneFriends int
+	// ReviewSince is when a reversal took the advocate back under the
+	// milestone of this paid bonus: kept, not clawed back, for support.
+	ReviewSince *time.Time
 }
 
 // DiscountSpec is a discount code to create in the store.

@@ -27,6 +27,12 @@ type DueApprover interface {
 	ApproveDue(ctx context.Context, limit int) (int, error)
 }
 
+// MilestoneSettler settles the milestones of advocates whose approved
+// referrals changed; referrals.Engine implements it.
+type MilestoneSettler interface {
+	SettleMilestones(ctx context.Context, limit int) (int, error)
+}
+
 // StuckRewards lists rewards still issuing since before a time.
 type StuckRewards interface {
 	IssuingRewards(ctx context.Context, before time.Time, limit int) ([]int64, error)
@@ -58,6 +64,16 @@ func (h *ApproveReferrals) ProcessTask(ctx context.Context, _ *asynq.Task) error
 	}
 	if err != nil {
 		return err
+	}
+	if m, ok := h.Engine.(MilestoneSettler); ok {
+		// After the approvals, so a referral approved now counts now.
+		n, err := m.SettleMilestones(ctx, 500)
+		if n > 0 {
+			logging.From(ctx).Info("milestone rewards created", "count", n)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if h.LostAfter > 0 {
 		lost, err := h.Stuck.IssuingRewards(ctx, h.Now().Add(-h.LostAfter), 500)

@@ -9,6 +9,7 @@ package advocatepage
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // shops' time zones, also where the system has no zoneinfo
@@ -26,6 +27,10 @@ type Record struct {
 	Clicks     int64
 	// Referrals are the friends' orders, newest first.
 	Referrals []ReferralRecord
+	// Approved is the advocate's approved referrals that stand (the
+	// milestone ladder's count); MilestoneRewards their milestone bonuses.
+	Approved         int
+	MilestoneRewards []app.Reward
 }
 
 // ReferralRecord is one friend's order and what became of it.
@@ -92,6 +97,9 @@ type Page struct {
 	Ordered   int
 	Referrals []Line
 	Rewards   []RewardLine
+	// Milestone is the progress toward the next milestone ("2 of 3
+	// friends toward your 20,00 € bonus"), "" without a ladder.
+	Milestone string
 	// T holds the page's labels in Lang.
 	T map[string]string
 }
@@ -225,6 +233,23 @@ func Build(p app.Program, rec *Record, shopName, linkBase, lang string, loc *tim
 		}
 		if w := r.Reward; w != nil {
 			pg.Rewards = append(pg.Rewards, rewardLine(*w, shopName, lang, loc, now))
+		}
+	}
+	for _, w := range rec.MilestoneRewards {
+		rl := rewardLine(w, shopName, lang, loc, now)
+		rl.Value = Text(lang, "bonus_value", "{value}", rl.Value, "{n}", strconv.Itoa(w.MilestoneFriends))
+		pg.Rewards = append(pg.Rewards, rl)
+	}
+	if len(p.Milestones) > 0 {
+		prog := app.ProgressOn(p.Milestones, rec.Approved)
+		if m := prog.Next; m != nil {
+			value := popup.Percent(m.Percent, lang)
+			if m.Kind == app.OfferFixed {
+				value = popup.FormatMoney(app.Money{Minor: m.AmountMinor, Currency: p.Currency}, lang)
+			}
+			pg.Milestone = Text(lang, "milestone", "{have}", strconv.Itoa(rec.Approved), "{need}", strconv.Itoa(m.Friends), "{value}", value)
+		} else {
+			pg.Milestone = Text(lang, "milestone_all")
 		}
 	}
 	return pg

@@ -455,7 +455,7 @@ func (s *Server) renderSettings(c *gin.Context, status int, p app.Program, field
 		fields = map[string]string{}
 	}
 	s.render(c, status, "settings", view{"Title": "Settings", "Page": "settings", "P": p, "Fields": fields, "Titles": titles, "Offers": offers,
-		"Contrast": p.Widget.ContrastWarnings(), "Sources": strings.Join(p.ExcludedSources, ", "),
+		"Contrast": p.Widget.ContrastWarnings(), "Sources": strings.Join(p.ExcludedSources, ", "), "MilestoneRows": milestoneFormRows(p),
 		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping},
 		"Languages":  append([]string{app.LanguageAuto}, app.Languages...),
 		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft},
@@ -551,6 +551,7 @@ func programFromForm(get func(string) string, has func(string) bool, p *app.Prog
 		}
 	}
 	p.Widget.Texts = texts
+	milestonesFromForm(get, has, p, bad)
 	// Every problem at once, next to its field: the form's own (not a
 	// number) and the program's rules.
 	for k, m := range p.Problems() {

@@ -8,7 +8,28 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/goccy/go-yaml"
 )
+
+// docs/openapi.yaml is valid YAML with the OpenAPI top level: a stray colon
+// in an unquoted description breaks every tool that reads it.
+func TestOpenAPIIsValidYAML(t *testing.T) {
+	spec, err := os.ReadFile("../../docs/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI    string         `yaml:"openapi"`
+		Paths      map[string]any `yaml:"paths"`
+		Components map[string]any `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(spec, &doc); err != nil {
+		t.Fatalf("docs/openapi.yaml: %v", err)
+	}
+	if doc.OpenAPI == "" || len(doc.Paths) < 6 || doc.Components["schemas"] == nil {
+		t.Fatalf("docs/openapi.yaml lacks openapi/paths/components: %q, %d paths", doc.OpenAPI, len(doc.Paths))
+	}
+}
 
 // docs/openapi.yaml documents every admin API route: a route added without
 // its documentation fails here.

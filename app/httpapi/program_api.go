@@ -72,6 +72,8 @@ type programJSON struct {
 	VelocityPerAdvocate   *int        `json:"velocity_per_advocate"`
 	VelocityWindowMinutes *int        `json:"velocity_window_minutes"`
 	Widget                *widgetJSON `json:"widget,omitempty"`
+	// Milestones replaces the whole ladder when sent ([] removes it).
+	Milestones *[]app.Milestone `json:"milestones,omitempty"`
 }
 
 // widgetJSON is the popup's settings as the API shows and takes them.
@@ -89,6 +91,7 @@ type widgetJSON struct {
 
 func toJSON(p app.Program) programJSON {
 	w := p.Widget
+	ladder := append([]app.Milestone{}, p.Milestones...)
 	return programJSON{
 		Enabled: &p.Enabled, Currency: p.Currency, FriendKind: &p.FriendKind, FriendPercent: &p.FriendPercent,
 		FriendAmountMinor: &p.FriendAmountMinor, FriendMinOrderMinor: &p.FriendMinOrderMinor, RewardKind: &p.RewardKind,
@@ -102,6 +105,7 @@ func toJSON(p app.Program) programJSON {
 			BackgroundColor: &w.BackgroundColor, TextColor: &w.TextColor, Position: &w.Position,
 			CapDays: &w.CapDays, Launcher: &w.Launcher,
 		},
+		Milestones: &ladder,
 	}
 }
 
@@ -135,6 +139,9 @@ func (j programJSON) apply(p *app.Program) {
 	set(&p.VelocityPerIP, j.VelocityPerIP)
 	set(&p.VelocityPerAdvocate, j.VelocityPerAdvocate)
 	set(&p.VelocityWindowMinutes, j.VelocityWindowMinutes)
+	if j.Milestones != nil {
+		p.Milestones = *j.Milestones
+	}
 	if w := j.Widget; w != nil {
 		set(&p.Widget.Enabled, w.Enabled)
 		set(&p.Widget.Language, w.Language)

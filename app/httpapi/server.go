@@ -60,6 +60,8 @@ type Server struct {
 	Links    ReferralLinks
 	Programs Programs
 	Limiter  Limiter
+	// Milestones reads advocates' milestone progress; nil: no such route.
+	Milestones MilestoneReader
 	// ClicksPerMinute bounds /r/{code} per IP: enough for a household
 	// behind one address, too few to enumerate codes.
 	ClicksPerMinute int
@@ -205,6 +207,7 @@ func (s *Server) Handler() http.Handler {
 	shopAPI.GET("/attributions/check", s.apiCheckAttribution)
 	shopAPI.GET("/whynot", s.apiWhyNot)
 
+	s.milestoneRoutes(shopAPI)
 	s.consoleRoutes(r, shopAPI)
 	s.emailRoutes(r, shopAPI, s.consoleShop)
 	s.replayRoutes(admin, shopAPI)
@@ -320,7 +323,11 @@ func (s *Server) errors() gin.HandlerFunc {
 		case http.StatusTooManyRequests:
 			c.Header("Retry-After", "60")
 		}
-		c.AbortWithStatusJSON(status, gin.H{"error": app.ErrorMessage(err), "code": code})
+		body := gin.H{"error": app.ErrorMessage(err), "code": code}
+		if f := app.FieldsOf(err); len(f) > 0 {
+			body["fields"] = f // each bad field with its problem, for a form
+		}
+		c.AbortWithStatusJSON(status, body)
 	}
 }
 

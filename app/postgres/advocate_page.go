@@ -75,6 +75,13 @@ func (r *ReferralRepo) AdvocatePage(ctx context.Context, shopID, advocateID int6
 		}
 		rec.Referrals = append(rec.Referrals, f)
 	}
+	// The milestone ladder: the count it climbs and the bonuses paid.
+	if rec.Approved, err = r.StandingReferrals(ctx, shopID, advocateID); err != nil {
+		return nil, err
+	}
+	if rec.MilestoneRewards, err = r.MilestoneRewards(ctx, shopID, advocateID); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 

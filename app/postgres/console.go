@@ -258,6 +258,9 @@ func (r *ConsoleRepo) Detail(ctx context.Context, shopID, referralID int64) (*re
 		}
 		d.RewardCreatedAt, d.RewardIssuedAt = at.CreatedAt, at.IssuedAt
 	}
+	if d.MilestoneReviews, err = r.milestoneReviews(ctx, shopID, referralID, row.AdvocateID); err != nil {
+		return nil, err
+	}
 	if err := q.Raw(`SELECT author, body, created_at AS at FROM referral_notes WHERE shop_id = ? AND referral_id = ? ORDER BY created_at`,
 		shopID, referralID).Scan(&d.Notes).Error; err != nil {
 		return nil, unavailable(err, "load notes")

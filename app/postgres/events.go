@@ -124,6 +124,10 @@ func emitReward(tx *gorm.DB, typ string, id int64) error {
 		return err
 	}
 	rw := map[string]any{"id": w.ID, "referral_id": w.ReferralID, "code": w.Code, "kind": w.Kind, "state": w.State, "expires_at": w.ExpiresAt}
+	if w.MilestoneFriends != nil {
+		// A milestone's bonus: no referral, the milestone reached instead.
+		rw["referral_id"], rw["milestone_friends"] = nil, *w.MilestoneFriends
+	}
 	if w.Kind == app.OfferPercent {
 		rw["percent"] = w.Percent
 	} else {

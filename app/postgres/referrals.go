@@ -60,6 +60,7 @@ type programRow struct {
 	WidgetPosition        string
 	WidgetCapDays         int
 	WidgetLauncher        bool
+	Milestones            []app.Milestone `gorm:"serializer:json;type:jsonb"`
 }
 
 func (programRow) TableName() string { return "programs" }
@@ -78,6 +79,7 @@ func (r programRow) toProgram() app.Program {
 			BackgroundColor: r.WidgetBackground, TextColor: r.WidgetTextColor, Position: r.WidgetPosition,
 			CapDays: r.WidgetCapDays, Launcher: r.WidgetLauncher,
 		},
+		Milestones: r.Milestones,
 	}
 }
 
@@ -100,6 +102,7 @@ func fromProgram(p app.Program) programRow {
 		WidgetEnabled:         w.Enabled, WidgetLanguage: w.Language, WidgetTexts: w.Texts, WidgetAccent: w.AccentColor,
 		WidgetBackground: w.BackgroundColor, WidgetTextColor: w.TextColor, WidgetPosition: w.Position,
 		WidgetCapDays: w.CapDays, WidgetLauncher: w.Launcher,
+		Milestones: milestonesOrEmpty(p.Milestones),
 	}
 }
 
@@ -750,13 +753,17 @@ type rewardRow struct {
 	State       string
 	StoreRef    string
 	Error       string
+	// A milestone's bonus has no referral (ReferralID 0 from NULL).
+	MilestoneFriends *int
+	ReviewSince      *time.Time
 }
 
 func (rewardRow) TableName() string { return "rewards" }
 
 func (w rewardRow) toReward() *app.Reward {
 	return &app.Reward{ID: w.ID, ShopID: w.ShopID, ReferralID: w.ReferralID, AdvocateID: w.AdvocateID, Code: w.Code, Kind: w.Kind,
-		Percent: w.Percent, AmountMinor: w.AmountMinor, Currency: w.Currency, ExpiresAt: w.ExpiresAt, State: w.State, StoreRef: w.StoreRef, Error: w.Error}
+		Percent: w.Percent, AmountMinor: w.AmountMinor, Currency: w.Currency, ExpiresAt: w.ExpiresAt, State: w.State, StoreRef: w.StoreRef, Error: w.Error,
+		MilestoneFriends: derefInt(w.MilestoneFriends), ReviewSince: w.ReviewSince}
 }
 
 // ApproveReferral implements referrals.Repo: approval and the reward row in

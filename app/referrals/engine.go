@@ -136,6 +136,9 @@ type Engine struct {
 	// the store and before it is recorded: tests use it to kill the worker
 	// at the worst moment.
 	AfterStoreCall func()
+	// Milestones, when set, settles the ladder's bonuses
+	// (SettleMilestones); nil: milestones are never paid.
+	Milestones MilestoneRepo
 }
 
 // HandleOrderEvent merges the event into the order and derives what follows.
@@ -716,8 +719,12 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	// (Shopify) or the email (WooCommerce). A guest advocate has no
 	// customer id, so on Shopify the code is single use (UsageLimit 1) for
 	// whoever holds it, and only the advocate is given it.
+	title := "Parrain: thank you, " + adv.Code
+	if rw.MilestoneFriends > 0 {
+		title = fmt.Sprintf("Parrain: %d-friend milestone, %s", rw.MilestoneFriends, adv.Code)
+	}
 	spec := app.DiscountSpec{
-		Code: rw.Code, Title: "Parrain: thank you, " + adv.Code, Kind: rw.Kind, Percent: rw.Percent,
+		Code: rw.Code, Title: title, Kind: rw.Kind, Percent: rw.Percent,
 		AmountMinor: rw.AmountMinor, Currency: rw.Currency, CustomerID: adv.CustomerID, CustomerEmail: adv.Email, UsageLimit: 1,
 		OncePerCustomer: true, StartsAt: e.Now().Add(-time.Minute), EndsAt: rw.ExpiresAt,
 	}

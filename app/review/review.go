@@ -125,6 +125,16 @@ type Detail struct {
 	// OrderAdminURL and AdvocateAdminURL open the store's own pages.
 	OrderAdminURL    string `json:"order_admin_url,omitempty"`
 	AdvocateAdminURL string `json:"advocate_admin_url,omitempty"`
+	// MilestoneReviews are paid milestone bonuses this referral's
+	// reversal took the advocate back under: kept, for support to review.
+	MilestoneReviews []MilestoneReview `json:"milestone_reviews,omitempty"`
+}
+
+// MilestoneReview is a paid milestone bonus the advocate no longer
+// reaches, with their count of approved referrals now.
+type MilestoneReview struct {
+	Reward   app.Reward `json:"reward"`
+	Approved int        `json:"approved"`
 }
 
 // Change is one state change with its audit line, applied atomically by the

@@ -288,7 +288,7 @@ func (s *Stack) Staff() *staff.Service { return &staff.Service{Store: s.DB.Conso
 // HTTPHandler returns the web process's handler.
 func (s *Stack) HTTPHandler() http.Handler {
 	srv := &httpapi.Server{
-		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher,
+		Log: s.Log, Now: s.now, Shops: s.DB.Shops(), Webhooks: s.Webhooks, Notifier: s.dispatcher, Milestones: s.DB.Referrals(),
 		Install:  jobs.InstallQueue{Queue: s.Queue},
 		Links:    s.DB.Referrals(),
 		Stores:   s.stores(),
@@ -433,7 +433,7 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
-		FriendCodes: s.friendCodeQueue(),
+		FriendCodes: s.friendCodeQueue(), Milestones: s.DB.Referrals(),
 	}
 }
 
