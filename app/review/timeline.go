@@ -34,7 +34,7 @@ var auditKinds = map[string]string{
 	"approve": "approved_by_staff", "reject": "rejected", "attribute": "attributed_by_hand",
 	"reissue_reward": "reward_reissued", "revoke_reward": "reward_revoked", "note": "note",
 	"approve_due": "approved_by_run", "reverse": "reversed", "flag": "flagged",
-	"rule_change": "changed_by_rules", // the replay's apply (app/referrals/replay.go)
+	"rule_change":       "changed_by_rules", // the replay's apply (app/referrals/replay.go)
 	"milestone_reached": "milestone_reached", "milestone_review": "milestone_review",
 }
 
