@@ -21,6 +21,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/advocatepage"
+	"github.com/parrain/parrain/app/campaigns"
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
@@ -78,6 +79,7 @@ type Stack struct {
 	AfterFriendBatchSent func()
 
 	dispatcher   *jobs.Dispatcher
+	campaigns    *campaigns.Service
 	widgetAssets *widget.Assets
 	closeOnce    sync.Once
 }
@@ -248,6 +250,17 @@ func (p platformStores) RemoveFriendCode(ctx context.Context, shop *app.Shop, of
 	return st.RemoveFriendCode(ctx, shop, offer, code)
 }
 
+// FriendOfferUpdaterFor gives the shop's adapter's way to change its
+// friend discounts for a campaign (app/campaigns.Sync), if it has one.
+func (p platformStores) FriendOfferUpdaterFor(shop *app.Shop) (app.FriendOfferUpdater, bool) {
+	st, err := p.of(shop)
+	if err != nil {
+		return nil, false
+	}
+	u, ok := st.(app.FriendOfferUpdater)
+	return u, ok
+}
+
 func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
 	out := map[string]jobs.TopicHandler{}
 	for _, m := range maps {
@@ -387,6 +400,8 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	mux.Handle(jobs.TypeScheduleEmails, &jobs.ScheduleEmails{Store: s.DB.Emails(), Now: s.now})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
 		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery), FriendCodes: s.DB.FriendCodes(), FriendCodesQueue: s.friendCodeQueue()})
+	mux.Handle(jobs.TypeSyncCampaign, &jobs.SyncCampaign{Sync: s.CampaignSync()})
+	mux.Handle(jobs.TypeSweepCampaigns, &jobs.SweepCampaigns{Shops: s.DB.Campaigns(), Queue: s.campaignQueue(), Now: s.now})
 	mux.Handle(jobs.TypeFlushFriendCodes, &jobs.FlushFriendCodes{Flusher: s.FriendCodeFlusher(), Queue: s.friendCodeQueue()})
 	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
@@ -423,6 +438,22 @@ func (s *Stack) FriendCodeFlusher() *friendcodes.Flusher {
 	return &friendcodes.Flusher{Repo: s.DB.FriendCodes(), Store: s.stores(), Shops: s.DB.Shops(), AfterSend: s.AfterFriendBatchSent}
 }
 
+func (s *Stack) campaignQueue() jobs.CampaignQueue { return jobs.CampaignQueue{Queue: s.Jobs, Now: s.now} }
+
+// Campaigns is the merchant's campaigns; what shoppers read asks it for
+// the campaign in force (cached briefly).
+func (s *Stack) Campaigns() *campaigns.Service {
+	if s.campaigns == nil {
+		s.campaigns = &campaigns.Service{Repo: s.DB.Campaigns(), Programs: s.DB.Referrals(), Changes: s.campaignQueue(), Now: s.now}
+	}
+	return s.campaigns
+}
+
+// CampaignSync sets the store's friend discounts to the campaign in force.
+func (s *Stack) CampaignSync() *campaigns.Sync {
+	return &campaigns.Sync{Repo: s.DB.Campaigns(), Store: s.stores(), Shops: s.DB.Shops(), Now: s.now}
+}
+
 // Engine returns the referral engine wired to Postgres, the Shopify store
 // and the reward queue.
 func (s *Stack) Engine() *referrals.Engine {
@@ -433,6 +464,9 @@ func (s *Stack) Engine() *referrals.Engine {
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 		FriendCodes: s.friendCodeQueue(),
+		// The campaign in force when the friend ordered shapes the reward
+		// (after any A/B arm).
+		Offers: []referrals.OfferPolicy{campaigns.Policy{Repo: s.DB.Campaigns()}},
 	}
 }
 
@@ -454,6 +488,7 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		{jobs.WooCommerceMaintainCron, jobs.NewWooCommerceMaintainTask()},
 		{"@every " + s.Config.EventsSweepEvery.String(), jobs.NewSweepEventsTask()},
 		{jobs.ScheduleEmailsCron, jobs.NewScheduleEmailsTask()},
+		{jobs.SweepCampaignsCron, jobs.NewSweepCampaignsTask()},
 	} {
 		cron, task := e.cron, e.task
 		if _, err := sched.Register(cron, task); err != nil {
