@@ -438,7 +438,9 @@ func (s *Stack) FriendCodeFlusher() *friendcodes.Flusher {
 	return &friendcodes.Flusher{Repo: s.DB.FriendCodes(), Store: s.stores(), Shops: s.DB.Shops(), AfterSend: s.AfterFriendBatchSent}
 }
 
-func (s *Stack) campaignQueue() jobs.CampaignQueue { return jobs.CampaignQueue{Queue: s.Jobs, Now: s.now} }
+func (s *Stack) campaignQueue() jobs.CampaignQueue {
+	return jobs.CampaignQueue{Queue: s.Jobs, Now: s.now}
+}
 
 // Campaigns is the merchant's campaigns; what shoppers read asks it for
 // the campaign in force (cached briefly).
