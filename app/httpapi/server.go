@@ -65,6 +65,8 @@ type Server struct {
 	Popups          Popups
 	Staff           Staff
 	Review          Review
+	// Campaigns, when set, serves the campaigns' API and console page.
+	Campaigns Campaigns
 	// Events manages the merchant's event endpoints.
 	Events      *events.Service
 	WooInstalls WooInstalls
@@ -202,6 +204,7 @@ func (s *Server) Handler() http.Handler {
 	shopAPI.GET("/whynot", s.apiWhyNot)
 
 	s.consoleRoutes(r, shopAPI)
+	s.campaignRoutes(shopAPI, s.consoleShop)
 	s.emailRoutes(r, shopAPI, s.consoleShop)
 	return r
 }

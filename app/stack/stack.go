@@ -321,7 +321,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 		ClicksPerMinute: s.Config.ClicksPerMinute,
 		TrustedProxies:  s.Config.TrustedProxies,
 		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), NoEmail: s.Config.SMTPURL == "",
-			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
+			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}, Campaigns: s.Campaigns()},
+		Campaigns:    s.Campaigns(),
 		WidgetAssets: s.widgetAssets,
 		Staff:        s.Staff(),
 		Review: &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now,
@@ -362,7 +363,7 @@ func (s *Stack) advocateLinks() email.AdvocateLinker {
 // and the console), revocation, and the page itself.
 func (s *Stack) AdvocatePages() *advocatepage.Service {
 	return &advocatepage.Service{Data: s.DB.Referrals(), Shops: s.DB.Shops(), Keys: s.Config.Keyring,
-		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now}
+		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now, Campaigns: s.Campaigns()}
 }
 
 // wooSecrets gives the WooCommerce plugin's shared secret: the shop's
@@ -538,7 +539,7 @@ func (s *Stack) Emails() *email.Service {
 		Links: s.advocateLinks(), Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
 		FromAddr: s.Config.EmailFrom, AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(),
 		PerRecipientPerHour: s.Config.EmailPerRecipientPerHour, PerShopPerMinute: s.Config.EmailPerShopPerMinute,
-		AfterSend: s.AfterEmailSend,
+		AfterSend: s.AfterEmailSend, Campaigns: s.Campaigns(),
 	}
 }
 
@@ -548,7 +549,7 @@ func (s *Stack) emailPreviewer() *email.Service {
 		return e
 	}
 	return &email.Service{Store: s.DB.Emails(), Links: s.AdvocateLinks, Now: s.now, FromAddr: s.Config.EmailFrom,
-		AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey()}
+		AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(), Campaigns: s.Campaigns()}
 }
 
 // EmailRelay queues the outbox's messages; nil without SMTP.
