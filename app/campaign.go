@@ -72,7 +72,30 @@ func (c Campaign) Validate(p Program) error {
 	if err := c.checkAdd(p); err != nil {
 		return err
 	}
+	if c.Friend != nil && (c.Friend.Kind == OfferFreeShipping) != (p.FriendKind == OfferFreeShipping) {
+		// The friend codes already handed out are changed in place for the
+		// campaign (app/campaigns): a store discount cannot turn from an
+		// amount off into free shipping or back.
+		return Errorf(EINVALID, "a campaign cannot turn the friend's discount into free shipping or back; keep the %s kind", p.FriendKind)
+	}
 	return c.Apply(p).Validate()
+}
+
+// FriendTerms are a friend offer's store terms while the campaign runs:
+// the offer's kind and value changed as the campaign says, everything else
+// (minimum, currency, once per customer) kept.
+func (c Campaign) FriendTerms(d DiscountSpec) DiscountSpec {
+	if c.Friend == nil {
+		return d
+	}
+	o := combine(c.Mode, Offer{Kind: d.Kind, Percent: d.Percent, AmountMinor: d.AmountMinor}, *c.Friend)
+	d.Kind, d.Percent, d.AmountMinor = o.Kind, o.Percent, o.AmountMinor
+	return d
+}
+
+// SameTerms reports whether two discounts give the same thing.
+func SameTerms(a, b DiscountSpec) bool {
+	return a.Kind == b.Kind && a.Percent == b.Percent && a.AmountMinor == b.AmountMinor && a.MinOrderMinor == b.MinOrderMinor
 }
 
 // Apply returns the program as it stands while the campaign runs.

@@ -189,3 +189,14 @@ type FetchedOrder struct {
 	Event WebhookEvent
 	Key   string
 }
+
+// FriendOfferUpdater changes the terms of a friend offer's codes already in
+// the store (a campaign starts or ends). It is optional for a platform
+// adapter, like StoreSetup. refs are the store references of the offer's
+// codes, for platforms where each code is its own discount (WooCommerce);
+// a platform that holds an offer's codes under one discount (Shopify)
+// changes offer.Ref and ignores them. Setting the same terms again is
+// harmless: a retry after a crash sends them again.
+type FriendOfferUpdater interface {
+	UpdateFriendOffer(ctx context.Context, shop *Shop, offer FriendOffer, refs []string, terms DiscountSpec) error
+}

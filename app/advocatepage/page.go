@@ -89,10 +89,12 @@ type Page struct {
 	ShopName string
 	Title    string
 	// Link and Code are empty while the friend code is not in the store.
-	Link      string
-	Code      string
-	Share     []popup.Share
-	Offer     string
+	Link  string
+	Code  string
+	Share []popup.Share
+	Offer string
+	// Campaign says a campaign runs and until when ("" when none).
+	Campaign  string
 	Clicks    int64
 	Ordered   int
 	Referrals []Line
@@ -115,6 +117,9 @@ type Service struct {
 	// LinkTTL is how long a page link works (default 90 days).
 	LinkTTL time.Duration
 	Now     func() time.Time
+	// Campaigns, when set, gives the campaign in force: the page shows
+	// its offer and until when it runs.
+	Campaigns popup.Campaigns
 }
 
 func (s *Service) now() time.Time {
@@ -210,7 +215,19 @@ func (s *Service) build(ctx context.Context, shop *app.Shop, rec *Record, langua
 	if l, err := time.LoadLocation(shop.Timezone); err == nil && shop.Timezone != "" {
 		loc = l
 	}
+	var cp *app.Campaign
+	if s.Campaigns != nil {
+		if cp, err = s.Campaigns.Current(ctx, shop.ID); err != nil {
+			return nil, err
+		}
+		if cp != nil {
+			p = cp.Apply(p)
+		}
+	}
 	pg := Build(p, rec, name, strings.TrimRight(s.LinkBase, "/"), lang, loc, s.now())
+	if pg.Offer != "" {
+		pg.Campaign = popup.CampaignLine(cp, lang, shop.Timezone)
+	}
 	return &pg, nil
 }
 

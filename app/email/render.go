@@ -25,16 +25,16 @@ var builtin = map[Kind]map[string]Template{
 		"fr": {"{friend} a commandé chez {shop} grâce à vous", "Bonjour {first_name},\n\n{friend} vient de commander chez {shop} avec votre lien. Merci !\n\nVotre récompense ({value}) arrive par e-mail le {reward_date}, une fois la commande non retournable.\n\nVos parrainages : {advocate_page}"},
 	},
 	ShareReminder: {
-		"en": {"Your friends get {friend_offer} at {shop}", "Hello {first_name},\n\nYour friends get {friend_offer} at {shop} with your link, and you get {value} for each friend who orders:\n\n{link}\n\nOr give them your code: {friend_code}\n\nYour referrals: {advocate_page}"},
-		"fr": {"Vos amis ont {friend_offer} chez {shop}", "Bonjour {first_name},\n\nVos amis ont {friend_offer} chez {shop} avec votre lien, et vous recevez {value} pour chaque ami qui commande :\n\n{link}\n\nOu donnez-leur votre code : {friend_code}\n\nVos parrainages : {advocate_page}"},
+		"en": {"Your friends get {friend_offer} at {shop}", "Hello {first_name},\n\n{campaign}\n\nYour friends get {friend_offer} at {shop} with your link, and you get {value} for each friend who orders:\n\n{link}\n\nOr give them your code: {friend_code}\n\nYour referrals: {advocate_page}"},
+		"fr": {"Vos amis ont {friend_offer} chez {shop}", "Bonjour {first_name},\n\n{campaign}\n\nVos amis ont {friend_offer} chez {shop} avec votre lien, et vous recevez {value} pour chaque ami qui commande :\n\n{link}\n\nOu donnez-leur votre code : {friend_code}\n\nVos parrainages : {advocate_page}"},
 	},
 	RewardExpiring: {
 		"en": {"Your {value} reward at {shop} expires on {expiry}", "Hello {first_name},\n\nYour reward of {value} at {shop} has not been used yet. It expires on {expiry}:\n\n{code}\n\nEnter this code at checkout at {shop}.\n\nYour referrals: {advocate_page}"},
 		"fr": {"Votre récompense de {value} chez {shop} expire le {expiry}", "Bonjour {first_name},\n\nVotre récompense de {value} chez {shop} n'a pas encore été utilisée. Elle expire le {expiry} :\n\n{code}\n\nSaisissez ce code au moment de payer chez {shop}.\n\nVos parrainages : {advocate_page}"},
 	},
 	Welcome: {
-		"en": {"Share {shop} with your friends", "Hello {first_name},\n\nThank you for your order at {shop}. Your friends get {friend_offer} with your link, and you get {value} for each friend who orders:\n\n{link}\n\nOr give them your code: {friend_code}\n\nYour referrals: {advocate_page}"},
-		"fr": {"Partagez {shop} avec vos amis", "Bonjour {first_name},\n\nMerci pour votre commande chez {shop}. Vos amis ont {friend_offer} avec votre lien, et vous recevez {value} pour chaque ami qui commande :\n\n{link}\n\nOu donnez-leur votre code : {friend_code}\n\nVos parrainages : {advocate_page}"},
+		"en": {"Share {shop} with your friends", "Hello {first_name},\n\nThank you for your order at {shop}.\n\n{campaign}\n\nYour friends get {friend_offer} with your link, and you get {value} for each friend who orders:\n\n{link}\n\nOr give them your code: {friend_code}\n\nYour referrals: {advocate_page}"},
+		"fr": {"Partagez {shop} avec vos amis", "Bonjour {first_name},\n\nMerci pour votre commande chez {shop}.\n\n{campaign}\n\nVos amis ont {friend_offer} avec votre lien, et vous recevez {value} pour chaque ami qui commande :\n\n{link}\n\nOu donnez-leur votre code : {friend_code}\n\nVos parrainages : {advocate_page}"},
 	},
 }
 
@@ -54,6 +54,7 @@ var placeholders = map[string]string{
 	"link":          "the advocate's referral link",
 	"friend_code":   "the advocate's friend code",
 	"advocate_page": "the advocate's own page",
+	"campaign":      "the campaign running, if any (\"Double rewards — until 31 December\"); its line is left out otherwise",
 }
 
 // Placeholders lists the placeholders with what each stands for.
@@ -129,6 +130,9 @@ func Render(k Kind, lang string, custom Template, v Values, footer ...string) Re
 	for _, line := range strings.Split(strings.ReplaceAll(t.Body, "\r\n", "\n"), "\n") {
 		if missing(line, v) {
 			continue
+		}
+		if strings.TrimSpace(line) == "" && (len(lines) == 0 || lines[len(lines)-1] == "") {
+			continue // a left-out line does not leave two blank lines
 		}
 		lines = append(lines, fill(line, v))
 	}

@@ -34,6 +34,9 @@ type Service struct {
 	// AfterSend, when set, runs after the server accepted a message and
 	// before it is recorded: tests use it to crash at the worst moment.
 	AfterSend func()
+	// Campaigns, when set, gives the campaign in force: {campaign},
+	// {friend_offer} and an unissued {value} then say its offer.
+	Campaigns popup.Campaigns
 }
 
 // Reasons a message is not sent, as the console shows them.
@@ -168,6 +171,16 @@ func (s *Service) Compose(ctx context.Context, it *Item, f *Facts, st Settings, 
 
 func (s *Service) values(ctx context.Context, it *Item, f *Facts, lang string) Values {
 	p := f.Program
+	var campaign string
+	if s.Campaigns != nil && f.Shop.ID != 0 {
+		c, err := s.Campaigns.Current(ctx, f.Shop.ID)
+		if err != nil {
+			logging.From(ctx).Warn("campaign in force", "shop_id", f.Shop.ID, "error", err.Error())
+		} else if c != nil {
+			p = c.Apply(p)
+			campaign = popup.CampaignLine(c, lang, f.Shop.Timezone)
+		}
+	}
 	name := f.Shop.Name
 	if name == "" {
 		name = f.Shop.Domain
@@ -175,6 +188,7 @@ func (s *Service) values(ctx context.Context, it *Item, f *Facts, lang string) V
 	v := Values{
 		"first_name": f.Advocate.FirstName, "shop": name, "friend_offer": popup.FriendOffer(p, lang),
 		"value": popup.Reward(p, lang), "friend_code": f.Advocate.FriendCode, "friend": f.Friend,
+		"campaign": campaign,
 	}
 	if f.Advocate.Code != "" {
 		v["link"] = strings.TrimRight(s.AppURL, "/") + "/r/" + url.PathEscape(f.Advocate.Code)

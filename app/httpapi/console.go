@@ -99,6 +99,7 @@ func (s *Server) render(c *gin.Context, status int, name string, v view) {
 // path after /shopify/admin/ (the first is the home: setup).
 var embeddedPages = []struct{ Path, Label string }{
 	{"setup", "Setup"}, {"queue", "Review queue"}, {"customers", "Customers"}, {"dashboard", "Dashboard"}, {"settings", "Settings"},
+	{"campaigns", "Campaigns"},
 }
 
 // embeddedAdmin is the app's page inside the Shopify admin: the shell that
@@ -616,7 +617,12 @@ func (s *Server) consolePreview(c *gin.Context) {
 		}
 	} else {
 		lang := popup.PickLanguage(p.Widget.Language, "en")
+		cp := s.previewCampaign(c, shop)
+		if cp != nil {
+			p = cp.Apply(p)
+		}
 		content := popup.Build(p, &app.Advocate{Code: "ANNA-7K2P", FriendCode: "FRIEND-ANNA-7K2P"}, shop.Name, strings.TrimRight(s.AppURL, "/"), lang)
+		content.Campaign = popup.CampaignLine(cp, lang, shop.Timezone)
 		b, _ := json.Marshal(struct {
 			State string `json:"state"`
 			*popup.Content

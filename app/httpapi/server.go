@@ -68,6 +68,8 @@ type Server struct {
 	Popups          Popups
 	Staff           Staff
 	Review          Review
+	// Campaigns, when set, serves the campaigns' API and console page.
+	Campaigns Campaigns
 	// Events manages the merchant's event endpoints.
 	Events      *events.Service
 	WooInstalls WooInstalls
@@ -209,6 +211,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.milestoneRoutes(shopAPI)
 	s.consoleRoutes(r, shopAPI)
+	s.campaignRoutes(shopAPI, s.consoleShop)
 	s.emailRoutes(r, shopAPI, s.consoleShop)
 	s.replayRoutes(admin, shopAPI)
 	return r

@@ -95,6 +95,9 @@ type Content struct {
 	Theme       Theme   `json:"theme"`
 	CapDays     int     `json:"cap_days"`
 	Launcher    bool    `json:"launcher"`
+	// Campaign says a campaign runs and until when ("Double rewards —
+	// until 31 December"); the texts already give its offer.
+	Campaign string `json:"campaign,omitempty"`
 }
 
 // Service answers popup requests.
@@ -109,6 +112,33 @@ type Service struct {
 	// the caller showed its order key: the store's delivery may trail the
 	// order page by minutes, and the shopper is looking at it now.
 	Fetch Fetcher
+	// Campaigns, when set, gives the campaign in force: the popup then
+	// shows its offer (app/campaigns keeps the store's friend discounts
+	// in step).
+	Campaigns Campaigns
+}
+
+// Campaigns finds the campaign in force now.
+type Campaigns interface {
+	Current(ctx context.Context, shopID int64) (*app.Campaign, error)
+}
+
+// withCampaign is the program as shoppers read it now, and the
+// campaign's line; a failure to read campaigns shows the standing offer
+// (logged) rather than no popup.
+func (s *Service) withCampaign(ctx context.Context, shop *app.Shop, p app.Program) (app.Program, *app.Campaign) {
+	if s.Campaigns == nil {
+		return p, nil
+	}
+	c, err := s.Campaigns.Current(ctx, shop.ID)
+	if err != nil {
+		logging.From(ctx).Warn("campaign in force", "shop_id", shop.ID, "error", err.Error())
+		return p, nil
+	}
+	if c == nil {
+		return p, nil
+	}
+	return c.Apply(p), c
 }
 
 // Fetcher brings an order the store has not delivered yet into the same
@@ -184,7 +214,9 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	// batching stage adds it within seconds) is shown with "ready in a
 	// moment": the link works at once (it does not need the code), and
 	// the code is the one the store will hold.
+	p, cp := s.withCampaign(ctx, r.Shop, p)
 	c := Build(p, adv, r.Shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, r.Languages...))
+	c.Campaign = CampaignLine(cp, c.Lang, r.Shop.Timezone)
 	s.trueTerms(&c, p)
 	return &c, nil
 }
@@ -211,7 +243,9 @@ func (s *Service) ForCustomer(ctx context.Context, shop *app.Shop, customerID st
 	if adv.FriendCodeState == "failed" {
 		return nil, app.Errorf(app.ENOTFOUND, "no referral link")
 	}
+	p, cp := s.withCampaign(ctx, shop, p)
 	c := Build(p, adv, shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, languages...))
+	c.Campaign = CampaignLine(cp, c.Lang, shop.Timezone)
 	s.trueTerms(&c, p)
 	return &c, nil
 }

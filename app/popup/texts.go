@@ -2,6 +2,8 @@ package popup
 
 import (
 	"strings"
+	"time"
+	_ "time/tzdata" // shops' time zones, also where the system has no zoneinfo
 
 	"github.com/parrain/parrain/app"
 )
@@ -64,6 +66,33 @@ var words = map[string]struct {
 		map[string]string{"email": "Email", "sms": "SMS", "whatsapp": "WhatsApp", "facebook": "Facebook", "x": "X", "messenger": "Messenger"}},
 	"fr": {"%s de réduction", "%s de réduction", "la livraison gratuite", "%s de réduction sur votre prochaine commande", "%d jours", "%d jour", "juste",
 		map[string]string{"email": "E-mail", "sms": "SMS", "whatsapp": "WhatsApp", "facebook": "Facebook", "x": "X", "messenger": "Messenger"}},
+}
+
+// campaignUntil is a running campaign's line: its name and its last day
+// in the shop's time zone.
+var campaignUntil = map[string]string{"en": "%s — until %s", "fr": "%s — jusqu'au %s"}
+
+var monthNames = map[string][]string{
+	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
+}
+
+// CampaignLine says a campaign runs and until when, in lang, its last day
+// read in the shop's zone (IANA; "" is UTC): a campaign ending at midnight
+// on 1 January runs "until 31 December". "" without a campaign.
+func CampaignLine(c *app.Campaign, lang, zone string) string {
+	if c == nil {
+		return ""
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	if _, ok := campaignUntil[lang]; !ok {
+		lang = "en"
+	}
+	last := c.End.Add(-time.Second).In(loc)
+	return sprintf(campaignUntil[lang], c.Name, sprintf("%d %s", last.Day(), monthNames[lang][last.Month()-1]))
 }
 
 // PickLanguage returns the language to speak: the merchant's choice, else

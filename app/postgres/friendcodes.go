@@ -61,7 +61,9 @@ func (f *FriendCodeRepo) NextBatch(ctx context.Context, shopID int64, limit int,
 	var out *friendcodes.Batch
 	err := f.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row batchRow
-		const cols = `b.id, b.shop_id, b.offer_id, b.operation, b.sent_at, o.offer_key, o.store_ref, o.spec`
+		// The offer's terms are a campaign's while one runs (terms, set
+		// by app/campaigns' sync), else its own.
+		const cols = `b.id, b.shop_id, b.offer_id, b.operation, b.sent_at, o.offer_key, o.store_ref, COALESCE(o.terms, o.spec) AS spec`
 		err := tx.Raw(`SELECT `+cols+` FROM friend_code_batches b JOIN friend_offers o ON o.id = b.offer_id
 			WHERE b.shop_id = ? AND b.done_at IS NULL AND (b.leased_until IS NULL OR b.leased_until < now())
 			ORDER BY b.id LIMIT 1 FOR UPDATE OF b SKIP LOCKED`, shopID).Scan(&row).Error

@@ -117,6 +117,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		"OUT_DIR="+filepath.Join(root, "test-output", "console"), "CHROMIUM="+chromium)
 }
 
+// TestCampaignsInBrowser runs widget/test/campaigns.test.mjs: the merchant
+// creates a campaign in the console and sees it in the popup preview; an
+// overlapping one is refused.
+func TestCampaignsInBrowser(t *testing.T) {
+	root, testDir, chromium := browserTests(t)
+	w := newConsoleWorld(t)
+	runNodeTests(t, testDir, "campaigns.test.mjs", "APP_URL="+w.h.app.URL, "SHOP="+w.shopA, "PASSWORD="+staffPassword,
+		"OUT_DIR="+filepath.Join(root, "test-output", "campaigns"), "CHROMIUM="+chromium)
+}
+
 // TestConsoleSweepInBrowser runs widget/test/sweep.test.mjs: every console
 // page standalone and inside the Shopify admin (App Bridge and Polaris
 // stood in), in each language, at phone and desktop width; screenshots

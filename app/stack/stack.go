@@ -21,6 +21,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/advocatepage"
+	"github.com/parrain/parrain/app/campaigns"
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
@@ -78,6 +79,7 @@ type Stack struct {
 	AfterFriendBatchSent func()
 
 	dispatcher   *jobs.Dispatcher
+	campaigns    *campaigns.Service
 	widgetAssets *widget.Assets
 	closeOnce    sync.Once
 }
@@ -248,6 +250,17 @@ func (p platformStores) RemoveFriendCode(ctx context.Context, shop *app.Shop, of
 	return st.RemoveFriendCode(ctx, shop, offer, code)
 }
 
+// FriendOfferUpdaterFor gives the shop's adapter's way to change its
+// friend discounts for a campaign (app/campaigns.Sync), if it has one.
+func (p platformStores) FriendOfferUpdaterFor(shop *app.Shop) (app.FriendOfferUpdater, bool) {
+	st, err := p.of(shop)
+	if err != nil {
+		return nil, false
+	}
+	u, ok := st.(app.FriendOfferUpdater)
+	return u, ok
+}
+
 func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
 	out := map[string]jobs.TopicHandler{}
 	for _, m := range maps {
@@ -309,7 +322,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 		ClicksPerMinute: s.Config.ClicksPerMinute,
 		TrustedProxies:  s.Config.TrustedProxies,
 		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), NoEmail: s.Config.SMTPURL == "",
-			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}},
+			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}, Campaigns: s.Campaigns()},
+		Campaigns:    s.Campaigns(),
 		WidgetAssets: s.widgetAssets,
 		Staff:        s.Staff(),
 		Review: &review.Service{Store: s.DB.Console(), Engine: s.Engine(), Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now,
@@ -350,7 +364,7 @@ func (s *Stack) advocateLinks() email.AdvocateLinker {
 // and the console), revocation, and the page itself.
 func (s *Stack) AdvocatePages() *advocatepage.Service {
 	return &advocatepage.Service{Data: s.DB.Referrals(), Shops: s.DB.Shops(), Keys: s.Config.Keyring,
-		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now}
+		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now, Campaigns: s.Campaigns()}
 }
 
 // wooSecrets gives the WooCommerce plugin's shared secret: the shop's
@@ -388,6 +402,8 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	mux.Handle(jobs.TypeScheduleEmails, &jobs.ScheduleEmails{Store: s.DB.Emails(), Now: s.now})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
 		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery), FriendCodes: s.DB.FriendCodes(), FriendCodesQueue: s.friendCodeQueue()})
+	mux.Handle(jobs.TypeSyncCampaign, &jobs.SyncCampaign{Sync: s.CampaignSync()})
+	mux.Handle(jobs.TypeSweepCampaigns, &jobs.SweepCampaigns{Shops: s.DB.Campaigns(), Queue: s.campaignQueue(), Now: s.now})
 	mux.Handle(jobs.TypeFlushFriendCodes, &jobs.FlushFriendCodes{Flusher: s.FriendCodeFlusher(), Queue: s.friendCodeQueue()})
 	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
@@ -424,6 +440,24 @@ func (s *Stack) FriendCodeFlusher() *friendcodes.Flusher {
 	return &friendcodes.Flusher{Repo: s.DB.FriendCodes(), Store: s.stores(), Shops: s.DB.Shops(), AfterSend: s.AfterFriendBatchSent}
 }
 
+func (s *Stack) campaignQueue() jobs.CampaignQueue {
+	return jobs.CampaignQueue{Queue: s.Jobs, Now: s.now}
+}
+
+// Campaigns is the merchant's campaigns; what shoppers read asks it for
+// the campaign in force (cached briefly).
+func (s *Stack) Campaigns() *campaigns.Service {
+	if s.campaigns == nil {
+		s.campaigns = &campaigns.Service{Repo: s.DB.Campaigns(), Programs: s.DB.Referrals(), Changes: s.campaignQueue(), Now: s.now}
+	}
+	return s.campaigns
+}
+
+// CampaignSync sets the store's friend discounts to the campaign in force.
+func (s *Stack) CampaignSync() *campaigns.Sync {
+	return &campaigns.Sync{Repo: s.DB.Campaigns(), Store: s.stores(), Shops: s.DB.Shops(), Now: s.now}
+}
+
 // Engine returns the referral engine wired to Postgres, the Shopify store
 // and the reward queue.
 func (s *Stack) Engine() *referrals.Engine {
@@ -434,6 +468,9 @@ func (s *Stack) Engine() *referrals.Engine {
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 		FriendCodes: s.friendCodeQueue(), Milestones: s.DB.Referrals(),
+		// The campaign in force when the friend ordered shapes the reward
+		// (after any A/B arm).
+		Offers: []referrals.OfferPolicy{campaigns.Policy{Repo: s.DB.Campaigns()}},
 	}
 }
 
@@ -455,6 +492,7 @@ func (s *Stack) RunWorker(ctx context.Context) error {
 		{jobs.WooCommerceMaintainCron, jobs.NewWooCommerceMaintainTask()},
 		{"@every " + s.Config.EventsSweepEvery.String(), jobs.NewSweepEventsTask()},
 		{jobs.ScheduleEmailsCron, jobs.NewScheduleEmailsTask()},
+		{jobs.SweepCampaignsCron, jobs.NewSweepCampaignsTask()},
 	} {
 		cron, task := e.cron, e.task
 		if _, err := sched.Register(cron, task); err != nil {
@@ -502,7 +540,7 @@ func (s *Stack) Emails() *email.Service {
 		Links: s.advocateLinks(), Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
 		FromAddr: s.Config.EmailFrom, AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(),
 		PerRecipientPerHour: s.Config.EmailPerRecipientPerHour, PerShopPerMinute: s.Config.EmailPerShopPerMinute,
-		AfterSend: s.AfterEmailSend,
+		AfterSend: s.AfterEmailSend, Campaigns: s.Campaigns(),
 	}
 }
 
@@ -512,7 +550,7 @@ func (s *Stack) emailPreviewer() *email.Service {
 		return e
 	}
 	return &email.Service{Store: s.DB.Emails(), Links: s.AdvocateLinks, Now: s.now, FromAddr: s.Config.EmailFrom,
-		AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey()}
+		AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(), Campaigns: s.Campaigns()}
 }
 
 // EmailRelay queues the outbox's messages; nil without SMTP.

@@ -267,3 +267,41 @@ func (s *Store) RemoveFriendCode(ctx context.Context, shop *app.Shop, offer app.
 	}
 	return nil
 }
+
+const discountUpdate = `mutation ParrainFriendOfferUpdate($id: ID!, $d: DiscountCodeBasicInput!) {
+  discountCodeBasicUpdate(id: $id, basicCodeDiscount: $d) { codeDiscountNode { id } userErrors { field code message } }
+}`
+
+var _ app.FriendOfferUpdater = (*Store)(nil)
+
+// UpdateFriendOffer implements app.FriendOfferUpdater: the offer's codes
+// are the redeem codes of one discount, so one discountCodeBasicUpdate
+// (write_discounts, 10 points) changes what every one of them gives. Only
+// customerGets is sent: the update leaves the fields it is not given as
+// they are (shopify.dev, discountCodeBasicUpdate). An offer with no
+// discount yet has nothing to change: its first batch creates it with the
+// terms in force. Free shipping has no value to change (app.Campaign
+// refuses a campaign turning a friend offer into or out of it).
+func (s *Store) UpdateFriendOffer(ctx context.Context, shop *app.Shop, offer app.FriendOffer, _ []string, terms app.DiscountSpec) error {
+	if offer.Ref == "" || terms.Kind == app.OfferFreeShipping {
+		return nil
+	}
+	in, err := discountInput(terms)
+	if err != nil {
+		return err
+	}
+	token, err := s.token(ctx, shop)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Update struct {
+			UserErrors []userError `json:"userErrors"`
+		} `json:"discountCodeBasicUpdate"`
+	}
+	c := call{op: "offerupdate:" + offer.Ref, cost: 10, q: discountUpdate, vars: map[string]any{"id": offer.Ref, "d": map[string]any{"customerGets": in["customerGets"]}}}
+	if err := s.Admin.query(ctx, shop.Domain, token, c, &out); err != nil {
+		return fmt.Errorf("update friend offer %s (%s): %w", offer.Key, offer.Ref, err)
+	}
+	return userErrorsErr("discountCodeBasicUpdate "+offer.Ref, out.Update.UserErrors)
+}

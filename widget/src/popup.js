@@ -83,6 +83,7 @@
     ":focus-visible{outline:3px solid var(--a);outline-offset:2px}" +
     "@media(max-width:480px){.dlg{top:auto;bottom:0;left:0;right:0;width:100%;transform:none;border-radius:14px 14px 0 0}}" +
     "@keyframes in{from{opacity:0}}" +
+    ".cmp{font-weight:600;margin:0 0 .3em}" +
     "@media(prefers-reduced-motion:reduce){.dlg{animation:none}}";
 
   function open() {
@@ -99,6 +100,8 @@
       "aria-labelledby": "pt", "aria-describedby": "pd", lang: data.lang,
       style: "--a:" + th.accent + ";--b:" + th.background + ";--f:" + th.text
     }, "", root);
+    // A campaign running ("Double rewards — until 31 December").
+    if (data.campaign) el("p", { id: "pc", class: "cmp" }, data.campaign, g);
     el("h2", { id: "pt" }, t.title, g);
     el("p", { id: "pd" }, t.offer, g);
     el("label", { for: "pl" }, t.link_label, g);

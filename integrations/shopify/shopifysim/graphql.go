@@ -207,7 +207,7 @@ var requiredScope = map[string]string{
 	"discountCodeFreeShippingCreate": "write_discounts", "discountCodeDeactivate": "write_discounts",
 	"discountCodeActivate": "write_discounts", "customer": "read_customers", "themes": "read_themes",
 	"discountRedeemCodeBulkAdd": "write_discounts", "discountRedeemCodeBulkCreation": "read_discounts",
-	"discountCodeRedeemCodeBulkDelete": "write_discounts",
+	"discountCodeRedeemCodeBulkDelete": "write_discounts", "discountCodeBasicUpdate": "write_discounts",
 }
 
 func hasScope(granted, need string) bool {
@@ -253,6 +253,9 @@ func (s *Simulator) resolveRoot(sh *shop, name string, args map[string]any) (any
 		return v, mutationCost, err
 	case "discountCodeFreeShippingCreate":
 		v, err := s.createDiscount(sh, "DiscountCodeFreeShipping", "freeShippingCodeDiscount", args)
+		return v, mutationCost, err
+	case "discountCodeBasicUpdate":
+		v, err := s.updateDiscount(sh, args)
 		return v, mutationCost, err
 	case "discountCodeDeactivate":
 		return s.setDiscountActive(sh, args, false), mutationCost, nil
@@ -690,6 +693,44 @@ func (s *Simulator) setDiscountActive(sh *shop, args map[string]any, active bool
 	}
 	return map[string]any{"__typename": payload, "codeDiscountNode": nil,
 		"userErrors": []any{discountError([]any{"id"}, "INVALID", "Discount does not exist")}}
+}
+
+// updateDiscount is discountCodeBasicUpdate: the fields given replace the
+// discount's, the others stay (shopify.dev, discountCodeBasicUpdate); what
+// an order gets from the discount (and from every redeem code of it) is
+// read from its input, so a new customerGets changes it for all its codes.
+// An unknown id is a userError, as for discountCodeDeactivate.
+func (s *Simulator) updateDiscount(sh *shop, args map[string]any) (any, *gqlError) {
+	const payload = "DiscountCodeBasicUpdatePayload"
+	in, ok := args["basicCodeDiscount"].(map[string]any)
+	if !ok {
+		return nil, &gqlError{Message: "Argument 'basicCodeDiscount' has an invalid value. Expected type 'DiscountCodeBasicInput!'.",
+			Extensions: map[string]any{"code": "argumentLiteralsIncompatible", "argumentName": "basicCodeDiscount"}}
+	}
+	id, _ := args["id"].(string)
+	for _, d := range sh.discounts {
+		if d.ID != id || d.Kind != "DiscountCodeBasic" {
+			continue
+		}
+		f := func(path ...any) []any { return append([]any{"basicCodeDiscount"}, path...) }
+		if cg, given := in["customerGets"]; given {
+			if ues := customerGetsErrors(f, cg); len(ues) > 0 {
+				return map[string]any{"__typename": payload, "codeDiscountNode": nil, "userErrors": ues}, nil
+			}
+		}
+		merged := map[string]any{}
+		for k, v := range d.Input {
+			merged[k] = v
+		}
+		for k, v := range in {
+			merged[k] = v
+		}
+		d.Input, d.updated = merged, s.cfg.Now()
+		s.log.Info("discount updated", "shop", sh.domain, "id", id)
+		return map[string]any{"__typename": payload, "codeDiscountNode": s.discountNode(sh, d), "userErrors": []any{}}, nil
+	}
+	return map[string]any{"__typename": payload, "codeDiscountNode": nil,
+		"userErrors": []any{discountError([]any{"id"}, "INVALID", "Discount does not exist")}}, nil
 }
 
 // customerObject is customer(id): the simulator's customers are the ones
