@@ -570,7 +570,13 @@ func (s *Server) consoleSaveSettings(c *gin.Context) {
 	before := toJSON(p)
 	_ = c.Request.ParseForm()
 	has := func(k string) bool { _, ok := c.Request.PostForm[k]; return ok }
-	if bad := programFromForm(c.PostForm, has, &p); len(bad) > 0 {
+	bad := programFromForm(c.PostForm, has, &p)
+	for k, m := range s.storeProblems(shop, p) {
+		if _, ok := bad[k]; !ok {
+			bad[k] = m
+		}
+	}
+	if len(bad) > 0 {
 		s.renderSettings(c, http.StatusBadRequest, p, bad)
 		return
 	}
