@@ -454,11 +454,17 @@ func (s *Server) renderSettings(c *gin.Context, status int, p app.Program, field
 	if fields == nil {
 		fields = map[string]string{}
 	}
+	// Store credit is offered where the shop's store can hold it (the
+	// adapter says), or kept on show when the program already uses it.
+	rewardKinds := []string{app.OfferFixed, app.OfferPercent}
+	if s.storeCreditSupport(shopFrom(c)) == nil || p.RewardKind == app.OfferStoreCredit {
+		rewardKinds = append(rewardKinds, app.OfferStoreCredit)
+	}
 	s.render(c, status, "settings", view{"Title": "Settings", "Page": "settings", "P": p, "Fields": fields, "Titles": titles, "Offers": offers,
 		"Contrast": p.Widget.ContrastWarnings(), "Sources": strings.Join(p.ExcludedSources, ", "),
-		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping},
-		"Languages":  append([]string{app.LanguageAuto}, app.Languages...),
-		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft}})
+		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping}, "RewardKinds": rewardKinds,
+		"Languages": append([]string{app.LanguageAuto}, app.Languages...),
+		"Positions": []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft}})
 }
 
 // programFromForm applies the settings form to p; bad fields are named.

@@ -512,6 +512,15 @@ func (e *Engine) reverseIfNeeded(ctx context.Context, shop *app.Shop, p app.Prog
 // keeps the store's answer for support to see, and the error goes back to
 // the job, which retries.
 func (e *Engine) deactivateReward(ctx context.Context, shop *app.Shop, rw *app.Reward) error {
+	if rw.Kind == app.OfferStoreCredit {
+		// Credit on the advocate's account is not a code to stop, and
+		// Parrain does not take money back on its own: support decides
+		// (the referral is flagged) and can debit it in the store.
+		if rw.StoreRef == "" || rw.Error != "" {
+			return nil
+		}
+		return e.Repo.SetRevokedRewardError(ctx, rw.ID, "the store credit stays on the advocate's account: Parrain does not take credit back; debit it from the customer's page in the store admin if needed")
+	}
 	err := e.Store.DeactivateDiscount(ctx, shop, rw.Code)
 	msg := ""
 	if err != nil {
@@ -555,6 +564,11 @@ func (e *Engine) NewReward(ctx context.Context, shop *app.Shop, referralID, advo
 	}
 	if p.RewardExpiryDays > 0 {
 		exp := e.Now().Add(time.Duration(p.RewardExpiryDays) * 24 * time.Hour)
+		if p.RewardKind == app.OfferStoreCredit {
+			// The expiry is the credit's marker in the store: fixed here,
+			// unique per referral, so every retry looks for the same one.
+			exp = app.StoreCreditExpiry(e.Now(), p.RewardExpiryDays, referralID)
+		}
 		rw.ExpiresAt = &exp
 	}
 	return rw, nil
@@ -630,6 +644,9 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	if err != nil {
 		return err
 	}
+	if rw.Kind == app.OfferStoreCredit {
+		return e.issueStoreCredit(ctx, shop, rw, adv)
+	}
 	// Restricted to the advocate as far as the store can: to the customer
 	// (Shopify) or the email (WooCommerce). A guest advocate has no
 	// customer id, so on Shopify the code is single use (UsageLimit 1) for
@@ -656,6 +673,42 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	}
 	// A refund may have reversed the referral while the code was being
 	// created: the reversal found no code to deactivate then, so do it now.
+	after, err := e.Repo.Reward(ctx, rw.ID)
+	if err != nil {
+		return err
+	}
+	if after.State == app.RewardRevoked {
+		return e.deactivateReward(ctx, shop, after)
+	}
+	return nil
+}
+
+// issueStoreCredit puts the reward on the advocate's customer account as
+// store credit, in the shop's currency, with the reward's expiry (its
+// marker: CreditStoreCredit looks the credit up by amount and expiry before
+// crediting, so a retry after a crash between the store call and the
+// commit, a THROTTLED or a 5xx whose call ran, credits once). A store that
+// refuses for good (no store credit on the platform, a guest advocate
+// without a customer account) marks the reward failed with its words.
+func (e *Engine) issueStoreCredit(ctx context.Context, shop *app.Shop, rw *app.Reward, adv *app.Advocate) error {
+	if rw.ExpiresAt == nil {
+		return e.Repo.MarkRewardFailed(ctx, rw.ID, "store credit without an expiry: Parrain could not recognise it after a retry, so it was not sent")
+	}
+	ref, err := e.Store.CreditStoreCredit(ctx, shop, app.StoreCredit{
+		Key: rw.Code, CustomerID: adv.CustomerID, Amount: app.Money{Minor: rw.AmountMinor, Currency: rw.Currency}, ExpiresAt: *rw.ExpiresAt,
+	})
+	if err != nil {
+		if app.ErrorCode(err) == app.EINVALID {
+			return e.Repo.MarkRewardFailed(ctx, rw.ID, app.ErrorMessage(err))
+		}
+		return fmt.Errorf("store credit %s: %w", rw.Code, err)
+	}
+	if e.AfterStoreCall != nil {
+		e.AfterStoreCall()
+	}
+	if err := e.Repo.MarkRewardIssued(ctx, rw.ID, ref, e.Now()); err != nil {
+		return err
+	}
 	after, err := e.Repo.Reward(ctx, rw.ID)
 	if err != nil {
 		return err
