@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"net/url"
 	"sort"
 	"strconv"
@@ -75,6 +76,16 @@ type OrderInput struct {
 	// order's buyer_accepts_marketing) instead of the fixture's
 	// "not_subscribed".
 	AcceptsMarketing bool `json:"accepts_marketing"`
+	// PresentmentCurrency is the currency the buyer paid in when it is
+	// not the shop's (Shopify Markets): presentment_currency, and every
+	// *_set's presentment_money at PresentmentRate of the shop_money. The
+	// order's currency, total_price and shop_money stay the shop's, as in
+	// Shopify's Order resource ("in the shop currency").
+	PresentmentCurrency string `json:"presentment_currency"`
+	// PresentmentRate is how many units of the presentment currency one
+	// unit of the shop's is worth, as a decimal ("1.08"); required with
+	// PresentmentCurrency.
+	PresentmentRate string `json:"presentment_rate"`
 	// Guest places the order without a customer: "customer" is null and
 	// the buyer is known only by email and contact_email. Shopify's Order
 	// resource says an order might not have a customer and apps should
@@ -371,6 +382,15 @@ func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
 		o["customer"] = nil
 	}
 	recurrency(o, currency)
+	if in.PresentmentCurrency != "" && in.PresentmentCurrency != currency {
+		rate, ok := new(big.Rat).SetString(in.PresentmentRate)
+		if !ok || rate.Sign() <= 0 {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: presentment_rate %q must be a positive decimal", ErrInvalidInput, in.PresentmentRate)
+		}
+		o["presentment_currency"] = in.PresentmentCurrency
+		represent(o, in.PresentmentCurrency, rate)
+	}
 	body, err := json.Marshal(o)
 	if err != nil {
 		s.mu.Unlock()
@@ -685,4 +705,29 @@ func (s *Simulator) SendCompliance(domain, kind string, req ComplianceRequest) (
 	}
 	body, _ := json.Marshal(m)
 	return s.SendWebhook(context.Background(), domain, topic, body)
+}
+
+// represent rewrites every presentment_money under v as its sibling
+// shop_money at rate, in currency (rounded half up to the cent).
+func represent(v any, currency string, rate *big.Rat) {
+	switch t := v.(type) {
+	case map[string]any:
+		if sm, ok := t["shop_money"].(map[string]any); ok {
+			if amt, ok := new(big.Rat).SetString(fmt.Sprint(sm["amount"])); ok {
+				cents := new(big.Rat).Mul(amt, rate)
+				cents.Mul(cents, big.NewRat(100, 1)).Add(cents, big.NewRat(1, 2))
+				c := new(big.Int).Quo(cents.Num(), cents.Denom())
+				t["presentment_money"] = map[string]any{"amount": money(c.Int64()), "currency_code": currency}
+			}
+		}
+		for k, e := range t {
+			if k != "presentment_money" {
+				represent(e, currency, rate)
+			}
+		}
+	case []any:
+		for _, e := range t {
+			represent(e, currency, rate)
+		}
+	}
 }
