@@ -40,10 +40,10 @@ type Fixture struct {
 	// StoreCredits lists the store credits the store holds (every
 	// customer); nil for a platform without store credit.
 	StoreCredits func() []Credit
-	// Throttle, Fail and LoseAnswers make the store's next n API calls
-	// answer "throttled" (nothing done), a 5xx (nothing done), or run and
-	// then answer a 5xx (done, answer lost); nil where the simulator has
-	// no such fault.
+	// Throttle and Fail make the store's next n API calls answer
+	// "throttled" or a 5xx (nothing done); LoseAnswers makes its next n
+	// store credit calls run and then answer a 5xx (done, answer lost).
+	// Nil where the simulator has no such fault.
 	Throttle, Fail, LoseAnswers func(n int)
 	// Land follows a landing URL in the simulated storefront as a browser
 	// would (cookies kept) and returns the discount code the store's

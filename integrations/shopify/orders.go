@@ -15,21 +15,21 @@ import (
 // order is the part of the REST Order resource (webhook payload) the engine
 // reads (shopify.md §3). Money fields are strings; ids are numbers.
 type order struct {
-	ID              int64   `json:"id"`
-	Name            string  `json:"name"`
-	Email           string  `json:"email"`
-	ContactEmail    string  `json:"contact_email"`
-	Phone           *string `json:"phone"`
-	Currency        string  `json:"currency"`
-	TotalPrice      string  `json:"total_price"`
+	ID           int64   `json:"id"`
+	Name         string  `json:"name"`
+	Email        string  `json:"email"`
+	ContactEmail string  `json:"contact_email"`
+	Phone        *string `json:"phone"`
+	Currency     string  `json:"currency"`
+	TotalPrice   string  `json:"total_price"`
 	// TotalPriceSet is the total in the shop's money and in the buyer's
 	// (presentment) money. Parrain judges orders in shop money: the
 	// program's amounts are in the shop's currency, whatever the buyer
 	// paid in (shopify.md §3; Order.total_price_set).
-	TotalPriceSet *moneySet `json:"total_price_set"`
-	FinancialStatus string  `json:"financial_status"`
-	CancelledAt     *string `json:"cancelled_at"`
-	CreatedAt       string  `json:"created_at"`
+	TotalPriceSet   *moneySet `json:"total_price_set"`
+	FinancialStatus string    `json:"financial_status"`
+	CancelledAt     *string   `json:"cancelled_at"`
+	CreatedAt       string    `json:"created_at"`
 	// ConfirmationNumber is what the thank-you page shows the buyer
 	// (e.g. "XPAV284CT"); the widget API's proof for guest buyers.
 	ConfirmationNumber *string `json:"confirmation_number"`

@@ -190,7 +190,7 @@ func TestStoreConformance(t *testing.T) {
 			},
 			Throttle:    func(n int) { sim.ThrottleNext(shop.Domain, n) },
 			Fail:        func(n int) { sim.FailNext(shop.Domain, n) },
-			LoseAnswers: func(n int) { sim.LoseNextAnswers(shop.Domain, n) },
+			LoseAnswers: func(n int) { sim.LoseNextAnswers(shop.Domain, "storeCreditAccountCredit", n) },
 			AddOrders: func(customerID string, n int) {
 				id, _ := strconv.ParseInt(customerID, 10, 64)
 				for range n {

@@ -197,7 +197,7 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	if len(errs) > 0 {
 		resp["errors"] = errs
 	}
-	if sh.loseAnswers > 0 {
+	if sh.loseAnswers > 0 && (sh.loseField == "" || ranField(fields, sh.loseField)) {
 		// The call ran; its answer is lost on the way back.
 		sh.loseAnswers--
 		writeRaw(w, http.StatusBadGateway, `{"errors":"Bad Gateway"}`+"\n")
@@ -742,4 +742,13 @@ func (s *Simulator) customerObject(sh *shop, args map[string]any) (any, int, *gq
 		"defaultEmailAddress": emailObj, "defaultPhoneNumber": phoneObj,
 		"storeCreditAccounts": sh.storeCreditAccounts(strconv.FormatInt(n, 10)),
 	}, 1, nil
+}
+
+func ranField(fields []gqlSelection, name string) bool {
+	for _, f := range fields {
+		if f.name == name {
+			return true
+		}
+	}
+	return false
 }

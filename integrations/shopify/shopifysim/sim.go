@@ -290,6 +290,7 @@ type shop struct {
 	credits    []*creditAccount
 	// loseAnswers counts calls to run and then answer 502 (LoseNextAnswers).
 	loseAnswers int
+	loseField   string
 }
 
 // APIStats is what a shop's Admin GraphQL API saw: requests that reached

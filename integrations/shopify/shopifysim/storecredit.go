@@ -62,15 +62,16 @@ func (s *Simulator) StoreCredits(domain string) []StoreCredit {
 	return out
 }
 
-// LoseNextAnswers makes the shop's next n Admin GraphQL calls run and then
-// answer 502 Bad Gateway instead of their result, as when Shopify's edge
-// times out on a call its backend completed: a mutation took effect and
-// the app never learnt it.
-func (s *Simulator) LoseNextAnswers(domain string, n int) {
+// LoseNextAnswers makes the shop's next n Admin GraphQL calls that run the
+// root field (any call when field is "") run and then answer 502 Bad
+// Gateway instead of their result, as when Shopify's edge times out on a
+// call its backend completed: a mutation took effect and the app never
+// learnt it.
+func (s *Simulator) LoseNextAnswers(domain, field string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sh := s.shops[domain]; sh != nil {
-		sh.loseAnswers = n
+		sh.loseAnswers, sh.loseField = n, field
 	}
 }
 
