@@ -3,12 +3,15 @@ package stack_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
 	"github.com/parrain/parrain/jobs"
 )
@@ -128,4 +131,90 @@ func TestStoreCreditCrashBetweenStoreCallAndCommit(t *testing.T) {
 		return h.count("SELECT count(*) FROM rewards WHERE state = 'issued'") == 1
 	})
 	h.checkOneCredit(shop)
+}
+
+// Orders in another currency than the shop's are judged in shop money. The
+// shop sells in EUR with a 20.00 EUR minimum: Bob pays 21.00 USD (19.44
+// EUR), over the minimum in the money he saw but under it in the shop's,
+// and is refused; Carl pays 17.85 GBP (21.00 EUR), under it in his money
+// but over it in the shop's, and counts.
+func TestPresentmentCurrencyOrdersAreJudgedInShopMoney(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "markets.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", Total: "120.00"})
+	var a *advocateView
+	eventually(t, 15*time.Second, "advocate", func() bool { a = h.advocate("marie@example.com"); return a != nil && a.FriendState == "created" })
+	h.putProgram(shop, `{"min_order_minor": 2000}`)
+	if n := h.count("SELECT count(*) FROM programs WHERE min_order_minor = 2000 AND currency = 'EUR'"); n != 1 {
+		t.Fatalf("the program's minimum is not 20.00 EUR (%d)", n)
+	}
+	bob := h.order(shop, shopifysim.OrderInput{Email: "bob@example.com", FirstName: "Bob", Total: "19.44",
+		PresentmentCurrency: "USD", PresentmentRate: "1.08", DiscountCodes: []string{a.FriendCode}})
+	carl := h.order(shop, shopifysim.OrderInput{Email: "carl@example.com", FirstName: "Carl", Total: "21.00",
+		PresentmentCurrency: "GBP", PresentmentRate: "0.85", DiscountCodes: []string{a.FriendCode}})
+	var state, reason string
+	eventually(t, 15*time.Second, "Bob's referral", func() bool { state, _, reason = h.referral(bob); return state != "" })
+	if state != "rejected" || !strings.Contains(reason, "19.44 EUR") || !strings.Contains(reason, "20.00 EUR") {
+		t.Fatalf("Bob (21.00 USD = 19.44 EUR): %s, %q; want rejected under the 20.00 EUR minimum", state, reason)
+	}
+	eventually(t, 15*time.Second, "Carl's referral", func() bool { state, _, reason = h.referral(carl); return state != "" })
+	if state != "pending" {
+		t.Fatalf("Carl (17.85 GBP = 21.00 EUR): %s, %q; want pending", state, reason)
+	}
+	if n := h.count("SELECT count(*) FROM orders WHERE total_minor = 1944 AND currency = 'EUR'"); n != 1 {
+		t.Fatalf("Bob's order stored in shop money: %d rows", n)
+	}
+}
+
+// Store credit is offered where the store has it: the Shopify shop's
+// settings list it and the API takes it (with an expiry); a WooCommerce
+// shop's settings do not, and the API and the form refuse it saying why.
+func TestStoreCreditOfferedWhereTheStoreHasIt(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "credit-api.myshopify.com"
+	const woo = "woo-credit.example"
+	h.installAndSync(shop, "EUR")
+	ctx := context.Background()
+	ws, err := h.stack.DB.Shops().Install(ctx, app.PlatformWooCommerce, woo, app.Credentials{AccessToken: "ck_x", RefreshToken: "cs_y"}, h.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.stack.DB.Shops().SetDetails(ctx, ws.ID, app.ShopDetails{Name: "Woo", Currency: "EUR", Timezone: "Europe/Paris", StoreURL: "https://woo-credit.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.stack.Staff().Add(ctx, "owner@parrain.test", "", staff.Owner, staffPassword, nil); err != nil {
+		t.Fatal(err)
+	}
+	w := &consoleWorld{h: h}
+	sc := w.login(t, "owner@parrain.test")
+
+	_, page := sc.get("/console/shops/" + shop + "/settings")
+	if !strings.Contains(page, `value="store_credit"`) || !strings.Contains(page, "Store credit on their account") {
+		t.Fatal("the Shopify shop's settings do not offer store credit")
+	}
+	_, page = sc.get("/console/shops/" + woo + "/settings?lang=fr")
+	if strings.Contains(page, `value="store_credit"`) {
+		t.Fatal("the WooCommerce shop's settings offer store credit")
+	}
+
+	status, body := sc.send("PUT", "/api/admin/shops/"+woo+"/program", `{"reward_kind": "store_credit", "reward_amount_minor": 1000}`, sc.csrf)
+	if status != 400 || !strings.Contains(body, "WooCommerce has no store credit in core") {
+		t.Fatalf("store credit on WooCommerce: %d %s", status, body)
+	}
+	if n := h.count("SELECT count(*) FROM programs WHERE reward_kind = 'store_credit'"); n != 0 {
+		t.Fatalf("%d programs with store credit after refusals", n)
+	}
+	status, _ = sc.postForm("/console/shops/"+woo+"/settings", url.Values{"reward_kind": {"store_credit"}, "reward_amount": {"10.00"}})
+	if status != 400 {
+		t.Fatalf("the settings form took store credit for WooCommerce: %d", status)
+	}
+	status, body = sc.send("PUT", "/api/admin/shops/"+shop+"/program", `{"reward_kind": "store_credit", "reward_amount_minor": 1000, "reward_expiry_days": 0}`, sc.csrf)
+	if status != 400 || !strings.Contains(body, "Store credit needs an expiry") {
+		t.Fatalf("store credit without an expiry: %d %s", status, body)
+	}
+	status, body = sc.send("PUT", "/api/admin/shops/"+shop+"/program", `{"reward_kind": "store_credit", "reward_amount_minor": 1000, "reward_expiry_days": 90}`, sc.csrf)
+	if status != 200 || !strings.Contains(body, `"reward_kind":"store_credit"`) {
+		t.Fatalf("store credit on Shopify: %d %s", status, body)
+	}
 }
