@@ -328,8 +328,16 @@ func (p Program) Problems() FieldErrors {
 			set("reward_amount", "The reward amount must be positive.")
 		}
 	case OfferStoreCredit:
-		if p.RewardAmountMinor <= 0 {
-			set("reward_amount", "The store credit amount must be positive.")
+		// An amount, or a percent of what the friend paid (in the shop's
+		// money, refunds taken off), worked out when the referral is
+		// approved.
+		switch {
+		case p.RewardAmountMinor > 0 && p.RewardPercent > 0:
+			set("reward_percent", "Store credit is an amount or a percent of what the friend paid, not both: set the other to 0.")
+		case p.RewardAmountMinor <= 0 && p.RewardPercent == 0:
+			set("reward_amount", "The store credit amount must be positive (or give a percent of what the friend paid).")
+		case p.RewardAmountMinor <= 0 && (p.RewardPercent < 1 || p.RewardPercent > 100):
+			set("reward_percent", "The store credit percent must be between 1 and 100.")
 		}
 		// The expiry is how Parrain finds a credit again after a retry
 		// (StoreCreditExpiry): a credit without one could be paid twice.

@@ -87,6 +87,9 @@ type Repo interface {
 	DueReferrals(ctx context.Context, now time.Time, limit int) ([]app.Referral, error)
 	ApproveReferral(ctx context.Context, referralID int64, reward *app.Reward) (*app.Reward, error)
 	Reward(ctx context.Context, id int64) (*app.Reward, error)
+	// ReferralOrderNet is what the friend finally paid for the referral's
+	// order: its total in the shop's money less refunds.
+	ReferralOrderNet(ctx context.Context, referralID int64) (app.Money, error)
 	MarkRewardIssued(ctx context.Context, id int64, ref string, at time.Time) error
 	MarkRewardFailed(ctx context.Context, id int64, msg string) error
 	// SetRevokedRewardError records (or clears, with "") why a revoked
@@ -562,6 +565,19 @@ func (e *Engine) NewReward(ctx context.Context, shop *app.Shop, referralID, advo
 		ShopID: shop.ID, ReferralID: referralID, AdvocateID: advocateID, Code: RewardCode(e.CodeKey, shop.ID, referralID),
 		Kind: p.RewardKind, Percent: p.RewardPercent, AmountMinor: p.RewardAmountMinor, Currency: p.Currency, State: app.RewardIssuing,
 	}
+	if p.RewardKind == app.OfferStoreCredit && p.RewardAmountMinor == 0 && p.RewardPercent > 0 {
+		// A percent of what the friend actually paid: the order's total
+		// in the shop's money, less refunds, rounded to the nearest minor
+		// unit (half up).
+		net, err := e.Repo.ReferralOrderNet(ctx, referralID)
+		if err != nil {
+			return nil, err
+		}
+		if net.Currency != p.Currency {
+			return nil, app.Errorf(app.EINVALID, "referral %d: the order is in %s, the program in %s", referralID, net.Currency, p.Currency)
+		}
+		rw.AmountMinor = PercentOf(net.Minor, p.RewardPercent)
+	}
 	if p.RewardExpiryDays > 0 {
 		exp := e.Now().Add(time.Duration(p.RewardExpiryDays) * 24 * time.Hour)
 		if p.RewardKind == app.OfferStoreCredit {
@@ -717,4 +733,13 @@ func (e *Engine) issueStoreCredit(ctx context.Context, shop *app.Shop, rw *app.R
 		return e.deactivateReward(ctx, shop, after)
 	}
 	return nil
+}
+
+// PercentOf is percent % of minor, rounded half up; nothing of a negative
+// amount.
+func PercentOf(minor int64, percent int) int64 {
+	if minor <= 0 || percent <= 0 {
+		return 0
+	}
+	return (minor*int64(percent) + 50) / 100
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,41 @@ func TestStoreCreditOfferedWhereTheStoreHasIt(t *testing.T) {
 	status, body = sc.send("PUT", "/api/admin/shops/"+shop+"/program", `{"reward_kind": "store_credit", "reward_amount_minor": 1000, "reward_expiry_days": 90}`, sc.csrf)
 	if status != 200 || !strings.Contains(body, `"reward_kind":"store_credit"`) {
 		t.Fatalf("store credit on Shopify: %d %s", status, body)
+	}
+}
+
+// A store credit worth a percent of the friend's order is worked out on
+// what the friend actually paid, in the shop's money: Bob paid 86.40 USD
+// (80.00 EUR) and got 21.60 USD (20.00 EUR) back, so 10% is 6.00 EUR, not
+// 8.64 nor 8.00.
+func TestPercentStoreCreditOnWhatTheFriendPaid(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "credit-percent.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", CustomerID: 501, Total: "120.00"})
+	var a *advocateView
+	eventually(t, 15*time.Second, "advocate", func() bool { a = h.advocate("marie@example.com"); return a != nil && a.FriendState == "created" })
+	if _, err := h.direct.Exec(`UPDATE programs SET reward_kind = 'store_credit', reward_amount_minor = 0, reward_percent = 10, reward_expiry_days = 60, min_order_minor = 0`); err != nil {
+		t.Fatal(err)
+	}
+	b := h.order(shop, shopifysim.OrderInput{Email: "bob@example.com", FirstName: "Bob", Total: "80.00", PresentmentCurrency: "USD", PresentmentRate: "1.08",
+		DiscountCodes: []string{a.FriendCode}})
+	eventually(t, 15*time.Second, "pending referral", func() bool { s, _, _ := h.referral(b); return s == "pending" })
+	if _, err := h.sim.Refund(shop, b, "20.00"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the refund counted in shop money", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE platform_order_id = $1 AND refunded_minor = 2000", strconv.FormatInt(b, 10)) == 1
+	})
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the store credit issued", func() bool {
+		return h.count("SELECT count(*) FROM rewards WHERE state = 'issued' AND amount_minor = 600 AND currency = 'EUR'") == 1
+	})
+	credits := h.sim.StoreCredits(shop)
+	if len(credits) != 1 || credits[0].Amount != "6.0" || credits[0].Currency != "EUR" || credits[0].CustomerID != "501" {
+		t.Fatalf("credits %+v, want 6.00 EUR for customer 501", credits)
 	}
 }

@@ -544,8 +544,22 @@ func (s *Simulator) RefundBody(domain string, orderID int64, amount string) ([]b
 		return nil, fmt.Errorf("%w: %s", ErrUnknownShop, domain)
 	}
 	currency := sh.info.CurrencyCode
+	// A buyer who paid in another currency is paid back in it: the
+	// transaction is in presentment money, and the refund's line says
+	// what it is worth in both (amount is in the shop's money).
+	pres, presC := "", int64(0)
 	if o := sh.order(orderID); o != nil {
 		currency, _ = o["currency"].(string)
+		if pc, _ := o["presentment_currency"].(string); pc != "" && pc != currency {
+			set, _ := o["total_price_set"].(map[string]any)
+			sm, _ := set["shop_money"].(map[string]any)
+			pm, _ := set["presentment_money"].(map[string]any)
+			shopTotal, err1 := cents(fmt.Sprint(sm["amount"]))
+			presTotal, err2 := cents(fmt.Sprint(pm["amount"]))
+			if err1 == nil && err2 == nil && shopTotal > 0 {
+				pres, presC = pc, (c*presTotal+shopTotal/2)/shopTotal
+			}
+		}
 	}
 	id := 9_000_000_000 + s.nextID()
 	now := s.cfg.Now().In(shopLocation(sh.info.IanaTimezone)).Format(time.RFC3339)
@@ -560,6 +574,14 @@ func (s *Simulator) RefundBody(domain string, orderID int64, amount string) ([]b
 	}}
 	m["refund_line_items"], m["order_adjustments"], m["refund_shipping_lines"] = []any{}, []any{}, []any{}
 	recurrency(m, currency)
+	if pres != "" {
+		tx := m["transactions"].([]any)[0].(map[string]any)
+		tx["amount"], tx["currency"] = money(presC), pres
+		m["refund_line_items"] = []any{map[string]any{"id": id + 2, "quantity": 1, "restock_type": "no_restock",
+			"subtotal": money(c), "subtotal_set": map[string]any{
+				"shop_money":        map[string]any{"amount": money(c), "currency_code": currency},
+				"presentment_money": map[string]any{"amount": money(presC), "currency_code": pres}}}}
+	}
 	return json.Marshal(m)
 }
 
