@@ -2,7 +2,9 @@ package shopify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parrain/parrain/app"
@@ -112,7 +114,7 @@ func (s *Store) CreditStoreCredit(ctx context.Context, shop *app.Shop, c app.Sto
 		"expiresAt":    c.ExpiresAt.UTC().Format(time.RFC3339),
 	}}
 	if err := s.Admin.query(ctx, shop.Domain, token, call{op: "credit:" + c.Key, cost: 10, q: storeCreditCredit, vars: vars}, &out); err != nil {
-		return "", fmt.Errorf("store credit %s: %w", c.Key, err)
+		return "", fmt.Errorf("store credit %s: %w", c.Key, deniedStoreCredit(err))
 	}
 	if err := userErrorsErr("storeCreditAccountCredit "+c.Key, out.Credit.UserErrors); err != nil {
 		return "", err
@@ -146,7 +148,7 @@ func (s *Store) findStoreCredit(ctx context.Context, shop *app.Shop, token, cust
 	}
 	vars := map[string]any{"id": customer, "q": "currency_code:" + c.Amount.Currency}
 	if err := s.Admin.query(ctx, shop.Domain, token, call{op: "credits:" + c.Key, cost: storeCreditLookupCost, q: storeCreditLookup, vars: vars}, &out); err != nil {
-		return "", fmt.Errorf("look up store credit %s: %w", c.Key, err)
+		return "", fmt.Errorf("look up store credit %s: %w", c.Key, deniedStoreCredit(err))
 	}
 	if out.Customer == nil {
 		return "", nil
@@ -168,4 +170,15 @@ func (s *Store) findStoreCredit(ctx context.Context, shop *app.Shop, token, cust
 		}
 	}
 	return "", nil
+}
+
+// deniedStoreCredit turns Shopify's ACCESS_DENIED (a shop that installed
+// Parrain before store credit and has not approved the new scopes) into a
+// refusal that says what to do: retrying cannot help.
+func deniedStoreCredit(err error) error {
+	var re *RetryError
+	if errors.As(err, &re) || !strings.Contains(err.Error(), "Access denied") {
+		return err
+	}
+	return app.Wrap(app.EINVALID, err, "Shopify refused store credit: the app has not been granted write_store_credit_account_transactions and read_store_credit_accounts; open Parrain in the Shopify admin to approve its new access, then reissue the reward")
 }
