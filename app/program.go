@@ -33,7 +33,7 @@ type Program struct {
 	FriendAmountMinor   int64
 	FriendMinOrderMinor int64
 
-	RewardKind        string // OfferPercent or OfferFixed
+	RewardKind        string // OfferPercent, OfferFixed or OfferStoreCredit
 	RewardPercent     int
 	RewardAmountMinor int64
 	RewardExpiryDays  int
@@ -331,8 +331,25 @@ func (p Program) Problems() FieldErrors {
 		if p.RewardAmountMinor <= 0 {
 			set("reward_amount", "The reward amount must be positive.")
 		}
+	case OfferStoreCredit:
+		// An amount, or a percent of what the friend paid (in the shop's
+		// money, refunds taken off), worked out when the referral is
+		// approved.
+		switch {
+		case p.RewardAmountMinor > 0 && p.RewardPercent > 0:
+			set("reward_percent", "Store credit is an amount or a percent of what the friend paid, not both: set the other to 0.")
+		case p.RewardAmountMinor <= 0 && p.RewardPercent == 0:
+			set("reward_amount", "The store credit amount must be positive (or give a percent of what the friend paid).")
+		case p.RewardAmountMinor <= 0 && (p.RewardPercent < 1 || p.RewardPercent > 100):
+			set("reward_percent", "The store credit percent must be between 1 and 100.")
+		}
+		// The expiry is how Parrain finds a credit again after a retry
+		// (StoreCreditExpiry): a credit without one could be paid twice.
+		if p.RewardExpiryDays < 1 {
+			set("reward_expiry_days", "Store credit needs an expiry of 1 to %d days: Parrain recognises a credit it already gave by its expiry, so that a retry never pays twice.", maxDays)
+		}
 	default:
-		set("reward_kind", "The reward kind must be a percent off (percent) or an amount off (fixed).")
+		set("reward_kind", "The reward kind must be a percent off (percent), an amount off (fixed) or store credit (store_credit).")
 	}
 	if p.HoldingDays < 0 || p.HoldingDays > 365 {
 		set("holding_days", "The holding period must be between 0 and 365 days.")

@@ -26,6 +26,14 @@ func TestProgramAmountCeilings(t *testing.T) {
 		{"expiry of a century", func(p *Program) { p.RewardExpiryDays = 36500 }, "at most 3650 days"},
 		{"cap of a billion", func(p *Program) { p.CapPerAdvocate = 1_000_000_000 }, "at most 1000000"},
 		{"velocity window of years", func(p *Program) { p.VelocityWindowMinutes = 1 << 30 }, "velocity window"},
+		{"store credit", func(p *Program) { p.RewardKind = OfferStoreCredit }, ""},
+		{"store credit of nothing", func(p *Program) { p.RewardKind, p.RewardAmountMinor = OfferStoreCredit, 0 }, "store credit amount must be positive"},
+		{"store credit that never expires", func(p *Program) { p.RewardKind, p.RewardExpiryDays = OfferStoreCredit, 0 }, "Store credit needs an expiry"},
+		{"store credit over the ceiling", func(p *Program) { p.RewardKind, p.RewardAmountMinor = OfferStoreCredit, 100_000_001 }, "reward amount must be at most"},
+		{"store credit as a percent of what the friend paid", func(p *Program) { p.RewardKind, p.RewardAmountMinor, p.RewardPercent = OfferStoreCredit, 0, 5 }, ""},
+		{"store credit as both", func(p *Program) { p.RewardKind, p.RewardPercent = OfferStoreCredit, 5 }, "not both"},
+		{"store credit percent over 100", func(p *Program) { p.RewardKind, p.RewardAmountMinor, p.RewardPercent = OfferStoreCredit, 0, 150 }, "between 1 and 100"},
+		{"unknown reward kind", func(p *Program) { p.RewardKind = "gift_card" }, "store credit (store_credit)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

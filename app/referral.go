@@ -64,7 +64,7 @@ type Reward struct {
 	ReferralID  int64
 	AdvocateID  int64
 	Code        string
-	Kind        string // OfferPercent or OfferFixed
+	Kind        string // OfferPercent, OfferFixed or OfferStoreCredit
 	Percent     int
 	AmountMinor int64
 	Currency    string
@@ -152,6 +152,11 @@ type StorePlatform interface {
 	// RemoveFriendCode removes one friend code from the store; an unknown
 	// code is not an error.
 	RemoveFriendCode(ctx context.Context, shop *Shop, offer FriendOffer, code string) error
+
+	// StoreCrediter pays rewards as store credit where the platform can
+	// (Shopify); others refuse with the reason (WooCommerce has no store
+	// credit in core).
+	StoreCrediter
 }
 
 // FriendOffer is the discount many friend codes share: its terms (Spec,

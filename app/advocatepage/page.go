@@ -305,6 +305,10 @@ func line(r ReferralRecord, shopName, lang string, loc *time.Location, now time.
 			switch w.State {
 			case app.RewardIssued:
 				l.Kind, l.Status = "rewarded", Text(lang, "rewarded", "{code}", w.Code)
+				if w.Kind == app.OfferStoreCredit {
+					// No code: the credit is on the advocate's account.
+					l.Status = Text(lang, "rewarded_credit", "{value}", rewardValue(*w, lang))
+				}
 			case app.RewardFailed:
 				l.Status = Text(lang, "reward_trouble", shop, shopName)
 			case app.RewardRevoked:
@@ -361,11 +365,9 @@ func whyNot(r ReferralRecord) string {
 
 func rewardLine(w app.Reward, shopName, lang string, loc *time.Location, now time.Time) RewardLine {
 	shop := []string{"{shop}", shopName}
-	rl := RewardLine{Code: w.Code, Expires: Text(lang, "no_expiry")}
-	if w.Kind == app.OfferPercent {
-		rl.Value = popup.Percent(w.Percent, lang)
-	} else {
-		rl.Value = popup.FormatMoney(app.Money{Minor: w.AmountMinor, Currency: w.Currency}, lang)
+	rl := RewardLine{Code: w.Code, Expires: Text(lang, "no_expiry"), Value: rewardValue(w, lang)}
+	if w.Kind == app.OfferStoreCredit {
+		rl.Code = Text(lang, "on_account")
 	}
 	if w.ExpiresAt != nil {
 		rl.Expires = FormatDate(*w.ExpiresAt, loc, lang)
@@ -384,4 +386,13 @@ func rewardLine(w app.Reward, shopName, lang string, loc *time.Location, now tim
 		rl.Status = Text(lang, "s_ready")
 	}
 	return rl
+}
+
+// rewardValue is a reward's value in the advocate's language: the amount
+// is in the shop's currency, written the language's way.
+func rewardValue(w app.Reward, lang string) string {
+	if w.Kind == app.OfferPercent {
+		return popup.Percent(w.Percent, lang)
+	}
+	return popup.RewardValue(w.Kind, w.Percent, app.Money{Minor: w.AmountMinor, Currency: w.Currency}, lang)
 }

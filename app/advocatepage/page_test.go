@@ -95,6 +95,12 @@ func TestRewardLines(t *testing.T) {
 			RewardLine{Code: "THANKS-C", Value: "$5", Expires: "6 Dec 2026", Status: "expired"}},
 		{"being created: no code shown yet", app.Reward{Code: "THANKS-D", Kind: app.OfferFixed, AmountMinor: 500, Currency: "USD", State: app.RewardIssuing}, "en",
 			RewardLine{Code: "…", Value: "$5", Expires: "does not expire", Status: "being created"}},
+		// Store credit: no code, the amount (in the shop's currency) in
+		// the advocate's language, on their account.
+		{"store credit, fr", app.Reward{Code: "THANKS-E", Kind: app.OfferStoreCredit, AmountMinor: 1500, Currency: "EUR", State: app.RewardIssued, ExpiresAt: &future}, "fr",
+			RewardLine{Code: "sur votre compte", Value: "15\u00a0€ d'avoir", Expires: "1er janv. 2027", Status: "prête à utiliser"}},
+		{"store credit, en", app.Reward{Code: "THANKS-E", Kind: app.OfferStoreCredit, AmountMinor: 1500, Currency: "EUR", State: app.RewardIssued, ExpiresAt: &future}, "en",
+			RewardLine{Code: "on your account", Value: "€15 in store credit", Expires: "1 Jan 2027", Status: "ready to use"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := rewardLine(tc.w, "Shop", tc.lang, time.UTC, now); got != tc.want {

@@ -113,7 +113,7 @@ func Load(getenv Getenv) (*Config, error) {
 		LogLevel:          r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		ShopifyAPIKey:     r.required("SHOPIFY_API_KEY"),
 		ShopifyAPISecret:  r.required("SHOPIFY_API_SECRET"),
-		ShopifyScopes:     r.str("SHOPIFY_SCOPES", "read_orders,read_customers,write_discounts,write_app_proxy,read_themes"),
+		ShopifyScopes:     r.str("SHOPIFY_SCOPES", "read_orders,read_customers,write_discounts,write_app_proxy,read_themes,write_store_credit_account_transactions,read_store_credit_accounts"),
 		ShopifyAPIVersion: r.str("SHOPIFY_API_VERSION", "2026-07"),
 		WebhookMaxBody:    int64(r.integer("WEBHOOK_MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
 		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 10, 1, 1000),

@@ -26,6 +26,18 @@ func TestRenderFillsEscapesAndDropsEmptyLines(t *testing.T) {
 	if !strings.Contains(r.HTML, "&lt;Marie&gt;") || strings.Contains(r.HTML, "<Marie>") || !strings.Contains(r.HTML, "Boutique &amp; Co") {
 		t.Errorf("HTML not escaped:\n%s", r.HTML)
 	}
+	// Store credit: no code to enter, the credit is on the account.
+	v = Values{"first_name": "Marie", "shop": "Boutique", "code": "", "value": RewardValue(app.OfferStoreCredit, 0, 1500, "EUR", "fr"),
+		"expiry": FormatDate(exp, "fr"), StoreCreditKey: "1"}
+	r = Render(RewardEarned, "fr", Template{}, v)
+	if r.Subject != "Votre récompense Boutique : 15\u00a0€ d'avoir" || !strings.Contains(r.Text, "déjà sur votre compte client chez Boutique") ||
+		strings.Contains(r.Text, "Saisissez ce code") || strings.Contains(r.HTML, "dashed") {
+		t.Errorf("store credit email: %q\n%s", r.Subject, r.Text)
+	}
+	r = Render(RewardEarned, "en", Template{}, Values{"first_name": "Ann", "shop": "Shop", "value": RewardValue(app.OfferStoreCredit, 0, 1500, "EUR", "en"), StoreCreditKey: "1"})
+	if !strings.Contains(r.Text, "€15 in store credit, already on your customer account at Shop") {
+		t.Errorf("store credit email (en):\n%s", r.Text)
+	}
 	// The merchant's text, with a link made clickable, and the unsubscribe
 	// footer.
 	r = Render(ShareReminder, "en", Template{Subject: "Hi {first_name}", Body: "Share {link} now"},

@@ -107,16 +107,40 @@ func FriendName(first, last, lang string) string {
 
 // RewardValue writes a reward's value: "10 €", "15 %".
 func RewardValue(kind string, percent int, amountMinor int64, currency, lang string) string {
-	if kind == app.OfferPercent {
+	switch kind {
+	case app.OfferPercent:
 		return popup.Percent(percent, lang)
+	case app.OfferStoreCredit:
+		return popup.RewardValue(kind, percent, app.Money{Minor: amountMinor, Currency: currency}, lang)
 	}
 	return popup.FormatMoney(app.Money{Minor: amountMinor, Currency: currency}, lang)
+}
+
+// StoreCreditKey, set in Values, picks the store credit wording of the
+// built-in reward messages (no code to enter: the credit is on the
+// advocate's account). It is not a placeholder.
+const StoreCreditKey = "_store_credit"
+
+// builtinStoreCredit are the reward messages for a reward paid as store
+// credit.
+var builtinStoreCredit = map[Kind]map[string]Template{
+	RewardEarned: {
+		"en": {"Your reward from {shop}: {value}", "Hello {first_name},\n\nA friend you referred ordered at {shop}: thank you! Here is your reward: {value}, already on your customer account at {shop}.\n\nLog in to your account at checkout and it is taken off your order.\nIt expires on {expiry}.\n\nYour referrals: {advocate_page}"},
+		"fr": {"Votre récompense {shop} : {value}", "Bonjour {first_name},\n\nUn ami que vous avez parrainé a commandé chez {shop} : merci ! Voici votre récompense : {value}, déjà sur votre compte client chez {shop}.\n\nConnectez-vous à votre compte au moment de payer : il est déduit de votre commande.\nIl expire le {expiry}.\n\nVos parrainages : {advocate_page}"},
+	},
+	RewardExpiring: {
+		"en": {"Your {value} at {shop} expires on {expiry}", "Hello {first_name},\n\nYour reward of {value} at {shop} has not been used yet. It expires on {expiry}.\n\nLog in to your customer account at checkout at {shop} and it is taken off your order.\n\nYour referrals: {advocate_page}"},
+		"fr": {"Votre {value} chez {shop} expire le {expiry}", "Bonjour {first_name},\n\nVotre récompense de {value} chez {shop} n'a pas encore été utilisée. Elle expire le {expiry}.\n\nConnectez-vous à votre compte client au moment de payer chez {shop} : elle est déduite de votre commande.\n\nVos parrainages : {advocate_page}"},
+	},
 }
 
 // Render writes the message of kind k in lang from the merchant's
 // template (empty fields: the built-in one) and the values.
 func Render(k Kind, lang string, custom Template, v Values, footer ...string) Rendered {
 	t := builtin[k][lang]
+	if sc, ok := builtinStoreCredit[k][lang]; ok && v[StoreCreditKey] != "" {
+		t = sc
+	}
 	if custom.Subject != "" {
 		t.Subject = custom.Subject
 	}

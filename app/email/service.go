@@ -196,6 +196,10 @@ func (s *Service) values(ctx context.Context, it *Item, f *Facts, lang string) V
 	if rw := f.Reward; rw != nil {
 		v["code"] = rw.Code
 		v["value"] = RewardValue(rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, lang)
+		if rw.Kind == app.OfferStoreCredit {
+			// No code to enter: the credit is on the account.
+			v["code"], v[StoreCreditKey] = "", "1"
+		}
 		if rw.ExpiresAt != nil {
 			v["expiry"] = FormatDate(*rw.ExpiresAt, lang)
 		}

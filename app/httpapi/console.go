@@ -455,12 +455,18 @@ func (s *Server) renderSettings(c *gin.Context, status int, p app.Program, field
 	if fields == nil {
 		fields = map[string]string{}
 	}
+	// Store credit is offered where the shop's store can hold it (the
+	// adapter says), or kept on show when the program already uses it.
+	rewardKinds := []string{app.OfferFixed, app.OfferPercent}
+	if s.storeCreditSupport(shopFrom(c)) == nil || p.RewardKind == app.OfferStoreCredit {
+		rewardKinds = append(rewardKinds, app.OfferStoreCredit)
+	}
 	s.render(c, status, "settings", view{"Title": "Settings", "Page": "settings", "P": p, "Fields": fields, "Titles": titles, "Offers": offers,
 		"Contrast": p.Widget.ContrastWarnings(), "Sources": strings.Join(p.ExcludedSources, ", "), "MilestoneRows": milestoneFormRows(p),
-		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping},
-		"Languages":  append([]string{app.LanguageAuto}, app.Languages...),
-		"Positions":  []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft},
-		"Replay":     replayFor(c), "CanReplay": s.Replays != nil})
+		"OfferKinds": []string{app.OfferPercent, app.OfferFixed, app.OfferFreeShipping}, "RewardKinds": rewardKinds,
+		"Languages": append([]string{app.LanguageAuto}, app.Languages...),
+		"Positions": []string{app.PositionCenter, app.PositionBottomRight, app.PositionBottomLeft},
+		"Replay":    replayFor(c), "CanReplay": s.Replays != nil})
 }
 
 // programFromForm applies the settings form to p; bad fields are named.
@@ -573,7 +579,13 @@ func (s *Server) consoleSaveSettings(c *gin.Context) {
 	before := toJSON(p)
 	_ = c.Request.ParseForm()
 	has := func(k string) bool { _, ok := c.Request.PostForm[k]; return ok }
-	if bad := programFromForm(c.PostForm, has, &p); len(bad) > 0 {
+	bad := programFromForm(c.PostForm, has, &p)
+	for k, m := range s.storeProblems(shop, p) {
+		if _, ok := bad[k]; !ok {
+			bad[k] = m
+		}
+	}
+	if len(bad) > 0 {
 		s.renderSettings(c, http.StatusBadRequest, p, bad)
 		return
 	}

@@ -189,6 +189,10 @@ func (s *Server) putProgram(c *gin.Context) {
 	}
 	before := toJSON(p)
 	in.apply(&p)
+	if err := s.storeProblems(shopFrom(c), p).Err(); err != nil {
+		fail(c, err)
+		return
+	}
 	if err := s.Programs.SaveProgram(c.Request.Context(), p); err != nil {
 		fail(c, err)
 		return

@@ -155,11 +155,37 @@ func FriendOffer(p app.Program, lang string) string {
 	return w.freeShipping
 }
 
-// Reward is the advocate's side in words: "$10" or "10% off your next
-// order".
+// Reward is the advocate's side in words: "$10", "10% off your next
+// order" or "$10 in store credit".
 func Reward(p app.Program, lang string) string {
-	if p.RewardKind == app.OfferPercent {
-		return sprintf(words[lang].percentReward, Percent(p.RewardPercent, lang))
+	if p.RewardKind == app.OfferStoreCredit && p.RewardAmountMinor == 0 && p.RewardPercent > 0 {
+		if _, ok := words[lang]; !ok {
+			lang = "en"
+		}
+		return sprintf(storeCreditPercentWords[lang], Percent(p.RewardPercent, lang))
 	}
-	return FormatMoney(app.Money{Minor: p.RewardAmountMinor, Currency: p.Currency}, lang)
+	return RewardValue(p.RewardKind, p.RewardPercent, app.Money{Minor: p.RewardAmountMinor, Currency: p.Currency}, lang)
 }
+
+// storeCreditPercentWords name a store credit worth a percent of the
+// friend's order.
+var storeCreditPercentWords = map[string]string{"en": "%s of your friend's order in store credit", "fr": "%s de la commande de votre ami en avoir"}
+
+// RewardValue is a reward in words, as Reward says it, from its kind and
+// terms: the amount is in the shop's currency (the reward is issued in
+// it), written the advocate's language's way ("€10.00", "10,00 €").
+func RewardValue(kind string, percent int, amount app.Money, lang string) string {
+	if _, ok := words[lang]; !ok {
+		lang = "en"
+	}
+	switch kind {
+	case app.OfferPercent:
+		return sprintf(words[lang].percentReward, Percent(percent, lang))
+	case app.OfferStoreCredit:
+		return sprintf(storeCreditWords[lang], FormatMoney(amount, lang))
+	}
+	return FormatMoney(amount, lang)
+}
+
+// storeCreditWords name an amount of store credit.
+var storeCreditWords = map[string]string{"en": "%s in store credit", "fr": "%s d'avoir"}

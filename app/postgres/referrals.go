@@ -850,6 +850,25 @@ func (r *ReferralRepo) MarkRewardIssued(ctx context.Context, id int64, ref strin
 }
 
 // MarkRewardFailed implements referrals.Repo.
+// ReferralOrderNet implements referrals.Repo: the referral's order total
+// less refunds, in the currency it was judged in (the shop's).
+func (r *ReferralRepo) ReferralOrderNet(ctx context.Context, referralID int64) (app.Money, error) {
+	var row struct {
+		Net      int64
+		Currency string
+		Found    bool
+	}
+	err := r.conn(ctx).Raw(`SELECT o.total_minor - o.refunded_minor AS net, o.currency, true AS found
+		FROM referrals f JOIN orders o ON o.id = f.order_id AND o.shop_id = f.shop_id WHERE f.id = ?`, referralID).Scan(&row).Error
+	if err != nil {
+		return app.Money{}, unavailable(err, fmt.Sprintf("read the order of referral %d", referralID))
+	}
+	if !row.Found {
+		return app.Money{}, app.Errorf(app.ENOTFOUND, "referral %d has no order", referralID)
+	}
+	return app.Money{Minor: row.Net, Currency: row.Currency}, nil
+}
+
 func (r *ReferralRepo) MarkRewardFailed(ctx context.Context, id int64, msg string) error {
 	if len(msg) > 1000 {
 		msg = msg[:1000]

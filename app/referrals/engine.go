@@ -87,6 +87,9 @@ type Repo interface {
 	DueReferrals(ctx context.Context, now time.Time, limit int) ([]app.Referral, error)
 	ApproveReferral(ctx context.Context, referralID int64, reward *app.Reward) (*app.Reward, error)
 	Reward(ctx context.Context, id int64) (*app.Reward, error)
+	// ReferralOrderNet is what the friend finally paid for the referral's
+	// order: its total in the shop's money less refunds.
+	ReferralOrderNet(ctx context.Context, referralID int64) (app.Money, error)
 	MarkRewardIssued(ctx context.Context, id int64, ref string, at time.Time) error
 	MarkRewardFailed(ctx context.Context, id int64, msg string) error
 	// SetRevokedRewardError records (or clears, with "") why a revoked
@@ -578,6 +581,15 @@ const IdentityOrders = 50
 // keeps the store's answer for support to see, and the error goes back to
 // the job, which retries.
 func (e *Engine) deactivateReward(ctx context.Context, shop *app.Shop, rw *app.Reward) error {
+	if rw.Kind == app.OfferStoreCredit {
+		// Credit on the advocate's account is not a code to stop, and
+		// Parrain does not take money back on its own: support decides
+		// (the referral is flagged) and can debit it in the store.
+		if rw.StoreRef == "" || rw.Error != "" {
+			return nil
+		}
+		return e.Repo.SetRevokedRewardError(ctx, rw.ID, "the store credit stays on the advocate's account: Parrain does not take credit back; debit it from the customer's page in the store admin if needed")
+	}
 	err := e.Store.DeactivateDiscount(ctx, shop, rw.Code)
 	msg := ""
 	if err != nil {
@@ -621,7 +633,27 @@ func (e *Engine) NewReward(ctx context.Context, shop *app.Shop, offer *app.Offer
 		t := p.Terms()
 		offer = &t
 	}
-	return offer.NewRewardFor(shop.ID, referralID, advocateID, RewardCode(e.CodeKey, shop.ID, referralID), e.Now()), nil
+	rw := offer.NewRewardFor(shop.ID, referralID, advocateID, RewardCode(e.CodeKey, shop.ID, referralID), e.Now())
+	if offer.Reward.Kind == app.OfferStoreCredit && offer.Reward.AmountMinor == 0 && offer.Reward.Percent > 0 {
+		// A percent of what the friend actually paid: the order's total
+		// in the shop's money, less refunds, rounded to the nearest minor
+		// unit (half up).
+		net, err := e.Repo.ReferralOrderNet(ctx, referralID)
+		if err != nil {
+			return nil, err
+		}
+		if net.Currency != offer.Currency {
+			return nil, app.Errorf(app.EINVALID, "referral %d: the order is in %s, the program in %s", referralID, net.Currency, offer.Currency)
+		}
+		rw.AmountMinor = PercentOf(net.Minor, offer.Reward.Percent)
+	}
+	if offer.ExpiryDays > 0 && offer.Reward.Kind == app.OfferStoreCredit {
+		// The expiry is the credit's marker in the store: fixed here,
+		// unique per referral, so every retry looks for the same one.
+		exp := app.StoreCreditExpiry(e.Now(), offer.ExpiryDays, referralID)
+		rw.ExpiresAt = &exp
+	}
+	return rw, nil
 }
 
 // ProgramFor is the program in force for the advocate at t: the standing
@@ -715,6 +747,9 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 	if err != nil {
 		return err
 	}
+	if rw.Kind == app.OfferStoreCredit {
+		return e.issueStoreCredit(ctx, shop, rw, adv)
+	}
 	// Restricted to the advocate as far as the store can: to the customer
 	// (Shopify) or the email (WooCommerce). A guest advocate has no
 	// customer id, so on Shopify the code is single use (UsageLimit 1) for
@@ -753,4 +788,49 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 		return e.deactivateReward(ctx, shop, after)
 	}
 	return nil
+}
+
+// issueStoreCredit puts the reward on the advocate's customer account as
+// store credit, in the shop's currency, with the reward's expiry (its
+// marker: CreditStoreCredit looks the credit up by amount and expiry before
+// crediting, so a retry after a crash between the store call and the
+// commit, a THROTTLED or a 5xx whose call ran, credits once). A store that
+// refuses for good (no store credit on the platform, a guest advocate
+// without a customer account) marks the reward failed with its words.
+func (e *Engine) issueStoreCredit(ctx context.Context, shop *app.Shop, rw *app.Reward, adv *app.Advocate) error {
+	if rw.ExpiresAt == nil {
+		return e.Repo.MarkRewardFailed(ctx, rw.ID, "store credit without an expiry: Parrain could not recognise it after a retry, so it was not sent")
+	}
+	ref, err := e.Store.CreditStoreCredit(ctx, shop, app.StoreCredit{
+		Key: rw.Code, CustomerID: adv.CustomerID, Amount: app.Money{Minor: rw.AmountMinor, Currency: rw.Currency}, ExpiresAt: *rw.ExpiresAt,
+	})
+	if err != nil {
+		if app.ErrorCode(err) == app.EINVALID {
+			return e.Repo.MarkRewardFailed(ctx, rw.ID, app.ErrorMessage(err))
+		}
+		return fmt.Errorf("store credit %s: %w", rw.Code, err)
+	}
+	if e.AfterStoreCall != nil {
+		e.AfterStoreCall()
+	}
+	if err := e.Repo.MarkRewardIssued(ctx, rw.ID, ref, e.Now()); err != nil {
+		return err
+	}
+	after, err := e.Repo.Reward(ctx, rw.ID)
+	if err != nil {
+		return err
+	}
+	if after.State == app.RewardRevoked {
+		return e.deactivateReward(ctx, shop, after)
+	}
+	return nil
+}
+
+// PercentOf is percent % of minor, rounded half up; nothing of a negative
+// amount.
+func PercentOf(minor int64, percent int) int64 {
+	if minor <= 0 || percent <= 0 {
+		return 0
+	}
+	return (minor*int64(percent) + 50) / 100
 }

@@ -44,3 +44,15 @@ func TestOrderNet(t *testing.T) {
 		t.Fatal(o.Net())
 	}
 }
+
+func TestPercentOf(t *testing.T) {
+	for _, tc := range []struct {
+		minor   int64
+		percent int
+		want    int64
+	}{{8000, 5, 400}, {1999, 10, 200}, {1994, 10, 199}, {1995, 10, 200}, {0, 10, 0}, {-500, 10, 0}, {12345, 100, 12345}} {
+		if got := PercentOf(tc.minor, tc.percent); got != tc.want {
+			t.Errorf("%d%% of %d: %d, want %d", tc.percent, tc.minor, got, tc.want)
+		}
+	}
+}

@@ -261,6 +261,22 @@ func (p platformStores) FriendOfferUpdaterFor(shop *app.Shop) (app.FriendOfferUp
 	return u, ok
 }
 
+func (p platformStores) StoreCreditSupport(shop *app.Shop) error {
+	st, err := p.of(shop)
+	if err != nil {
+		return err
+	}
+	return st.StoreCreditSupport(shop)
+}
+
+func (p platformStores) CreditStoreCredit(ctx context.Context, shop *app.Shop, c app.StoreCredit) (string, error) {
+	st, err := p.of(shop)
+	if err != nil {
+		return "", err
+	}
+	return st.CreditStoreCredit(ctx, shop, c)
+}
+
 func merge(maps ...map[string]jobs.TopicHandler) map[string]jobs.TopicHandler {
 	out := map[string]jobs.TopicHandler{}
 	for _, m := range maps {

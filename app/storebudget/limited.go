@@ -65,3 +65,8 @@ func (l Limited) RemoveFriendCode(ctx context.Context, shop *app.Shop, offer app
 	_, err := within(ctx, l, shop, func() (struct{}, error) { return struct{}{}, l.StorePlatform.RemoveFriendCode(ctx, shop, offer, code) })
 	return err
 }
+
+// CreditStoreCredit implements app.StorePlatform.
+func (l Limited) CreditStoreCredit(ctx context.Context, shop *app.Shop, c app.StoreCredit) (string, error) {
+	return within(ctx, l, shop, func() (string, error) { return l.StorePlatform.CreditStoreCredit(ctx, shop, c) })
+}

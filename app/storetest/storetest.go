@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -36,10 +37,25 @@ type Fixture struct {
 	// codes with msg (a security plugin, a WAF), or accept them again
 	// with "".
 	RefuseDeactivation func(msg string)
+	// StoreCredits lists the store credits the store holds (every
+	// customer); nil for a platform without store credit.
+	StoreCredits func() []Credit
+	// Throttle and Fail make the store's next n API calls answer
+	// "throttled" or a 5xx (nothing done); LoseAnswers makes its next n
+	// store credit calls run and then answer a 5xx (done, answer lost).
+	// Nil where the simulator has no such fault.
+	Throttle, Fail, LoseAnswers func(n int)
 	// Land follows a landing URL in the simulated storefront as a browser
 	// would (cookies kept) and returns the discount code the store's
 	// session holds and the ref the storefront kept for attribution.
 	Land func(t *testing.T, landingURL string) (code, ref string)
+}
+
+// Credit is one store credit as the store holds it.
+type Credit struct {
+	CustomerID string
+	Amount     app.Money
+	ExpiresAt  time.Time
 }
 
 // Restriction is who may use a code: at most UsageLimit uses (0: no
@@ -297,6 +313,93 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		}
 		if f.Store.OrderAdminURL(f.Shop, "") != "" || f.Store.CustomerAdminURL(f.Shop, "") != "" {
 			t.Fatal("no id, yet an admin URL")
+		}
+	})
+
+	t.Run("store credit: credited once, or refused with the reason", func(t *testing.T) {
+		f := newFixture(t)
+		f.AddOrders(f.CustomerID, 1) // the customer exists in the store
+		exp := app.StoreCreditExpiry(time.Now(), 90, 4711)
+		c := app.StoreCredit{Key: "THANKS-CREDIT1", CustomerID: f.CustomerID, Amount: app.Money{Minor: 1250, Currency: "EUR"}, ExpiresAt: exp}
+		if err := f.Store.StoreCreditSupport(f.Shop); err != nil {
+			// Refused, saying why, both when asked and when tried.
+			if app.ErrorCode(err) != app.EINVALID || len(app.ErrorMessage(err)) < 40 {
+				t.Fatalf("refusal %v: want EINVALID with a reason", err)
+			}
+			if _, err := f.Store.CreditStoreCredit(ctx, f.Shop, c); app.ErrorCode(err) != app.EINVALID {
+				t.Fatalf("credit on a store without store credit: %v, want EINVALID", err)
+			}
+			return
+		}
+		if f.StoreCredits == nil {
+			t.Fatal("the platform supports store credit: the fixture must list credits")
+		}
+		ref, err := f.Store.CreditStoreCredit(ctx, f.Shop, c)
+		if err != nil || ref == "" {
+			t.Fatalf("credit: %q %v", ref, err)
+		}
+		again, err := f.Store.CreditStoreCredit(ctx, f.Shop, c)
+		if err != nil || again != ref {
+			t.Fatalf("credit again: %q %v, want %q", again, err, ref)
+		}
+		// Another reward (another marker) of the same amount is a credit of its own.
+		other := c
+		other.Key, other.ExpiresAt = "THANKS-CREDIT2", app.StoreCreditExpiry(time.Now(), 90, 4712)
+		ref2, err := f.Store.CreditStoreCredit(ctx, f.Shop, other)
+		if err != nil || ref2 == "" || ref2 == ref {
+			t.Fatalf("second credit: %q %v", ref2, err)
+		}
+		got := f.StoreCredits()
+		if len(got) != 2 {
+			t.Fatalf("%d credits in the store, want 2: %+v", len(got), got)
+		}
+		for _, g := range got {
+			if g.CustomerID != f.CustomerID || g.Amount != c.Amount || !(g.ExpiresAt.Equal(exp) || g.ExpiresAt.Equal(other.ExpiresAt)) {
+				t.Fatalf("credit as the store holds it: %+v", g)
+			}
+		}
+		guest := c
+		guest.Key, guest.CustomerID = "THANKS-GUEST", ""
+		if _, err := f.Store.CreditStoreCredit(ctx, f.Shop, guest); app.ErrorCode(err) != app.EINVALID {
+			t.Fatalf("credit to a guest: %v, want EINVALID", err)
+		}
+	})
+
+	t.Run("store credit: once through throttling, 5xx and a lost answer", func(t *testing.T) {
+		f := newFixture(t)
+		if f.Store.StoreCreditSupport(f.Shop) != nil || f.Throttle == nil || f.Fail == nil || f.LoseAnswers == nil {
+			t.Skip("no store credit, or no faults, in this simulator")
+		}
+		f.AddOrders(f.CustomerID, 1)
+		for i, fault := range []struct {
+			name   string
+			inject func(int)
+		}{{"throttled", f.Throttle}, {"5xx", f.Fail}, {"answer lost", f.LoseAnswers}} {
+			c := app.StoreCredit{Key: "THANKS-FAULT" + fault.name, CustomerID: f.CustomerID, Amount: app.Money{Minor: 500, Currency: "EUR"},
+				ExpiresAt: app.StoreCreditExpiry(time.Now(), 30, int64(100+i))}
+			fault.inject(1)
+			var ref string
+			var err error
+			for try := 0; try < 20; try++ {
+				if ref, err = f.Store.CreditStoreCredit(ctx, f.Shop, c); err == nil {
+					break
+				}
+				if app.ErrorCode(err) == app.EINVALID {
+					t.Fatalf("%s: refused for good: %v", fault.name, err)
+				}
+				wait := 50 * time.Millisecond
+				var d interface{ RetryDelay() time.Duration }
+				if errors.As(err, &d) && d.RetryDelay() < 3*time.Second {
+					wait = d.RetryDelay()
+				}
+				time.Sleep(wait)
+			}
+			if err != nil || ref == "" {
+				t.Fatalf("%s: %q %v", fault.name, ref, err)
+			}
+			if n := len(f.StoreCredits()); n != i+1 {
+				t.Fatalf("%s: %d credits in the store, want %d", fault.name, n, i+1)
+			}
 		}
 	})
 

@@ -15,16 +15,21 @@ import (
 // order is the part of the REST Order resource (webhook payload) the engine
 // reads (shopify.md §3). Money fields are strings; ids are numbers.
 type order struct {
-	ID              int64   `json:"id"`
-	Name            string  `json:"name"`
-	Email           string  `json:"email"`
-	ContactEmail    string  `json:"contact_email"`
-	Phone           *string `json:"phone"`
-	Currency        string  `json:"currency"`
-	TotalPrice      string  `json:"total_price"`
-	FinancialStatus string  `json:"financial_status"`
-	CancelledAt     *string `json:"cancelled_at"`
-	CreatedAt       string  `json:"created_at"`
+	ID           int64   `json:"id"`
+	Name         string  `json:"name"`
+	Email        string  `json:"email"`
+	ContactEmail string  `json:"contact_email"`
+	Phone        *string `json:"phone"`
+	Currency     string  `json:"currency"`
+	TotalPrice   string  `json:"total_price"`
+	// TotalPriceSet is the total in the shop's money and in the buyer's
+	// (presentment) money. Parrain judges orders in shop money: the
+	// program's amounts are in the shop's currency, whatever the buyer
+	// paid in (shopify.md §3; Order.total_price_set).
+	TotalPriceSet   *moneySet `json:"total_price_set"`
+	FinancialStatus string    `json:"financial_status"`
+	CancelledAt     *string   `json:"cancelled_at"`
+	CreatedAt       string    `json:"created_at"`
 	// ConfirmationNumber is what the thank-you page shows the buyer
 	// (e.g. "XPAV284CT"); the widget API's proof for guest buyers.
 	ConfirmationNumber *string `json:"confirmation_number"`
@@ -69,6 +74,29 @@ type order struct {
 	} `json:"shipping_address"`
 }
 
+// moneySet is Shopify's *_set: an amount in shop and presentment money.
+type moneySet struct {
+	Shop        setMoney `json:"shop_money"`
+	Presentment setMoney `json:"presentment_money"`
+}
+
+type setMoney struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency_code"`
+}
+
+// shopTotal is the order's total in the shop's money:
+// total_price_set.shop_money, else (a payload without the set) total_price
+// in currency, which Shopify documents as the shop's too. Never the
+// presentment money: a buyer paying 21.00 USD in a EUR shop paid 19.44 EUR,
+// and a 20.00 EUR minimum is judged on that.
+func shopTotal(o order) (app.Money, error) {
+	if ts := o.TotalPriceSet; ts != nil && ts.Shop.Amount != "" && ts.Shop.Currency != "" {
+		return app.ParseMoney(ts.Shop.Amount, ts.Shop.Currency)
+	}
+	return app.ParseMoney(o.TotalPrice, o.Currency)
+}
+
 func str(p *string) string {
 	if p == nil {
 		return ""
@@ -87,7 +115,7 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 	if o.ID == 0 {
 		return referrals.OrderEvent{}, app.Errorf(app.EINVALID, "order payload without id")
 	}
-	total, err := app.ParseMoney(o.TotalPrice, o.Currency)
+	total, err := shopTotal(o)
 	if err != nil {
 		return referrals.OrderEvent{}, fmt.Errorf("order %d total: %w", o.ID, err)
 	}

@@ -173,6 +173,24 @@ func TestStoreConformance(t *testing.T) {
 				}
 				return code, resp.Request.URL.Query().Get("ref")
 			},
+			StoreCredits: func() []storetest.Credit {
+				var out []storetest.Credit
+				for _, c := range sim.StoreCredits(shop.Domain) {
+					m, err := app.ParseMoney(c.Amount, c.Currency)
+					if err != nil {
+						t.Fatal(err)
+					}
+					cr := storetest.Credit{CustomerID: c.CustomerID, Amount: m}
+					if c.ExpiresAt != nil {
+						cr.ExpiresAt = *c.ExpiresAt
+					}
+					out = append(out, cr)
+				}
+				return out
+			},
+			Throttle:    func(n int) { sim.ThrottleNext(shop.Domain, n) },
+			Fail:        func(n int) { sim.FailNext(shop.Domain, n) },
+			LoseAnswers: func(n int) { sim.LoseNextAnswers(shop.Domain, "storeCreditAccountCredit", n) },
 			AddOrders: func(customerID string, n int) {
 				id, _ := strconv.ParseInt(customerID, 10, 64)
 				for range n {

@@ -31,12 +31,31 @@ func (d *gqlDocument) fieldCost(named string, f gqlSelection, vars map[string]an
 	}
 	if strings.HasSuffix(named, "Connection") {
 		n := pageSize(resolveArgs(f.args, vars))
+		nodeType := namedType(gqlSchema[named].fields["nodes"])
 		if actual {
 			m, _ := val.(map[string]any)
 			nodes, _ := m["nodes"].([]any)
-			n = len(nodes)
+			// Each returned node at its actual cost: a connection inside
+			// it charges the nodes it returned too.
+			total := 2
+			for _, node := range nodes {
+				per := 0
+				for _, s := range d.fieldsFor(named, f.sub, vars) {
+					switch s.name {
+					case "nodes":
+						per = max(per, 1+d.objCost(nodeType, s.sub, vars, node, true))
+					case "edges":
+						for _, e := range d.fieldsFor(named+"Edge", s.sub, vars) {
+							if e.name == "node" {
+								per = max(per, 1+d.objCost(nodeType, e.sub, vars, node, true))
+							}
+						}
+					}
+				}
+				total += per
+			}
+			return total
 		}
-		nodeType := namedType(gqlSchema[named].fields["nodes"])
 		per := 0
 		for _, s := range d.fieldsFor(named, f.sub, vars) {
 			switch s.name {
@@ -68,7 +87,7 @@ func (d *gqlDocument) fieldCost(named string, f gqlSelection, vars map[string]an
 // objCost is the cost of a selection on an object or union type.
 func (d *gqlDocument) objCost(named string, sels []gqlSelection, vars map[string]any, val any, actual bool) int {
 	t := gqlSchema[named]
-	if t.fields != nil {
+	if t.fields != nil && len(t.members) == 0 {
 		total := 0
 		m, _ := val.(map[string]any)
 		for _, f := range d.fieldsFor(named, sels, vars) {

@@ -725,7 +725,8 @@ func included(dirs []gqlDirective, vars map[string]any) bool {
 }
 
 // gqlType is an object type (fields: name → type reference such as
-// "String!" or "[WebhookSubscription!]!") or a union (members).
+// "String!" or "[WebhookSubscription!]!"), a union (members) or an
+// interface (both).
 type gqlType struct {
 	fields  map[string]string
 	members []string
@@ -741,6 +742,15 @@ func obj(fields ...string) gqlType {
 }
 
 func union(members ...string) gqlType { return gqlType{members: members} }
+
+// iface is an interface: fields selectable on it directly, and the object
+// types that implement it (what a fragment on it can match, and whose
+// dearest selection is its requested cost).
+func iface(members []string, fields ...string) gqlType {
+	t := obj(fields...)
+	t.members = members
+	return t
+}
 
 // discountFields are the fields the simulator serves on every code
 // discount type.
@@ -763,7 +773,8 @@ var gqlSchema = map[string]gqlType{
 		"discountCodeBasicCreate:DiscountCodeBasicCreatePayload", "discountCodeFreeShippingCreate:DiscountCodeFreeShippingCreatePayload",
 		"discountCodeDeactivate:DiscountCodeDeactivatePayload", "discountCodeActivate:DiscountCodeActivatePayload",
 		"discountRedeemCodeBulkAdd:DiscountRedeemCodeBulkAddPayload", "discountCodeRedeemCodeBulkDelete:DiscountCodeRedeemCodeBulkDeletePayload",
-		"discountCodeBasicUpdate:DiscountCodeBasicUpdatePayload"),
+		"discountCodeBasicUpdate:DiscountCodeBasicUpdatePayload",
+		"storeCreditAccountCredit:StoreCreditAccountCreditPayload"),
 	"Shop": obj("id:ID!", "name:String!", "email:String!", "contactEmail:String!", "currencyCode:CurrencyCode!", "ianaTimezone:String!",
 		"myshopifyDomain:String!", "url:URL!", "createdAt:DateTime!", "plan:ShopPlan!", "primaryDomain:Domain!"),
 	"ShopPlan":                      obj("displayName:String!", "partnerDevelopment:Boolean!", "shopifyPlus:Boolean!", "publicDisplayName:String!"),
@@ -822,19 +833,42 @@ var gqlSchema = map[string]gqlType{
 	"MoneyV2":                      obj("amount:Decimal!", "currencyCode:CurrencyCode!"),
 	"Customer": obj("id:ID!", "numberOfOrders:UnsignedInt64!", "email:String", "phone:String", "firstName:String", "lastName:String",
 		"displayName:String!", "createdAt:DateTime!", "updatedAt:DateTime!", "amountSpent:MoneyV2!",
-		"defaultEmailAddress:CustomerEmailAddress", "defaultPhoneNumber:CustomerPhoneNumber"),
-	"CustomerEmailAddress":           obj("emailAddress:String!"),
-	"OnlineStoreThemeConnection":     obj("nodes:[OnlineStoreTheme!]!", "edges:[OnlineStoreThemeEdge!]!", "pageInfo:PageInfo!"),
-	"OnlineStoreThemeEdge":           obj("cursor:String!", "node:OnlineStoreTheme!"),
-	"OnlineStoreTheme":               obj("id:ID!", "name:String!", "role:ThemeRole!", "files:OnlineStoreThemeFileConnection"),
-	"OnlineStoreThemeFileConnection": obj("nodes:[OnlineStoreThemeFile!]!", "edges:[OnlineStoreThemeFileEdge!]!", "pageInfo:PageInfo!"),
-	"OnlineStoreThemeFileEdge":       obj("cursor:String!", "node:OnlineStoreThemeFile!"),
-	"OnlineStoreThemeFile":           obj("filename:String!", "size:UnsignedInt64!", "body:OnlineStoreThemeFileBody!"),
-	"OnlineStoreThemeFileBody":       union("OnlineStoreThemeFileBodyBase64", "OnlineStoreThemeFileBodyText", "OnlineStoreThemeFileBodyUrl"),
-	"OnlineStoreThemeFileBodyText":   obj("content:String!"),
-	"OnlineStoreThemeFileBodyBase64": obj("contentBase64:String!"),
-	"OnlineStoreThemeFileBodyUrl":    obj("url:URL!"),
-	"CustomerPhoneNumber":            obj("phoneNumber:String!"),
+		"defaultEmailAddress:CustomerEmailAddress", "defaultPhoneNumber:CustomerPhoneNumber",
+		"storeCreditAccounts:StoreCreditAccountConnection!"),
+	// Store credit (2024-07+). StoreCreditAccountTransaction is an
+	// interface: its own fields, and a fragment per implementing type.
+	"StoreCreditAccountConnection": obj("nodes:[StoreCreditAccount!]!", "edges:[StoreCreditAccountEdge!]!", "pageInfo:PageInfo!"),
+	"StoreCreditAccountEdge":       obj("cursor:String!", "node:StoreCreditAccount!"),
+	"StoreCreditAccount":           obj("id:ID!", "balance:MoneyV2!", "transactions:StoreCreditAccountTransactionConnection!"),
+	"StoreCreditAccountTransactionConnection": obj("nodes:[StoreCreditAccountTransaction!]!",
+		"edges:[StoreCreditAccountTransactionEdge!]!", "pageInfo:PageInfo!"),
+	"StoreCreditAccountTransactionEdge": obj("cursor:String!", "node:StoreCreditAccountTransaction!"),
+	"StoreCreditAccountTransaction": iface([]string{"StoreCreditAccountCreditTransaction", "StoreCreditAccountDebitTransaction",
+		"StoreCreditAccountDebitRevertTransaction", "StoreCreditAccountExpirationTransaction"},
+		"account:StoreCreditAccount!", "amount:MoneyV2!", "balanceAfterTransaction:MoneyV2!", "createdAt:DateTime!", "event:StoreCreditSystemEvent!"),
+	"StoreCreditAccountCreditTransaction": obj("id:ID!", "account:StoreCreditAccount!", "amount:MoneyV2!", "balanceAfterTransaction:MoneyV2!",
+		"createdAt:DateTime!", "event:StoreCreditSystemEvent!", "expiresAt:DateTime", "remainingAmount:MoneyV2!"),
+	"StoreCreditAccountDebitTransaction": obj("id:ID!", "account:StoreCreditAccount!", "amount:MoneyV2!", "balanceAfterTransaction:MoneyV2!",
+		"createdAt:DateTime!", "event:StoreCreditSystemEvent!"),
+	"StoreCreditAccountDebitRevertTransaction": obj("id:ID!", "account:StoreCreditAccount!", "amount:MoneyV2!", "balanceAfterTransaction:MoneyV2!",
+		"createdAt:DateTime!", "event:StoreCreditSystemEvent!"),
+	"StoreCreditAccountExpirationTransaction": obj("account:StoreCreditAccount!", "amount:MoneyV2!", "balanceAfterTransaction:MoneyV2!",
+		"createdAt:DateTime!", "event:StoreCreditSystemEvent!"),
+	"StoreCreditAccountCreditPayload": obj("storeCreditAccountTransaction:StoreCreditAccountCreditTransaction",
+		"userErrors:[StoreCreditAccountCreditUserError!]!"),
+	"StoreCreditAccountCreditUserError": obj("field:[String!]", "code:StoreCreditAccountCreditUserErrorCode", "message:String!"),
+	"CustomerEmailAddress":              obj("emailAddress:String!"),
+	"OnlineStoreThemeConnection":        obj("nodes:[OnlineStoreTheme!]!", "edges:[OnlineStoreThemeEdge!]!", "pageInfo:PageInfo!"),
+	"OnlineStoreThemeEdge":              obj("cursor:String!", "node:OnlineStoreTheme!"),
+	"OnlineStoreTheme":                  obj("id:ID!", "name:String!", "role:ThemeRole!", "files:OnlineStoreThemeFileConnection"),
+	"OnlineStoreThemeFileConnection":    obj("nodes:[OnlineStoreThemeFile!]!", "edges:[OnlineStoreThemeFileEdge!]!", "pageInfo:PageInfo!"),
+	"OnlineStoreThemeFileEdge":          obj("cursor:String!", "node:OnlineStoreThemeFile!"),
+	"OnlineStoreThemeFile":              obj("filename:String!", "size:UnsignedInt64!", "body:OnlineStoreThemeFileBody!"),
+	"OnlineStoreThemeFileBody":          union("OnlineStoreThemeFileBodyBase64", "OnlineStoreThemeFileBodyText", "OnlineStoreThemeFileBodyUrl"),
+	"OnlineStoreThemeFileBodyText":      obj("content:String!"),
+	"OnlineStoreThemeFileBodyBase64":    obj("contentBase64:String!"),
+	"OnlineStoreThemeFileBodyUrl":       obj("url:URL!"),
+	"CustomerPhoneNumber":               obj("phoneNumber:String!"),
 }
 
 // namedType strips list and non-null wrappers: "[X!]!" → "X".
@@ -856,7 +890,7 @@ func possibleTypes(name string) map[string]bool {
 	if !ok {
 		return out
 	}
-	if t.fields == nil {
+	if t.fields == nil || len(t.members) > 0 { // union or interface
 		for _, m := range t.members {
 			out[m] = true
 		}

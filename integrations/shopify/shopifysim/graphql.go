@@ -197,6 +197,12 @@ func (s *Simulator) graphql(w http.ResponseWriter, r *http.Request) {
 	if len(errs) > 0 {
 		resp["errors"] = errs
 	}
+	if sh.loseAnswers > 0 && (sh.loseField == "" || ranField(fields, sh.loseField)) {
+		// The call ran; its answer is lost on the way back.
+		sh.loseAnswers--
+		writeRaw(w, http.StatusBadGateway, `{"errors":"Bad Gateway"}`+"\n")
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -208,6 +214,7 @@ var requiredScope = map[string]string{
 	"discountCodeActivate": "write_discounts", "customer": "read_customers", "themes": "read_themes",
 	"discountRedeemCodeBulkAdd": "write_discounts", "discountRedeemCodeBulkCreation": "read_discounts",
 	"discountCodeRedeemCodeBulkDelete": "write_discounts", "discountCodeBasicUpdate": "write_discounts",
+	"storeCreditAccountCredit": "write_store_credit_account_transactions",
 }
 
 func hasScope(granted, need string) bool {
@@ -279,6 +286,9 @@ func (s *Simulator) resolveRoot(sh *shop, name string, args map[string]any) (any
 		return v, mutationCost, err
 	case "themes":
 		return s.listThemes(sh, args)
+	case "storeCreditAccountCredit":
+		v, err := s.creditStoreCredit(sh, args)
+		return v, mutationCost, err
 	}
 	// Unreachable after validation; kept so a schema entry without a
 	// resolver fails loudly.
@@ -771,5 +781,15 @@ func (s *Simulator) customerObject(sh *shop, args map[string]any) (any, int, *gq
 		"displayName": strings.TrimSpace(first + " " + lastName), "createdAt": mine[0]["created_at"], "updatedAt": mine[len(mine)-1]["updated_at"],
 		"amountSpent":         map[string]any{"__typename": "MoneyV2", "amount": strconv.FormatFloat(spent, 'f', 2, 64), "currencyCode": sh.info.CurrencyCode},
 		"defaultEmailAddress": emailObj, "defaultPhoneNumber": phoneObj,
+		"storeCreditAccounts": sh.storeCreditAccounts(strconv.FormatInt(n, 10)),
 	}, 1, nil
+}
+
+func ranField(fields []gqlSelection, name string) bool {
+	for _, f := range fields {
+		if f.name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"net/url"
 	"sort"
 	"strconv"
@@ -75,6 +76,16 @@ type OrderInput struct {
 	// order's buyer_accepts_marketing) instead of the fixture's
 	// "not_subscribed".
 	AcceptsMarketing bool `json:"accepts_marketing"`
+	// PresentmentCurrency is the currency the buyer paid in when it is
+	// not the shop's (Shopify Markets): presentment_currency, and every
+	// *_set's presentment_money at PresentmentRate of the shop_money. The
+	// order's currency, total_price and shop_money stay the shop's, as in
+	// Shopify's Order resource ("in the shop currency").
+	PresentmentCurrency string `json:"presentment_currency"`
+	// PresentmentRate is how many units of the presentment currency one
+	// unit of the shop's is worth, as a decimal ("1.08"); required with
+	// PresentmentCurrency.
+	PresentmentRate string `json:"presentment_rate"`
 	// Guest places the order without a customer: "customer" is null and
 	// the buyer is known only by email and contact_email. Shopify's Order
 	// resource says an order might not have a customer and apps should
@@ -371,6 +382,15 @@ func (s *Simulator) CreateOrder(domain string, in OrderInput) ([]byte, error) {
 		o["customer"] = nil
 	}
 	recurrency(o, currency)
+	if in.PresentmentCurrency != "" && in.PresentmentCurrency != currency {
+		rate, ok := new(big.Rat).SetString(in.PresentmentRate)
+		if !ok || rate.Sign() <= 0 {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: presentment_rate %q must be a positive decimal", ErrInvalidInput, in.PresentmentRate)
+		}
+		o["presentment_currency"] = in.PresentmentCurrency
+		represent(o, in.PresentmentCurrency, rate)
+	}
 	body, err := json.Marshal(o)
 	if err != nil {
 		s.mu.Unlock()
@@ -524,8 +544,22 @@ func (s *Simulator) RefundBody(domain string, orderID int64, amount string) ([]b
 		return nil, fmt.Errorf("%w: %s", ErrUnknownShop, domain)
 	}
 	currency := sh.info.CurrencyCode
+	// A buyer who paid in another currency is paid back in it: the
+	// transaction is in presentment money, and the refund's line says
+	// what it is worth in both (amount is in the shop's money).
+	pres, presC := "", int64(0)
 	if o := sh.order(orderID); o != nil {
 		currency, _ = o["currency"].(string)
+		if pc, _ := o["presentment_currency"].(string); pc != "" && pc != currency {
+			set, _ := o["total_price_set"].(map[string]any)
+			sm, _ := set["shop_money"].(map[string]any)
+			pm, _ := set["presentment_money"].(map[string]any)
+			shopTotal, err1 := cents(fmt.Sprint(sm["amount"]))
+			presTotal, err2 := cents(fmt.Sprint(pm["amount"]))
+			if err1 == nil && err2 == nil && shopTotal > 0 {
+				pres, presC = pc, (c*presTotal+shopTotal/2)/shopTotal
+			}
+		}
 	}
 	id := 9_000_000_000 + s.nextID()
 	now := s.cfg.Now().In(shopLocation(sh.info.IanaTimezone)).Format(time.RFC3339)
@@ -540,6 +574,14 @@ func (s *Simulator) RefundBody(domain string, orderID int64, amount string) ([]b
 	}}
 	m["refund_line_items"], m["order_adjustments"], m["refund_shipping_lines"] = []any{}, []any{}, []any{}
 	recurrency(m, currency)
+	if pres != "" {
+		tx := m["transactions"].([]any)[0].(map[string]any)
+		tx["amount"], tx["currency"] = money(presC), pres
+		m["refund_line_items"] = []any{map[string]any{"id": id + 2, "quantity": 1, "restock_type": "no_restock",
+			"subtotal": money(c), "subtotal_set": map[string]any{
+				"shop_money":        map[string]any{"amount": money(c), "currency_code": currency},
+				"presentment_money": map[string]any{"amount": money(presC), "currency_code": pres}}}}
+	}
 	return json.Marshal(m)
 }
 
@@ -685,4 +727,29 @@ func (s *Simulator) SendCompliance(domain, kind string, req ComplianceRequest) (
 	}
 	body, _ := json.Marshal(m)
 	return s.SendWebhook(context.Background(), domain, topic, body)
+}
+
+// represent rewrites every presentment_money under v as its sibling
+// shop_money at rate, in currency (rounded half up to the cent).
+func represent(v any, currency string, rate *big.Rat) {
+	switch t := v.(type) {
+	case map[string]any:
+		if sm, ok := t["shop_money"].(map[string]any); ok {
+			if amt, ok := new(big.Rat).SetString(fmt.Sprint(sm["amount"])); ok {
+				cents := new(big.Rat).Mul(amt, rate)
+				cents.Mul(cents, big.NewRat(100, 1)).Add(cents, big.NewRat(1, 2))
+				c := new(big.Int).Quo(cents.Num(), cents.Denom())
+				t["presentment_money"] = map[string]any{"amount": money(c.Int64()), "currency_code": currency}
+			}
+		}
+		for k, e := range t {
+			if k != "presentment_money" {
+				represent(e, currency, rate)
+			}
+		}
+	case []any:
+		for _, e := range t {
+			represent(e, currency, rate)
+		}
+	}
 }

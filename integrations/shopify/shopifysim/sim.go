@@ -287,6 +287,10 @@ type shop struct {
 	nextOrder  int
 	stats      APIStats
 	bulks      map[string]*bulkCreation
+	credits    []*creditAccount
+	// loseAnswers counts calls to run and then answer 502 (LoseNextAnswers).
+	loseAnswers int
+	loseField   string
 }
 
 // APIStats is what a shop's Admin GraphQL API saw: requests that reached
