@@ -112,3 +112,68 @@ func TestCampaignChangesTheFriendDiscountInTheStore(t *testing.T) {
 		t.Fatalf("%d friend offers still marked with a campaign's terms", n)
 	}
 }
+
+// The campaign admin API answers bad input 400 with the reason, an overlap
+// 409 naming the other campaign, and another shop's campaign 404: a shop
+// can neither read, change nor delete it.
+func TestCampaignAdminAPIStatuses(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shopA, shopB = "camp-a.myshopify.com", "camp-b.myshopify.com"
+	h.installAndSync(shopA, "EUR")
+	h.installAndSync(shopB, "EUR")
+	base := func(shop string) string { return "/api/admin/shops/" + shop + "/campaigns" }
+	day := 24 * time.Hour
+	t0 := h.now().Truncate(time.Hour).Add(day)
+	body := func(name string, start, end time.Time, rest string) string {
+		return fmt.Sprintf(`{"name":%q,"start":%q,"end":%q,%s}`, name, start.Format(time.RFC3339), end.Format(time.RFC3339), rest)
+	}
+	const friend20 = `"mode":"replace","friend":{"kind":"percent","percent":20}`
+	created := func(shop, b string) int64 {
+		t.Helper()
+		status, out := h.adminCall(shop, http.MethodPost, base(shop), b)
+		if status != http.StatusCreated {
+			t.Fatalf("create on %s: %d %s", shop, status, out)
+		}
+		var c struct{ ID int64 }
+		if err := json.Unmarshal([]byte(out), &c); err != nil || c.ID == 0 {
+			t.Fatalf("created campaign %s: %v", out, err)
+		}
+		return c.ID
+	}
+	spring := created(shopA, body("Spring", t0, t0.Add(7*day), friend20))
+	other := created(shopB, body("Shop B's own", t0, t0.Add(7*day), friend20))
+
+	for _, c := range []struct {
+		name, method, path, body string
+		status                   int
+		says                     string
+	}{
+		{"end before start", http.MethodPost, base(shopA), body("Back", t0.Add(20*day), t0.Add(19*day), friend20), 400, "end after it starts"},
+		{"unknown kind", http.MethodPost, base(shopA), body("Cash", t0.Add(20*day), t0.Add(21*day), `"mode":"replace","friend":{"kind":"cashback","percent":20}`), 400, "must be a percent off, an amount off or free shipping"},
+		{"unknown mode", http.MethodPost, base(shopA), body("Twice", t0.Add(20*day), t0.Add(21*day), `"mode":"double","friend":{"kind":"percent","percent":20}`), 400, "mode"},
+		{"malformed JSON", http.MethodPost, base(shopA), `{"name":"Broken","start":`, 400, "invalid campaign JSON"},
+		{"unknown field", http.MethodPost, base(shopA), `{"name":"X","colour":"red"}`, 400, "colour"},
+		{"bad id", http.MethodPut, base(shopA) + "/abc", body("Spring", t0, t0.Add(7*day), friend20), 400, "positive number"},
+		{"overlap", http.MethodPost, base(shopA), body("Summer", t0.Add(6*day), t0.Add(9*day), friend20), 409, `overlaps \"Spring\"`},
+		{"another shop's campaign changed", http.MethodPut, fmt.Sprintf("%s/%d", base(shopA), other), body("Taken", t0.Add(30*day), t0.Add(31*day), friend20), 404, "no campaign"},
+		{"another shop's campaign deleted", http.MethodDelete, fmt.Sprintf("%s/%d", base(shopA), other), "", 404, "no campaign"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, out := h.adminCall(shopA, c.method, c.path, c.body)
+			if status != c.status || !strings.Contains(out, c.says) {
+				t.Fatalf("%d %s, want %d saying %s", status, out, c.status, c.says)
+			}
+		})
+	}
+	// Shop A's session cannot even reach shop B's list.
+	if status, out := h.adminCall(shopA, http.MethodGet, base(shopB), ""); status != http.StatusNotFound || strings.Contains(out, "Shop B's own") {
+		t.Fatalf("shop A reading shop B's campaigns: %d %s", status, out)
+	}
+	// Nothing above changed a campaign: A has Spring alone, B its own.
+	for shop, want := range map[string]string{shopA: fmt.Sprintf(`"id":%d,"name":"Spring"`, spring), shopB: fmt.Sprintf(`"id":%d,"name":"Shop B's own"`, other)} {
+		status, out := h.adminCall(shop, http.MethodGet, base(shop), "")
+		if status != http.StatusOK || !strings.Contains(out, want) || strings.Count(out, `"id":`) != 1 {
+			t.Fatalf("%s campaigns: %d %s, want only %s", shop, status, out, want)
+		}
+	}
+}
