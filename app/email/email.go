@@ -171,6 +171,11 @@ type Facts struct {
 	Friend        string
 	HoldUntil     time.Time
 	ReferralState string
+	// Offer is the referral's stored offer (referrals.offer): what its
+	// reward will be, whatever the program or a campaign says by the time
+	// the email goes. Nil for a referral made before offers were stored:
+	// its reward follows the program.
+	Offer *app.OfferTerms
 }
 
 // Rendered is a message ready to send.

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,41 @@ func TestHardBounceAndFriendName(t *testing.T) {
 	}
 	if FriendName("bob", "martin", "en") != "bob M." || FriendName("", "", "fr") != "Un ami" || FriendName("x@y.z", "", "en") != "A friend" {
 		t.Error("friend names")
+	}
+}
+
+type oneCampaign struct{ c *app.Campaign }
+
+func (o oneCampaign) Current(context.Context, int64) (*app.Campaign, error) { return o.c, nil }
+
+// {value} is, by precedence: an issued reward's own amount; else the
+// offer the friend's order earned (referrals.offer); else the program as
+// it stands now, with the campaign in force.
+func TestValueSaysTheRewardEarned(t *testing.T) {
+	p := app.DefaultProgram(1, "EUR") // reward 10.00 EUR
+	double := &app.Campaign{ID: 3, Name: "Double", Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), Mode: app.CampaignAdd,
+		Reward: &app.Offer{Kind: app.OfferFixed, AmountMinor: 1000}}
+	stored := &app.OfferTerms{Reward: app.Offer{Kind: app.OfferFixed, AmountMinor: 1500}, Currency: "EUR", CampaignID: 2}
+	reward := &app.Reward{Code: "THANKS-X", Kind: app.OfferFixed, AmountMinor: 3000, Currency: "EUR"}
+	for _, c := range []struct {
+		name     string
+		campaign *app.Campaign
+		offer    *app.OfferTerms
+		reward   *app.Reward
+		want     int64
+	}{
+		{"program", nil, nil, nil, 1000},
+		{"program with the campaign in force", double, nil, nil, 2000},
+		{"the order's stored offer, whatever runs now", double, stored, nil, 1500},
+		{"the issued reward's own amount", double, stored, reward, 3000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Service{Campaigns: oneCampaign{c.campaign}}
+			f := &Facts{Shop: app.Shop{ID: 1}, Program: p, Offer: c.offer, Reward: c.reward}
+			got := s.values(context.Background(), &Item{ShopID: 1, Kind: FriendOrdered}, f, "en")["value"]
+			if want := RewardValue(app.OfferFixed, 0, c.want, "EUR", "en"); got != want {
+				t.Fatalf("{value} %q, want %q", got, want)
+			}
+		})
 	}
 }

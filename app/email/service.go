@@ -193,7 +193,14 @@ func (s *Service) values(ctx context.Context, it *Item, f *Facts, lang string) V
 	if f.Advocate.Code != "" {
 		v["link"] = strings.TrimRight(s.AppURL, "/") + "/r/" + url.PathEscape(f.Advocate.Code)
 	}
+	if o := f.Offer; o != nil {
+		// The friend ordered under these terms: the reward to come is
+		// built from them, not from the program or campaign of today.
+		v["value"] = RewardValue(o.Reward.Kind, o.Reward.Percent, o.Reward.AmountMinor, o.Currency, lang)
+	}
 	if rw := f.Reward; rw != nil {
+		// An issued reward says its own amount (a campaign's, a
+		// milestone bonus), as the store's code gives it.
 		v["code"] = rw.Code
 		v["value"] = RewardValue(rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, lang)
 		if rw.Kind == app.OfferStoreCredit {

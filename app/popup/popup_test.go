@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parrain/parrain/app"
 )
@@ -240,6 +241,37 @@ func TestForCustomer(t *testing.T) {
 			}
 			if got == "ok" && (c.Code != adv.FriendCode || c.Lang != "fr" || !c.Launcher) {
 				t.Errorf("content %+v", c)
+			}
+		})
+	}
+}
+
+// The campaign line names the campaign's last day in the shop's zone: the
+// end is excluded, so an end at local midnight is the day before.
+func TestCampaignLine(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	c := func(end time.Time) *app.Campaign {
+		return &app.Campaign{Name: "Double rewards", Start: end.Add(-7 * 24 * time.Hour), End: end}
+	}
+	for _, tc := range []struct {
+		name       string
+		c          *app.Campaign
+		lang, zone string
+		want       string
+	}{
+		{"no campaign", nil, "en", "Europe/Paris", ""},
+		{"end at local midnight", c(time.Date(2027, 1, 1, 0, 0, 0, 0, paris)), "en", "Europe/Paris", "Double rewards — until 31 December"},
+		{"in French", c(time.Date(2027, 1, 1, 0, 0, 0, 0, paris)), "fr", "Europe/Paris", "Double rewards — jusqu'au 31 décembre"},
+		{"a second into the day counts that day", c(time.Date(2027, 1, 1, 0, 0, 1, 0, paris)), "en", "Europe/Paris", "Double rewards — until 1 January"},
+		// 23:30 UTC on 31 December is already 1 January in Paris.
+		{"the shop's zone, not UTC", c(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)), "en", "Europe/Paris", "Double rewards — until 1 January"},
+		{"the same instant in New York", c(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)), "en", "America/New_York", "Double rewards — until 31 December"},
+		{"unknown zone reads UTC", c(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)), "en", "Mars/Olympus", "Double rewards — until 31 December"},
+		{"unknown language reads English", c(time.Date(2027, 3, 1, 0, 0, 0, 0, paris)), "de", "Europe/Paris", "Double rewards — until 28 February"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CampaignLine(tc.c, tc.lang, tc.zone); got != tc.want {
+				t.Fatalf("%q, want %q", got, tc.want)
 			}
 		})
 	}

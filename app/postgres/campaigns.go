@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lib/pq"
 	"gorm.io/gorm"
 
 	"github.com/parrain/parrain/app"
@@ -215,13 +214,24 @@ func (c *CampaignRepo) SetOfferTerms(ctx context.Context, shopID, offerID int64,
 // OfferCodeRefs implements campaigns.SyncRepo: the codes the store holds,
 // and the database's clock when they were read.
 func (c *CampaignRepo) OfferCodeRefs(ctx context.Context, shopID int64, offerKey string) ([]string, time.Time, error) {
+	// The list comes as JSON text: gorm left an untagged pq.StringArray
+	// field of the scanned struct empty (read as a relation, not a
+	// column), and an empty list was a sync that told WooCommerce to
+	// change nothing (TestCampaignSyncEdges).
 	var out struct {
-		Refs pq.StringArray
+		Refs string
 		At   time.Time
 	}
-	err := c.db.gorm.WithContext(ctx).Raw(`SELECT ARRAY(SELECT friend_code_ref FROM advocates WHERE shop_id = ? AND friend_offer_key = ?
-		AND friend_code_state = 'created' AND friend_code_ref <> '' ORDER BY id) AS refs, now() AS at`, shopID, offerKey).Scan(&out).Error
-	return out.Refs, out.At, unavailable(err, fmt.Sprintf("list the codes of friend offer %s", offerKey))
+	err := c.db.gorm.WithContext(ctx).Raw(`SELECT COALESCE((SELECT json_agg(friend_code_ref ORDER BY id) FROM advocates WHERE shop_id = ? AND friend_offer_key = ?
+		AND friend_code_state = 'created' AND friend_code_ref <> ''), '[]')::text AS refs, now() AS at`, shopID, offerKey).Scan(&out).Error
+	if err != nil {
+		return nil, time.Time{}, unavailable(err, fmt.Sprintf("list the codes of friend offer %s", offerKey))
+	}
+	var refs []string
+	if err := json.Unmarshal([]byte(out.Refs), &refs); err != nil {
+		return nil, time.Time{}, fmt.Errorf("list the codes of friend offer %s: %w", offerKey, err)
+	}
+	return refs, out.At, nil
 }
 
 // MarkOfferApplied implements campaigns.SyncRepo: not while a batch of the

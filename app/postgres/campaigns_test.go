@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
 	"github.com/parrain/parrain/app/campaigns"
+	"github.com/parrain/parrain/app/friendcodes"
 	"github.com/parrain/parrain/app/referrals"
 )
 
@@ -190,4 +192,139 @@ func TestCampaignRulesAndIsolation(t *testing.T) {
 	if cur, err := w.svc.Current(ctx, w.shop.ID); err != nil || cur == nil || cur.ID != first.ID {
 		t.Fatalf("current campaign: %+v %v", cur, err)
 	}
+}
+
+// recordingUpdater counts the store updates a sync sends and can make the
+// store fail.
+type recordingUpdater struct {
+	app.StorePlatform
+	calls int
+	fail  error
+}
+
+// flushLater leaves queued friend codes for the test's own flush.
+type flushLater struct{}
+
+func (flushLater) FlushFriendCodes(context.Context, int64) error { return nil }
+
+func (r *recordingUpdater) UpdateFriendOffer(ctx context.Context, shop *app.Shop, offer app.FriendOffer, refs []string, terms app.DiscountSpec) error {
+	r.calls++
+
+	if r.fail != nil {
+		return r.fail
+	}
+	return r.StorePlatform.(app.FriendOfferUpdater).UpdateFriendOffer(ctx, shop, offer, refs, terms)
+}
+
+// campaigns.Sync over the real repository and the WooCommerce adapter
+// against wcsim: nothing sent without a friend-side campaign; a store that
+// fails leaves the offer unapplied (the retry sends again) while new codes
+// already take the campaign's terms; a sync run again sends nothing; a
+// batch open while the terms change makes the sync come back
+// (ErrBatchOpen) until it can mark the offer applied; an uninstalled shop
+// is left alone.
+func TestCampaignSyncEdges(t *testing.T) {
+	w := newCampaignWorld(t)
+	ctx := context.Background()
+	w.engine.FriendCodes = flushLater{} // in bulk, as the stack wires it
+	rec := &recordingUpdater{StorePlatform: w.engine.Store}
+	flush := &friendcodes.Flusher{Repo: w.db.FriendCodes(), Store: w.engine.Store, Shops: w.db.Shops()}
+	sync := &campaigns.Sync{Repo: w.db.Campaigns(), Store: rec, Shops: w.db.Shops(), Now: func() time.Time { return w.now }}
+	w.orderAt(w.now, 1)
+	w.orderAt(w.now, 2)
+	if err := flush.Flush(ctx, w.shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	amounts := func() map[string]int {
+		out := map[string]int{}
+		for _, c := range w.store.Coupons() {
+			out[c.DiscountType+" "+c.Amount]++
+		}
+		return out
+	}
+	if got := amounts(); got["percent 10"] != 2 || len(got) != 1 {
+		t.Fatalf("friend coupons before: %v", got)
+	}
+	offerState := func() (terms, applied string) {
+		t.Helper()
+		if err := w.db.SQL().QueryRow(`SELECT COALESCE(terms->>'Percent', ''), COALESCE(applied->>'Percent', '') FROM friend_offers WHERE shop_id = $1`,
+			w.shop.ID).Scan(&terms, &applied); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	run := func(wantCalls int, wantErr error) {
+		t.Helper()
+		before := rec.calls
+		err := sync.Run(ctx, w.shop.ID)
+		if (wantErr == nil) != (err == nil) || (wantErr != nil && !errors.Is(err, wantErr)) {
+			t.Fatalf("sync: %v, want %v", err, wantErr)
+		}
+		if n := rec.calls - before; n != wantCalls {
+			t.Fatalf("sync sent %d updates, want %d", n, wantCalls)
+		}
+	}
+	run(0, nil) // no campaign
+
+	rewardOnly := &app.Campaign{Name: "Rewards x2", Start: w.now.Add(-time.Hour), End: w.now.Add(time.Hour), Mode: app.CampaignAdd,
+		Reward: &app.Offer{Kind: app.OfferFixed, AmountMinor: 1000}}
+	if err := w.svc.Save(ctx, w.shop, rewardOnly); err != nil {
+		t.Fatal(err)
+	}
+	run(0, nil) // the friend side stands
+	if err := w.svc.Delete(ctx, w.shop, rewardOnly.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	friend := &app.Campaign{Name: "Friends 25", Start: w.now.Add(-time.Hour), End: w.now.Add(time.Hour), Mode: app.CampaignReplace,
+		Friend: &app.Offer{Kind: app.OfferPercent, Percent: 25}}
+	if err := w.svc.Save(ctx, w.shop, friend); err != nil {
+		t.Fatal(err)
+	}
+	down := errors.New("store down")
+	rec.fail = down
+	run(1, down)
+	if terms, applied := offerState(); terms != "25" || applied != "" {
+		t.Fatalf("after a failed store update: terms %q applied %q, want terms 25 and nothing applied", terms, applied)
+	}
+	rec.fail = nil
+	run(1, nil)
+	if got := amounts(); got["percent 25"] != 2 || len(got) != 1 {
+		t.Fatalf("friend coupons during the campaign: %v", got)
+	}
+	if terms, applied := offerState(); terms != "25" || applied != "25" {
+		t.Fatalf("during: terms %q applied %q", terms, applied)
+	}
+	run(0, nil) // applied already: nothing to send
+
+	// A batch of the offer's codes opens; the campaign ends meanwhile.
+	if _, err := w.db.SQL().Exec(`INSERT INTO friend_code_batches (shop_id, offer_id) SELECT shop_id, id FROM friend_offers WHERE shop_id = $1`, w.shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.now = w.now.Add(2 * time.Hour)
+	run(1, campaigns.ErrBatchOpen)
+	if got := amounts(); got["percent 10"] != 2 || len(got) != 1 {
+		t.Fatalf("friend coupons after the end: %v", got)
+	}
+	if terms, applied := offerState(); terms != "" || applied != "25" {
+		t.Fatalf("with a batch open: terms %q applied %q, want standing terms and the campaign's still marked", terms, applied)
+	}
+	if _, err := w.db.SQL().Exec(`UPDATE friend_code_batches SET done_at = now() WHERE shop_id = $1`, w.shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	run(1, nil) // sends the standing terms again, now sure of every code
+	if terms, applied := offerState(); terms != "" || applied != "" {
+		t.Fatalf("after: terms %q applied %q", terms, applied)
+	}
+	run(0, nil)
+
+	// An uninstalled shop has no token: nothing is tried.
+	if err := w.svc.Save(ctx, w.shop, &app.Campaign{Name: "Later", Start: w.now.Add(-time.Minute), End: w.now.Add(time.Hour), Mode: app.CampaignReplace,
+		Friend: &app.Offer{Kind: app.OfferPercent, Percent: 30}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.SQL().Exec(`UPDATE shops SET status = 'uninstalled' WHERE id = $1`, w.shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	run(0, nil)
 }

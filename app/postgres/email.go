@@ -158,12 +158,20 @@ func (s *EmailStore) Facts(ctx context.Context, it *email.Item) (*email.Facts, e
 			// LastInitial is all the page and the emails keep of a
 			// friend's last name (migration 00011).
 			LastInitial string
+			Offer       []byte
 		}
-		if err := g.Raw(`SELECT f.state, f.hold_until, o.first_name, o.last_initial FROM referrals f JOIN orders o ON o.id = f.order_id
+		if err := g.Raw(`SELECT f.state, f.hold_until, o.first_name, o.last_initial, f.offer FROM referrals f JOIN orders o ON o.id = f.order_id
 			WHERE f.id = ? AND f.shop_id = ?`, subject, it.ShopID).Scan(&ref).Error; err != nil {
 			return nil, unavailable(err, "load the referral")
 		}
 		f.ReferralState, f.HoldUntil = ref.State, ref.HoldUntil
+		if len(ref.Offer) > 0 && string(ref.Offer) != "null" {
+			var t app.OfferTerms
+			if err := json.Unmarshal(ref.Offer, &t); err != nil {
+				return nil, fmt.Errorf("referral %d: stored offer: %w", subject, err)
+			}
+			f.Offer = &t
+		}
 		f.Friend = email.FriendName(ref.FirstName, ref.LastInitial, popupLang(f))
 	}
 	return f, nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/staff"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
@@ -283,5 +284,56 @@ func TestConsoleEmailsPage(t *testing.T) {
 	}
 	if status, body := owner.send("PUT", "/api/admin/shops/"+domain+"/emails/settings", `{"reply_to":"not an address"}`, owner.csrf); status != 400 || !strings.Contains(body, "reply_to") {
 		t.Fatalf("bad settings: %d %s", status, body)
+	}
+}
+
+// The friend-ordered email says the reward the friend's order earned (the
+// referral's stored offer), not the program's reward when the email goes;
+// the reward-earned email says the reward's own amount. The program is
+// edited between the order and both emails.
+func TestEmailsSayTheRewardTheOrderEarned(t *testing.T) {
+	// The relay waits an hour between passes: this test sends by hand.
+	h := newHarness(t, withSimulator(), withEnv("EMAIL_RELAY_EVERY", "1h"))
+	const shop = "earned-mail.myshopify.com"
+	sh := h.installAndSync(shop, "EUR")
+	ctx := context.Background()
+	h.advocateWithFriend(t, shop, "marie@example.com", "Marie", "bob@example.com")
+	// The default reward, 10.00 EUR, is the one Bob's order earned; the
+	// merchant raises it to 25.00 EUR before any email goes.
+	earned := email.RewardValue(app.OfferFixed, 0, 1000, "EUR", "en")
+	raised := email.RewardValue(app.OfferFixed, 0, 2500, "EUR", "en")
+	h.putProgram(shop, `{"reward_kind":"fixed","reward_amount_minor":2500}`)
+	send := func(kind string) string {
+		t.Helper()
+		var id int64
+		if err := h.direct.QueryRow(`SELECT id FROM email_outbox WHERE kind = $1 AND shop_id = $2 ORDER BY id DESC LIMIT 1`, kind, sh.ID).Scan(&id); err != nil {
+			t.Fatalf("%s row: %v", kind, err)
+		}
+		if err := h.stack.Emails().Send(ctx, id, false); err != nil {
+			t.Fatalf("send %s: %v", kind, err)
+		}
+		msgs := h.mail.Messages("marie@example.com")
+		if len(msgs) == 0 {
+			t.Fatalf("no %s message", kind)
+		}
+		return msgs[len(msgs)-1].Text
+	}
+	if text := send("friend_ordered"); !strings.Contains(text, "("+earned+")") || strings.Contains(text, raised) {
+		t.Fatalf("friend-ordered email after the program changed, want %s not %s:\n%s", earned, raised, text)
+	}
+	// Past the hold, the reward is issued from the stored offer, and its
+	// email says so.
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(ctx, jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the reward-earned email queued", func() bool {
+		return h.count(`SELECT count(*) FROM email_outbox WHERE kind = 'reward_earned' AND shop_id = $1`, sh.ID) == 1
+	})
+	if n := h.count(`SELECT count(*) FROM rewards WHERE shop_id = $1 AND amount_minor = 1000`, sh.ID); n != 1 {
+		t.Fatalf("%d rewards of 10.00 EUR, want the one Bob's order earned", n)
+	}
+	if text := send("reward_earned"); !strings.Contains(text, earned) || strings.Contains(text, raised) {
+		t.Fatalf("reward-earned email, want %s not %s:\n%s", earned, raised, text)
 	}
 }

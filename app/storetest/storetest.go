@@ -49,6 +49,9 @@ type Fixture struct {
 	// would (cookies kept) and returns the discount code the store's
 	// session holds and the ref the storefront kept for attribution.
 	Land func(t *testing.T, landingURL string) (code, ref string)
+	// Gives reads back from the store what the code takes off an order
+	// now: its kind, and its percent or its amount in minor units.
+	Gives func(code string) app.Offer
 }
 
 // Credit is one store credit as the store holds it.
@@ -283,6 +286,79 @@ func Run(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		if err := f.Store.RemoveFriendCode(ctx, f.Shop, offer, "FRIEND-NEVER-MADE"); err != nil {
 			t.Fatalf("remove an unknown code: %v", err)
 		}
+	})
+
+	// A campaign changes what the friend codes already handed out give,
+	// and back (app/campaigns.Sync, through the optional
+	// app.FriendOfferUpdater).
+	t.Run("a friend offer's codes give the campaign's terms, then the standing ones again", func(t *testing.T) {
+		f := newFixture(t)
+		up, ok := f.Store.(app.FriendOfferUpdater)
+		if !ok {
+			t.Skip("the platform cannot change its friend discounts")
+		}
+		offer := app.FriendOffer{Key: "percent-10", Spec: spec("", app.OfferPercent)}
+		offer.Spec.Title = ""
+		codes := []string{"FRIEND-CAMP-A1", "FRIEND-CAMP-A2", "FRIEND-CAMP-A3"}
+		got, ref := AddAll(t, f.Store, f.Shop, offer, codes)
+		offer.Ref = ref
+		var refs []string
+		for _, c := range codes {
+			if got[c].Ref == "" {
+				t.Fatalf("%s: %+v", c, got[c])
+			}
+			refs = append(refs, got[c].Ref)
+		}
+		// A code of another discount, and one code of the offer removed
+		// before the campaign: neither may come back to life.
+		other := spec("THANKS-CAMP-OTHER", app.OfferFixed)
+		if _, err := f.Store.CreateDiscount(ctx, f.Shop, other); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Store.RemoveFriendCode(ctx, f.Shop, offer, "FRIEND-CAMP-A3"); err != nil {
+			t.Fatal(err)
+		}
+		check := func(when string, want app.Offer) {
+			t.Helper()
+			for _, c := range codes[:2] {
+				g := f.Gives(c)
+				if g.Kind != want.Kind || (want.Kind == app.OfferPercent && g.Percent != want.Percent) ||
+					(want.Kind == app.OfferFixed && g.AmountMinor != want.AmountMinor) {
+					t.Fatalf("%s: %s gives %+v, want %+v", when, c, g, want)
+				}
+				if _, usable := f.Code(c); !usable {
+					t.Fatalf("%s: %s is no longer usable", when, c)
+				}
+			}
+			if _, usable := f.Code("FRIEND-CAMP-A3"); usable {
+				t.Fatalf("%s: the removed code is usable again", when)
+			}
+			if g := f.Gives(other.Code); g.Kind != app.OfferFixed || g.AmountMinor != other.AmountMinor {
+				t.Fatalf("%s: another discount changed: %+v", when, g)
+			}
+		}
+		set := func(terms app.DiscountSpec) {
+			t.Helper()
+			if err := up.UpdateFriendOffer(ctx, f.Shop, offer, refs, terms); err != nil {
+				t.Fatalf("update to %+v: %v", terms, err)
+			}
+		}
+		check("before", app.Offer{Kind: app.OfferPercent, Percent: 10})
+
+		double := offer.Spec
+		double.Percent = 20
+		set(double)
+		check("campaign", app.Offer{Kind: app.OfferPercent, Percent: 20})
+		set(double) // a retry sends the same terms again
+		check("campaign, sent again", app.Offer{Kind: app.OfferPercent, Percent: 20})
+
+		fixed := offer.Spec
+		fixed.Kind, fixed.AmountMinor = app.OfferFixed, 1500
+		set(fixed)
+		check("a fixed amount instead", app.Offer{Kind: app.OfferFixed, AmountMinor: 1500})
+
+		set(offer.Spec)
+		check("after the campaign", app.Offer{Kind: app.OfferPercent, Percent: 10})
 	})
 
 	t.Run("a batch over the store's limit is refused before it goes", func(t *testing.T) {

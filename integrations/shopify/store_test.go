@@ -3,6 +3,7 @@ package shopify_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -191,6 +192,34 @@ func TestStoreConformance(t *testing.T) {
 			Throttle:    func(n int) { sim.ThrottleNext(shop.Domain, n) },
 			Fail:        func(n int) { sim.FailNext(shop.Domain, n) },
 			LoseAnswers: func(n int) { sim.LoseNextAnswers(shop.Domain, "storeCreditAccountCredit", n) },
+			// What an order gets from the code: its discount's
+			// customerGets as the store holds it (the simulator's orders
+			// apply the same).
+			Gives: func(code string) app.Offer {
+				for _, d := range sim.Discounts(shop.Domain) {
+					if !storetest.Same(d.Code, code) {
+						continue
+					}
+					if d.Kind == "DiscountCodeFreeShipping" {
+						return app.Offer{Kind: app.OfferFreeShipping}
+					}
+					cg, _ := d.Input["customerGets"].(map[string]any)
+					val, _ := cg["value"].(map[string]any)
+					if p, ok := val["percentage"].(float64); ok {
+						return app.Offer{Kind: app.OfferPercent, Percent: int(math.Round(p * 100))}
+					}
+					da, _ := val["discountAmount"].(map[string]any)
+					var amount float64
+					switch a := da["amount"].(type) {
+					case float64:
+						amount = a
+					case string:
+						amount, _ = strconv.ParseFloat(a, 64)
+					}
+					return app.Offer{Kind: app.OfferFixed, AmountMinor: int64(math.Round(amount * 100))}
+				}
+				return app.Offer{}
+			},
 			AddOrders: func(customerID string, n int) {
 				id, _ := strconv.ParseInt(customerID, 10, 64)
 				for range n {

@@ -192,6 +192,28 @@ func (c *Client) BatchCreateCoupons(ctx context.Context, in []Coupon) ([]BatchIt
 	return out.Create, err
 }
 
+// BatchUpdated is one item of a batch update's answer: the coupon as the
+// store now holds it, or, with Error set, the error for that item alone
+// (its ID then is the id sent).
+type BatchUpdated struct {
+	Coupon
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error,omitempty"`
+}
+
+// BatchUpdateCoupons changes coupons with POST /coupons/batch {"update":
+// [...]}: each item is the coupon's id and the fields to set. The answer
+// lists one item per coupon, in order.
+func (c *Client) BatchUpdateCoupons(ctx context.Context, in []map[string]any) ([]BatchUpdated, error) {
+	var out struct {
+		Update []BatchUpdated `json:"update"`
+	}
+	_, err := c.do(ctx, http.MethodPost, "/coupons/batch", nil, map[string]any{"update": in}, &out)
+	return out.Update, err
+}
+
 // CouponByCode finds a coupon by code (case-insensitively, as the store
 // keeps codes lower-case); ENOTFOUND when there is none.
 func (c *Client) CouponByCode(ctx context.Context, code string) (*Coupon, error) {

@@ -152,6 +152,86 @@ func (s *Store) AddFriendCodes(ctx context.Context, shop *app.Shop, offer app.Fr
 	return out, nil
 }
 
+var _ app.FriendOfferUpdater = (*Store)(nil)
+
+// couponNotFound is update_item's answer for an id that is no coupon
+// (WC_REST_CRUD_Controller: woocommerce_rest_{post_type}_invalid_id).
+const couponNotFound = "woocommerce_rest_shop_coupon_invalid_id"
+
+// UpdateFriendOffer implements app.FriendOfferUpdater: each friend code is
+// its own coupon, so the coupons refs names are changed by POST
+// /coupons/batch {"update": [...]}, batchLimit a call. Only what a campaign
+// changes is sent (discount_type, amount, minimum_amount); expiry, usage
+// limits and restrictions are left as the store holds them, so a removed
+// code stays expired. The batch answers each coupon as stored: one that
+// does not give the terms afterwards is an error (a plugin rewriting
+// coupons on save), as is an item the store refused; a coupon deleted in
+// the store since is skipped (nothing left to change). Free shipping has
+// no value to change (app.Campaign refuses a campaign turning a friend
+// offer into or out of it). Sending the same terms again is harmless.
+func (s *Store) UpdateFriendOffer(ctx context.Context, shop *app.Shop, offer app.FriendOffer, refs []string, terms app.DiscountSpec) error {
+	if len(refs) == 0 || terms.Kind == app.OfferFreeShipping {
+		return nil
+	}
+	want, err := couponFor(terms)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(refs))
+	for _, ref := range refs {
+		id, err := strconv.ParseInt(strings.TrimPrefix(ref, "wc-coupon:"), 10, 64)
+		if !strings.HasPrefix(ref, "wc-coupon:") || err != nil || id <= 0 {
+			return app.Errorf(app.EINVALID, "friend offer %s: %q is not a WooCommerce coupon reference", offer.Key, ref)
+		}
+		ids = append(ids, id)
+	}
+	c, err := s.Clients.Client(ctx, shop)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(ids); start += batchLimit {
+		chunk := ids[start:min(start+batchLimit, len(ids))]
+		items := make([]map[string]any, len(chunk))
+		for i, id := range chunk {
+			items[i] = map[string]any{"id": id, "discount_type": want.DiscountType, "amount": want.Amount, "minimum_amount": want.MinimumAmount}
+		}
+		got, err := c.BatchUpdateCoupons(ctx, items)
+		if err != nil {
+			return fmt.Errorf("update %d coupons of friend offer %s: %w", len(chunk), offer.Key, err)
+		}
+		if len(got) != len(chunk) {
+			return app.Errorf(app.EUNAVAILABLE, "friend offer %s: the store answered %d of %d coupon updates", offer.Key, len(got), len(chunk))
+		}
+		for i, it := range got {
+			switch {
+			case it.Error != nil && it.Error.Code == couponNotFound:
+				continue
+			case it.Error != nil:
+				return app.Errorf(app.EINVALID, "the store did not update coupon %d of friend offer %s: %s %s", chunk[i], offer.Key, it.Error.Code, it.Error.Message)
+			case it.ID != chunk[i] || it.DiscountType != want.DiscountType || !sameDecimal(it.Amount, want.Amount) || !sameDecimal(it.MinimumAmount, want.MinimumAmount):
+				return app.Errorf(app.EINVALID, "the store answered the update of coupon %d of friend offer %s, but holds %s %s (minimum %q), not %s %s",
+					chunk[i], offer.Key, it.DiscountType, it.Amount, it.MinimumAmount, want.DiscountType, want.Amount)
+			}
+		}
+	}
+	return nil
+}
+
+// sameDecimal compares two WooCommerce decimal strings ("20", "20.00");
+// "" is zero (no minimum).
+func sameDecimal(a, b string) bool {
+	num := func(s string) (float64, bool) {
+		if s == "" {
+			return 0, true
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil
+	}
+	x, okx := num(a)
+	y, oky := num(b)
+	return okx && oky && x == y
+}
+
 // FriendCodesAdded implements app.StorePlatform: a coupon batch is
 // answered at once, so there is no operation to follow.
 func (s *Store) FriendCodesAdded(context.Context, *app.Shop, app.FriendOffer, string, []string) (app.BulkAdd, error) {

@@ -138,14 +138,32 @@ func (s *Sim) newCoupon(in map[string]json.RawMessage) (*Coupon, *couponErr) {
 // woocommerce_rest_batch_items_limit filter): create + update + delete.
 const batchLimit = 100
 
-// batchCoupons is POST /coupons/batch (create only: what Parrain uses) as
-// WC_REST_Controller::batch_items answers it: 413 over the limit, else 200
-// with one item per coupon in order, a refused one as {"id": 0, "error":
-// {code, message, data}}.
+// batchCoupons is POST /coupons/batch as WC_REST_Controller::batch_items
+// answers it: 413 over the limit (create + update + delete), else 200 with
+// a list per group given, one item per entry in order.
+//
+// create: each item as POST /coupons would make it; a refused one is
+// {"id": 0, "error": {code, message, data}}.
+//
+// update: each item goes to update_item as a PUT body (no schema
+// validation: batch_items calls update_item directly). The coupon is looked
+// up by the item's "id" (absint; WC_REST_CRUD_Controller::update_item):
+// none is {"id": <as sent>, "error": {"code":
+// "woocommerce_rest_shop_coupon_invalid_id", "message": "Invalid ID.",
+// "data": {"status": 404}}}; a code another coupon holds is
+// woocommerce_rest_coupon_code_already_exists (400,
+// WC_REST_Coupons_V2_Controller::prepare_object_for_database); a
+// discount_type WooCommerce does not know is WC_Coupon::set_discount_type's
+// coupon_invalid_discount_type (400). Otherwise the given fields are set as
+// a PUT sets them (status still ignored, §9) and the item is the coupon as
+// stored. A trashed coupon is still found and updated.
+//
+// delete is counted against the limit but not played (Parrain never sends
+// it).
 func (s *Sim) batchCoupons(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Create []map[string]json.RawMessage `json:"create"`
-		Update []json.RawMessage            `json:"update"`
+		Update []map[string]json.RawMessage `json:"update"`
 		Delete []json.RawMessage            `json:"delete"`
 	}
 	if !decode(w, r, &in) {
@@ -158,16 +176,80 @@ func (s *Sim) batchCoupons(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []any{}
-	for _, item := range in.Create {
-		c, e := s.newCoupon(item)
-		if e != nil {
-			out = append(out, map[string]any{"id": 0, "error": map[string]any{"code": e.code, "message": e.msg, "data": map[string]int{"status": e.status}}})
-			continue
-		}
-		out = append(out, c)
+	itemErr := func(id any, e *couponErr) map[string]any {
+		return map[string]any{"id": id, "error": map[string]any{"code": e.code, "message": e.msg, "data": map[string]int{"status": e.status}}}
 	}
-	reply(w, http.StatusOK, map[string]any{"create": out})
+	resp := map[string]any{}
+	if len(in.Create) > 0 {
+		out := []any{}
+		for _, item := range in.Create {
+			c, e := s.newCoupon(item)
+			if e != nil {
+				out = append(out, itemErr(0, e))
+				continue
+			}
+			out = append(out, c)
+		}
+		resp["create"] = out
+	}
+	if len(in.Update) > 0 {
+		out := []any{}
+		for _, item := range in.Update {
+			var sent any
+			_ = json.Unmarshal(item["id"], &sent)
+			c, e := s.batchUpdate(item)
+			if e != nil {
+				out = append(out, itemErr(sent, e))
+				continue
+			}
+			out = append(out, c)
+		}
+		resp["update"] = out
+	}
+	if len(resp) == 0 {
+		// PHP's empty array() is a JSON list.
+		reply(w, http.StatusOK, []any{})
+		return
+	}
+	reply(w, http.StatusOK, resp)
+}
+
+// couponTypes are wc_get_coupon_types()'s keys.
+var couponTypes = []string{"percent", "fixed_cart", "fixed_product"}
+
+// batchUpdate is update_item for one item of a batch. Callers hold s.mu.
+func (s *Sim) batchUpdate(item map[string]json.RawMessage) (*Coupon, *couponErr) {
+	var id float64
+	_ = json.Unmarshal(item["id"], &id) // absint: anything else is 0
+	var c *Coupon
+	for _, x := range s.coupons {
+		if id > 0 && x.ID == int64(id) {
+			c = x
+		}
+	}
+	if c == nil {
+		return nil, &couponErr{http.StatusNotFound, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID."}
+	}
+	next := *c
+	if raw, ok := item["code"]; ok {
+		var code string
+		_ = json.Unmarshal(raw, &code)
+		code = strings.ToLower(strings.TrimSpace(code))
+		for _, x := range s.coupons {
+			if x.ID != c.ID && x.Code == code {
+				return nil, &couponErr{http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists"}
+			}
+		}
+		next.Code = code
+	}
+	if err := next.applyFields(item); err != nil {
+		return nil, &couponErr{http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): " + err.Error()}
+	}
+	if !slices.Contains(couponTypes, next.DiscountType) {
+		return nil, &couponErr{http.StatusBadRequest, "coupon_invalid_discount_type", "Invalid discount type"}
+	}
+	*c = next
+	return c, nil
 }
 
 func (s *Sim) listCoupons(w http.ResponseWriter, r *http.Request) {

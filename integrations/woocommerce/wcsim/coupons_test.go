@@ -2,6 +2,7 @@ package wcsim
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -91,5 +92,67 @@ func TestCouponsLikeTheRealStore(t *testing.T) {
 	req("?force=true")
 	if _, err := c.CouponByCode(ctx, "gone"); err == nil {
 		t.Fatal("force-deleted coupon still listed")
+	}
+}
+
+// POST /coupons/batch {"update": [...]} as WC_REST_Controller::batch_items
+// answers it: item by item, in order, the coupon as stored or the item's
+// error with the id sent; over 100 items in all is 413.
+func TestBatchUpdateCoupons(t *testing.T) {
+	sim := New("ck_a", "cs_a")
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	c := &woocommerce.Client{Store: srv.URL, ConsumerKey: "ck_a", ConsumerSecret: "cs_a", HTTP: srv.Client()}
+	ctx := context.Background()
+	a, err := c.CreateCoupon(ctx, woocommerce.Coupon{Code: "A", DiscountType: "percent", Amount: "10", Description: "kept"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.CreateCoupon(ctx, woocommerce.Coupon{Code: "B", DiscountType: "percent", Amount: "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.BatchUpdateCoupons(ctx, []map[string]any{
+		{"id": a.ID, "amount": "25", "status": "draft"},
+		{"id": 999, "amount": "25"},
+		{"id": b.ID, "code": "a"},
+		{"id": b.ID, "discount_type": "cashback"},
+		{"amount": "25"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 {
+		t.Fatalf("%d items, want 5", len(got))
+	}
+	if got[0].Error != nil || got[0].ID != a.ID || got[0].Amount != "25" || got[0].DiscountType != "percent" || got[0].Description != "kept" || got[0].Status != "publish" {
+		t.Fatalf("updated item %+v: amount changed, the rest kept, status ignored", got[0])
+	}
+	for i, code := range map[int]string{1: "woocommerce_rest_shop_coupon_invalid_id", 2: "woocommerce_rest_coupon_code_already_exists", 3: "coupon_invalid_discount_type", 4: "woocommerce_rest_shop_coupon_invalid_id"} {
+		if got[i].Error == nil || got[i].Error.Code != code {
+			t.Errorf("item %d: %+v, want error %s", i, got[i], code)
+		}
+	}
+	if got[1].ID != 999 {
+		t.Errorf("refused item's id %d, want the id sent", got[1].ID)
+	}
+	if back, _ := c.Coupon(ctx, b.ID); back.Code != "b" || back.DiscountType != "percent" {
+		t.Fatalf("a refused item changed the coupon: %+v", back)
+	}
+	if err := sim.CouponUsable("a", "x@example.com"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Create and update count together against the limit.
+	items := make([]map[string]any, 100)
+	for i := range items {
+		items[i] = map[string]any{"id": a.ID, "amount": "30"}
+	}
+	var apiErr *woocommerce.APIError
+	if _, err := c.BatchUpdateCoupons(ctx, items); err != nil {
+		t.Fatalf("100 updates: %v", err)
+	}
+	if _, err := c.BatchUpdateCoupons(ctx, append(items, items[0])); !errors.As(err, &apiErr) || apiErr.Status != 413 {
+		t.Fatalf("101 updates: %v, want 413", err)
 	}
 }
