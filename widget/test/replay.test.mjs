@@ -87,11 +87,16 @@ test("inside the Shopify admin: preview and apply with App Bridge's token", asyn
   page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.goto(embeddedURL(APP, SHOP, "settings"));
   await shown(page);
+  // The settings page's own scripts run once it is shown; fill after the
+  // page settled, and check the value is the one previewed.
+  await page.waitForLoadState("networkidle");
   await page.locator("#min_order").fill("90.00");
+  assert.equal(await page.locator("#min_order").inputValue(), "90.00");
   await page.getByRole("button", { name: "Preview the effect" }).click();
   const report = page.locator("#replay-report");
   await report.waitFor();
-  assert.equal(await report.locator("#replay-changes tbody tr").count(), 1);
+  const n = await report.locator("#replay-changes tbody tr").count();
+  assert.equal(n, 1, `one order judged differently at a 90.00 minimum; the report said: ${await report.textContent()}`);
   assert.match(await report.locator("#replay-changes").textContent(), /order total 80\.00 EUR/);
   await page.screenshot({ path: `${OUT}/replay-embedded.png`, fullPage: true });
   await page.getByRole("button", { name: "Save and apply" }).click();
