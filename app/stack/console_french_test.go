@@ -25,16 +25,24 @@ var englishSentinels = []string{
 var (
 	scriptOrStyle = regexp.MustCompile(`(?is)<(script|style)\b.*?</(script|style)>`)
 	codeTag       = regexp.MustCompile(`(?is)<code\b.*?</code>`)
-	anyTag        = regexp.MustCompile(`(?s)<[^>]*>`)
-	emailLike     = regexp.MustCompile(`\S+@\S+`)
+	// Data in its own language (a shop's name, an email's subject) is
+	// marked translate="no", as HTML says.
+	noTranslate = regexp.MustCompile(`(?is)<(td|span|a)\b[^>]*translate="no"[^>]*>.*?</(td|span|a)>`)
+	// Placeholders ({friend}) and identifiers (shopify_draft_order) are
+	// the code's words, the same in every language.
+	identifier = regexp.MustCompile(`\{\w+\}|\w+_\w+`)
+	anyTag     = regexp.MustCompile(`(?s)<[^>]*>`)
+	emailLike  = regexp.MustCompile(`\S+@\S+`)
 )
 
 // englishIn returns the sentinels found in a page's visible text.
 func englishIn(page string) []string {
 	text := scriptOrStyle.ReplaceAllString(page, " ")
 	text = codeTag.ReplaceAllString(text, " ")
+	text = noTranslate.ReplaceAllString(text, " ")
 	text = html.UnescapeString(anyTag.ReplaceAllString(text, " "))
 	text = emailLike.ReplaceAllString(text, " ")
+	text = identifier.ReplaceAllString(text, " ")
 	var found []string
 	for _, w := range englishSentinels {
 		re := regexp.MustCompile(`(^|[^\p{L}\-'’])` + regexp.QuoteMeta(w) + `($|[^\p{L}\-'’])`)
