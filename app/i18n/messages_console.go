@@ -19,6 +19,7 @@ var consoleMessages = [][3]string{
 	{"reason.source", "orders from \"%s\" are excluded", "les commandes venant de « %s » sont exclues"},
 	{"reason.cap", "the advocate already has %s referral(s) in %s (cap %s)", "le parrain a déjà %s parrainage(s) sur %s (plafond : %s)"},
 	{"reason.velocity_ip", "%s referred orders from this IP within %s", "%s commandes parrainées depuis cette adresse IP en %s"},
+	{"reason.velocity_address", "%s referred orders from one address in %s", "%s commandes parrainées depuis une même adresse en %s"},
 	{"reason.velocity_advocate", "%s referred orders on this advocate within %s", "%s commandes parrainées sur ce parrain en %s"},
 	{"reason.partial_refund", "partial refund took the order to %s, under the minimum %s", "un remboursement partiel a ramené la commande à %s, sous le minimum de %s"},
 	{"reason.by", "by %s: %s", "par %s : %s"},

@@ -146,7 +146,7 @@ var patterns = []pattern{
 	{regexp.MustCompile(`^orders from "(.*)" are excluded$`), "reason.source", []func(*Printer, string) string{keep}},
 	{regexp.MustCompile(`^the advocate already has (\d+) referral\(s\) in (.+) \(cap (\d+)\)$`), "reason.cap", []func(*Printer, string) string{keep, days, keep}},
 	{regexp.MustCompile(`^(\d+) referred orders from this IP within (.+)$`), "reason.velocity_ip", []func(*Printer, string) string{keep, duration}},
-	{regexp.MustCompile(`^(\d+) referred orders from one address in (.+)$`), "reason.velocity_ip", []func(*Printer, string) string{keep, duration}},
+	{regexp.MustCompile(`^(\d+) referred orders from one address in (.+)$`), "reason.velocity_address", []func(*Printer, string) string{keep, keep}},
 	{regexp.MustCompile(`^(\d+) referred orders on this advocate within (.+)$`), "reason.velocity_advocate", []func(*Printer, string) string{keep, duration}},
 	// app/referrals reversal.
 	{regexp.MustCompile(`^partial refund took the order to (.+), under the minimum (.+)$`), "reason.partial_refund", []func(*Printer, string) string{keep, keep}},
