@@ -18,6 +18,7 @@ import (
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/analytics"
+	"github.com/parrain/parrain/app/i18n"
 	"github.com/parrain/parrain/app/logging"
 	"github.com/parrain/parrain/app/popup"
 	"github.com/parrain/parrain/app/review"
@@ -52,6 +53,14 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"decimal": func(minor int64, cur string) string { return app.Money{Minor: minor, Currency: cur}.Decimal() },
 	"pct":     func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 	"who":     who,
+	// tHTML is a catalogue sentence that carries markup (<b>), its
+	// values escaped.
+	"tHTML": func(p *i18n.Printer, key string, args ...any) template.HTML {
+		for i, a := range args {
+			args[i] = template.HTMLEscapeString(fmt.Sprint(a))
+		}
+		return template.HTML(p.T(key, args...))
+	},
 }).ParseFS(templateFS, "templates/*.html"))
 
 // view is what every page template gets.
@@ -119,7 +128,12 @@ func (s *Server) embeddedAdmin(c *gin.Context) {
 	c.Header("Content-Security-Policy", "frame-ancestors "+frame)
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
-	v := view{"Key": s.ShopifyKey, "Pages": embeddedPages, "Shop": domain}
+	l := s.printer(c, "")
+	words := map[string]string{}
+	for _, k := range []string{"js.not_saved", "js.unreachable", "js.unreachable_why", "js.open_failed", "js.shop_failed", "js.empty", "js.exported", "set.save", "nav.queue"} {
+		words[k] = l.T(k)
+	}
+	v := view{"Key": s.ShopifyKey, "Pages": embeddedPages, "Shop": domain, "L": l, "Words": words}
 	if domain != "" {
 		v["AdminURL"] = "https://" + domain + "/admin/apps/" + s.ShopifyKey
 	}
@@ -342,7 +356,7 @@ func (s *Server) consoleToggleStaff(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/console/staff?done="+url.QueryEscape("Done: "+action+"."))
+	c.Redirect(http.StatusSeeOther, "/console/staff?done="+url.QueryEscape(map[string]string{"disable": "Disabled.", "enable": "Enabled again."}[action]))
 }
 
 var ruleNames = []string{"self-referral", "new customer", "minimum order", "not a test order", "sales channel", "advocate cap", "velocity (IP)", "velocity (advocate)"}
@@ -397,7 +411,7 @@ func (s *Server) consoleReferral(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "referral", view{"Title": fmt.Sprintf("Referral #%d", id), "Page": "queue", "D": d, "Outcome": outcomeKey(d)})
+	s.render(c, http.StatusOK, "referral", view{"Title": s.printer(c, shopFrom(c).Timezone).T("title.referral", id), "Page": "queue", "D": d, "Outcome": outcomeKey(d)})
 }
 
 // consoleAction runs a form's action and goes back to the referral with
@@ -622,10 +636,10 @@ func (s *Server) consolePreview(c *gin.Context) {
 		return
 	}
 	q := c.Request.URL.Query()
-	v := view{"Lang": "en"}
+	v := view{"Lang": "en", "L": s.printer(c, shop.Timezone)}
 	if bad := programFromForm(q.Get, q.Has, &p); len(bad) > 0 {
 		for k, m := range bad {
-			v["Error"] = "Preview unavailable: " + k + ": " + m
+			v["Error"] = s.printer(c, shop.Timezone).Say("Preview unavailable: " + k + ": " + m)
 		}
 	} else {
 		lang := popup.PickLanguage(p.Widget.Language, "en")
@@ -731,8 +745,10 @@ func (s *Server) consoleDashboard(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	l := s.printer(c, shopFrom(c).Timezone)
 	s.render(c, http.StatusOK, "dashboard", view{"Title": "Dashboard", "Page": "dashboard", "S": st, "From": from, "To": to, "Notices": notices,
-		"Chart": chartSVG(st.Days, rg, shopFrom(c).Currency), "TZ": rg.From.Location().String()})
+		"FromTime": rg.From, "ToTime": rg.To.AddDate(0, 0, -1),
+		"Chart": chartSVG(l, st.Days, rg, shopFrom(c).Currency), "TZ": rg.From.Location().String()})
 }
 
 func (s *Server) consoleExport(c *gin.Context) {
@@ -761,7 +777,7 @@ func (s *Server) consoleExport(c *gin.Context) {
 }
 
 // chartSVG draws referred orders (bars) and revenue (line) per day.
-func chartSVG(days []analytics.Day, rg analytics.Range, currency string) template.HTML {
+func chartSVG(l *i18n.Printer, days []analytics.Day, rg analytics.Range, currency string) template.HTML {
 	n := int(rg.To.Sub(rg.From).Hours()/24 + 0.5)
 	if n < 1 {
 		n = 1
@@ -780,18 +796,18 @@ func chartSVG(days []analytics.Day, rg analytics.Range, currency string) templat
 	const w, h = 720.0, 200.0
 	bw := w / float64(n)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-label="Referred orders and revenue per day, %s to %s" style="max-height:16rem">`,
-		w, h+20, rg.From.Format("2 Jan"), rg.To.AddDate(0, 0, -1).Format("2 Jan 2006"))
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-label="%s" style="max-height:16rem">`,
+		w, h+20, template.HTMLEscapeString(l.T("dash.chart_label", l.Date(rg.From), l.Date(rg.To.AddDate(0, 0, -1)))))
 	var line []string
 	for i := range n {
 		bh := float64(orders[i]) / float64(maxO) * (h - 10)
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#95c9b4"><title>%s: %d orders</title></rect>`,
-			float64(i)*bw+1, h-bh, max(bw-2, 1), bh, rg.From.AddDate(0, 0, i).Format("2 Jan"), orders[i])
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#95c9b4"><title>%s</title></rect>`,
+			float64(i)*bw+1, h-bh, max(bw-2, 1), bh, template.HTMLEscapeString(l.T("dash.chart_bar", l.Date(rg.From.AddDate(0, 0, i)), orders[i])))
 		line = append(line, fmt.Sprintf("%.1f,%.1f", float64(i)*bw+bw/2, h-float64(revenue[i])/float64(maxR)*(h-10)))
 	}
 	fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#005bd3" stroke-width="2"/>`, strings.Join(line, " "))
-	fmt.Fprintf(&b, `<text x="0" y="%.0f" font-size="11" fill="#6d7175">bars: orders (max %d) · line: revenue (max %s)</text></svg>`,
-		h+16, maxO, popup.FormatMoney(app.Money{Minor: maxR, Currency: currency}, "en"))
+	fmt.Fprintf(&b, `<text x="0" y="%.0f" font-size="11" fill="#6d7175">%s</text></svg>`,
+		h+16, template.HTMLEscapeString(l.T("dash.chart_legend", maxO, popup.FormatMoney(app.Money{Minor: maxR, Currency: currency}, l.Lang))))
 	return template.HTML(b.String())
 }
 

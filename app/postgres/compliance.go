@@ -218,6 +218,7 @@ func (s *ComplianceService) RedactShop(ctx context.Context, shopID int64, at tim
 			"DELETE FROM dashboard_days WHERE shop_id = ?",
 			"DELETE FROM dashboard_channel_days WHERE shop_id = ?",
 			"DELETE FROM dashboard_advocate_days WHERE shop_id = ?",
+			"DELETE FROM dashboard_advocate_totals WHERE shop_id = ?",
 			"DELETE FROM dashboard_customers WHERE shop_id = ?",
 			"DELETE FROM dashboard_cohort_days WHERE shop_id = ?",
 			"DELETE FROM data_exports WHERE shop_id = ?",

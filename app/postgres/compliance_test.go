@@ -95,7 +95,7 @@ func TestComplianceExportRedactAndShopRedact(t *testing.T) {
 	got, _ := db.Shops().ShopByID(ctx, sh.ID)
 	var figures int
 	db.SQL().QueryRow(`SELECT (SELECT count(*) FROM dashboard_days WHERE shop_id = $1) + (SELECT count(*) FROM dashboard_customers WHERE shop_id = $1)
-		+ (SELECT count(*) FROM dashboard_cohort_days WHERE shop_id = $1)`, sh.ID).Scan(&figures)
+		+ (SELECT count(*) FROM dashboard_cohort_days WHERE shop_id = $1) + (SELECT count(*) FROM dashboard_advocate_totals WHERE shop_id = $1)`, sh.ID).Scan(&figures)
 	if figures != 0 {
 		t.Fatalf("after shop redact: %d dashboard rows left", figures)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -79,13 +81,11 @@ func (r *ConsoleRepo) Stats(ctx context.Context, shopID int64, rg analytics.Rang
 		shopID, from, to).Scan(&s.Channels).Error; err != nil {
 		return s, unavailable(err, "dashboard: channels")
 	}
-	if err := db.Raw(`SELECT a.code, t.orders, t.revenue_minor FROM (
-			SELECT advocate_id, sum(orders) AS orders, sum(revenue_minor) AS revenue_minor FROM dashboard_advocate_days
-			WHERE shop_id = ? AND day >= ?::date AND day < ?::date GROUP BY 1 HAVING sum(orders) > 0 ORDER BY 2 DESC, 3 DESC, 1 LIMIT 10) t
-		JOIN advocates a ON a.id = t.advocate_id AND a.shop_id = ? ORDER BY t.orders DESC, t.revenue_minor DESC, t.advocate_id`,
-		shopID, from, to, shopID).Scan(&s.TopAdvocates).Error; err != nil {
-		return s, unavailable(err, "dashboard: top advocates")
+	top, err := r.topAdvocates(ctx, shopID, from, to, rg.To.Sub(rg.From) > shortRange)
+	if err != nil {
+		return s, err
 	}
+	s.TopAdvocates = top
 	today := now.In(loc)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	for _, h := range analytics.Horizons {
@@ -120,6 +120,122 @@ func (r *ConsoleRepo) Stats(ctx context.Context, shopID int64, rg analytics.Rang
 		s.Customers = append(s.Customers, hz)
 	}
 	return s, nil
+}
+
+// shortRange: up to this long, the top advocates are summed from every
+// day row of the range (a month: tens of thousands of rows at 1M
+// referrals); beyond, advocates are read by their all-time bound.
+const shortRange = 92 * 24 * time.Hour
+
+// topScanBatch and topScanMax: the advocates read per step of the bounded
+// scan, and the most read before summing every day row instead.
+var topScanBatch, topScanMax = 500, 5000
+
+// topAdvocates returns the ten advocates with the most referred orders
+// (then revenue, then oldest) in the shop's days [from, to).
+//
+// Long ranges: an advocate's figures in any range are at most their
+// figures over all days (dashboard_advocate_totals, migration 00021), so
+// advocates are read in the order of that bound and only theirs summed,
+// until the next bound cannot reach the tenth: exact, and a year reads a
+// few hundred advocates instead of every day row of the year. When the
+// bounds are loose (the range is far from where the orders are), after
+// topScanMax advocates the day rows are summed as for a short range.
+func (r *ConsoleRepo) topAdvocates(ctx context.Context, shopID int64, from, to string, long bool) ([]analytics.Advocate, error) {
+	type row struct {
+		AdvocateID, Orders, RevenueMinor int64
+	}
+	var top []row
+	db := r.db.gorm.WithContext(ctx)
+	direct := func() error {
+		return db.Raw(`SELECT advocate_id, sum(orders) AS orders, sum(revenue_minor) AS revenue_minor FROM dashboard_advocate_days
+			WHERE shop_id = ? AND day >= ?::date AND day < ?::date GROUP BY 1 HAVING sum(orders) > 0 ORDER BY 2 DESC, 3 DESC, 1 LIMIT 10`,
+			shopID, from, to).Scan(&top).Error
+	}
+	better := func(a, b row) bool {
+		if a.Orders != b.Orders {
+			return a.Orders > b.Orders
+		}
+		if a.RevenueMinor != b.RevenueMinor {
+			return a.RevenueMinor > b.RevenueMinor
+		}
+		return a.AdvocateID < b.AdvocateID
+	}
+	if !long {
+		if err := direct(); err != nil {
+			return nil, unavailable(err, "dashboard: top advocates")
+		}
+	} else {
+		after := row{Orders: math.MaxInt64}
+		done := false
+		for read := 0; !done; {
+			if read >= topScanMax {
+				top = nil
+				if err := direct(); err != nil {
+					return nil, unavailable(err, "dashboard: top advocates")
+				}
+				break
+			}
+			var bounds []row
+			if err := db.Raw(`SELECT advocate_id, orders, revenue_minor FROM dashboard_advocate_totals
+				WHERE shop_id = ? AND orders > 0 AND (orders, revenue_minor, advocate_id) < (?, ?, ?)
+				ORDER BY orders DESC, revenue_minor DESC, advocate_id DESC LIMIT ?`,
+				shopID, after.Orders, after.RevenueMinor, after.AdvocateID, topScanBatch).Scan(&bounds).Error; err != nil {
+				return nil, unavailable(err, "dashboard: advocate bounds")
+			}
+			read += len(bounds)
+			if len(bounds) < topScanBatch {
+				done = true
+			}
+			if len(bounds) == 0 {
+				break
+			}
+			after = bounds[len(bounds)-1]
+			ids := make([]int64, len(bounds))
+			for i, b := range bounds {
+				ids[i] = b.AdvocateID
+			}
+			var exact []row
+			if err := db.Raw(`SELECT advocate_id, sum(orders) AS orders, sum(revenue_minor) AS revenue_minor FROM dashboard_advocate_days
+				WHERE shop_id = ? AND advocate_id IN ? AND day >= ?::date AND day < ?::date GROUP BY 1 HAVING sum(orders) > 0`,
+				shopID, ids, from, to).Scan(&exact).Error; err != nil {
+				return nil, unavailable(err, "dashboard: top advocates")
+			}
+			top = append(top, exact...)
+			sort.Slice(top, func(i, j int) bool { return better(top[i], top[j]) })
+			top = top[:min(len(top), 10)]
+			// Every advocate not read yet is bounded by the last one read:
+			// when that bound is below the tenth, none can enter.
+			if len(top) == 10 && (after.Orders < top[9].Orders || (after.Orders == top[9].Orders && after.RevenueMinor < top[9].RevenueMinor)) {
+				done = true
+			}
+		}
+	}
+	if len(top) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(top))
+	for i, t := range top {
+		ids[i] = t.AdvocateID
+	}
+	var codes []struct {
+		ID   int64
+		Code string
+	}
+	if err := db.Raw(`SELECT id, code FROM advocates WHERE shop_id = ? AND id IN ?`, shopID, ids).Scan(&codes).Error; err != nil {
+		return nil, unavailable(err, "dashboard: top advocates' codes")
+	}
+	code := map[int64]string{}
+	for _, c := range codes {
+		code[c.ID] = c.Code
+	}
+	out := make([]analytics.Advocate, 0, len(top))
+	for _, t := range top {
+		if c, ok := code[t.AdvocateID]; ok {
+			out = append(out, analytics.Advocate{Code: c, Orders: t.Orders, RevenueMinor: t.RevenueMinor})
+		}
+	}
+	return out, nil
 }
 
 // ExportReferrals writes the shop's referrals in the range as CSV.

@@ -448,3 +448,63 @@ func TestDashboardReferredVsOtherCustomersMatchesAHandCount(t *testing.T) {
 		t.Errorf("rollups differ from a count from scratch:\nkept    %v\nscratch %v", kept, scratch)
 	}
 }
+
+// TestDashboardTopAdvocatesByBoundsEqualTheFullSum checks the bounded
+// scan of a long range (migration 00021) against the sum of every day
+// row, on figures with ties, refunds beyond the total (negative revenue)
+// and days outside the range, whatever the scan's step; and that the
+// bounds follow inserts, updates and deletes of the day rows.
+func TestDashboardTopAdvocatesByBoundsEqualTheFullSum(t *testing.T) {
+	db, _ := testenv.OpenDB(t)
+	w := newDashWorld(t, db, "")
+	ctx := context.Background()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for a := range 40 {
+		id := w.advocate(fmt.Sprint("adv", a))
+		// Each advocate is busy in their own stretch of days, so the
+		// advocates ahead over all days are not those ahead in a range;
+		// pairs of advocates tie.
+		start := (a * 37) % 800
+		for d := start; d < start+40*(1+a%4); d += 1 + a%3 {
+			orders, revenue := int64(1+(a/2)%3), int64((a/2%5)*1000+250)
+			if (a+d)%29 == 0 {
+				revenue = -500 // refunded more than paid
+			}
+			w.exec(`INSERT INTO dashboard_advocate_days (shop_id, day, advocate_id, orders, revenue_minor) VALUES ($1, $2, $3, $4, $5)`,
+				w.shop.ID, base.AddDate(0, 0, d), id, orders, revenue)
+		}
+	}
+	// Statements of many rows, as the rebuild and the engine's upserts write.
+	w.exec(`UPDATE dashboard_advocate_days SET orders = orders + 1 WHERE shop_id = $1 AND advocate_id % 3 = 0 AND day < $2`, w.shop.ID, base.AddDate(0, 0, 300))
+	w.exec(`UPDATE dashboard_advocate_days SET revenue_minor = -revenue_minor WHERE shop_id = $1 AND advocate_id % 7 = 0`, w.shop.ID)
+	w.exec(`DELETE FROM dashboard_advocate_days WHERE shop_id = $1 AND advocate_id % 5 = 0 AND day > $2`, w.shop.ID, base.AddDate(0, 0, 600))
+	var wrong int
+	if err := w.sql.QueryRow(`SELECT count(*) FROM (
+			SELECT advocate_id, sum(GREATEST(orders, 0)) AS o, sum(GREATEST(revenue_minor, 0)) AS r FROM dashboard_advocate_days WHERE shop_id = $1 GROUP BY 1) d
+		FULL JOIN (SELECT * FROM dashboard_advocate_totals WHERE shop_id = $1 AND (orders <> 0 OR revenue_minor <> 0)) t USING (advocate_id)
+		WHERE d.o IS DISTINCT FROM t.orders OR d.r IS DISTINCT FROM t.revenue_minor`, w.shop.ID).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Fatalf("%d advocates' bounds differ from their days", wrong)
+	}
+	repo := db.Console()
+	for _, rg := range [][2]int{{0, 365}, {300, 665}, {500, 900}, {100, 130}, {850, 1200}, {2000, 2400}} {
+		from, to := base.AddDate(0, 0, rg[0]).Format(time.DateOnly), base.AddDate(0, 0, rg[1]).Format(time.DateOnly)
+		want, err := repo.TopAdvocates(ctx, w.shop.ID, from, to, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scan := range [][2]int{{1, 5000}, {3, 5000}, {7, 5000}, {500, 5000}, {2, 6}} {
+			restore := postgres.SetTopScan(scan[0], scan[1])
+			got, err := repo.TopAdvocates(ctx, w.shop.ID, from, to, true)
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("days %v, step %d max %d:\n got %+v\nwant %+v", rg, scan[0], scan[1], got, want)
+			}
+		}
+	}
+}

@@ -93,10 +93,11 @@ test("in French at phone width: why not?, the rules check, the settings", async 
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "fr-FR" });
   const page = await ctx.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  // The browser asks for French: the login page is French already.
   await page.goto(`${APP}/console/login`);
-  await page.getByLabel("Email").fill("support@parrain.test");
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByLabel("E-mail").fill("support@parrain.test");
+  await page.getByLabel("Mot de passe").fill(PASSWORD);
+  await page.getByRole("button", { name: "Se connecter" }).click();
   await page.waitForURL(`${APP}/console/`);
   await page.goto(`${APP}/console/shops/${SHOP}/whynot?q=${env("LONE_ORDER")}`);
   await page.getByRole("heading", { name: "Pourquoi pas ?" }).waitFor();

@@ -21,6 +21,12 @@
   var host = params.get("host") || "";
   var base = "/console/shops/" + encodeURIComponent(shop);
   var loading = 0;
+  // The page's words in the viewer's language (app/i18n, set by the shell).
+  var W = window.__parrainWords || {};
+  function say(key, fallback, arg) {
+    var s = W[key] || fallback;
+    return arg === undefined ? s : s.replace("%s", arg);
+  }
 
   function showOutside(why) {
     app.hidden = true;
@@ -86,7 +92,7 @@
       var type = r.headers.get("Content-Type") || "";
       if (type.indexOf("text/html") !== 0) {
         return r.json().catch(function () { return {}; }).then(function (j) {
-          var msg = j.error || "Parrain could not open this page (" + r.status + ").";
+          var msg = j.error || say("js.open_failed", "Parrain could not open this page (%s).", r.status);
           app.setAttribute("aria-busy", "false");
           showError(msg);
         });
@@ -105,11 +111,11 @@
         var done = landed.searchParams.get("done"), err = landed.searchParams.get("error");
         if (done) toast(done);
         if (err) toast(err, true);
-        if (r.status === 400) toast("Not saved: see the fields marked on the page.", true);
+        if (r.status === 400) toast(say("js.not_saved", "Not saved: see the fields marked on the page."), true);
       });
     }).catch(function (e) {
       if (e && e.message === "timeout") showOutside();
-      else showError("Parrain could not be reached: " + (e && e.message ? e.message : e) + ". Try again.");
+      else showError(say("js.unreachable_why", "Parrain could not be reached: %s. Try again.", (e && e.message ? e.message : e)));
     });
   }
 
@@ -126,7 +132,7 @@
   function show(html, path) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     var main = doc.querySelector("main");
-    if (!main) return showError("Parrain answered an empty page.");
+    if (!main) return showError(say("js.empty", "Parrain answered an empty page."));
     if (doc.documentElement.lang) document.documentElement.lang = doc.documentElement.lang;
     main.querySelectorAll("iframe[src]").forEach(function (f) {
       f.setAttribute("data-src", f.getAttribute("src"));
@@ -180,7 +186,7 @@
     if (form && form.querySelector("button")) {
       var save = document.createElement("button");
       save.setAttribute("variant", "primary");
-      save.textContent = "Save";
+      save.textContent = say("set.save", "Save");
       save.addEventListener("click", function () { form.requestSubmit(); });
       titlebar.appendChild(save);
     }
@@ -193,7 +199,7 @@
     if (path.indexOf(base + "/referrals/") === 0) {
       var back = document.createElement("button");
       back.setAttribute("variant", "breadcrumb");
-      back.textContent = "Review queue";
+      back.textContent = say("nav.queue", "Review queue");
       back.addEventListener("click", function () { load(base + "/queue"); });
       titlebar.appendChild(back);
     }
@@ -213,7 +219,7 @@
         document.body.appendChild(a);
         a.click();
         a.remove();
-        toast("Export downloaded.");
+        toast(say("js.exported", "Export downloaded."));
       });
     }).catch(function (e) { toast(e.message, true); });
   }
@@ -261,12 +267,12 @@
       return r.json().catch(function () { return {}; }).then(function (j) {
         app.setAttribute("aria-busy", "false");
         app.replaceChildren();
-        showError(j.error || "Parrain could not open your shop (" + r.status + ").");
+        showError(j.error || say("js.shop_failed", "Parrain could not open your shop (%s).", r.status));
       });
     }
     return load(consoleURL(location.href), null, false);
   }).catch(function (e) {
     if (e && e.message === "timeout") showOutside();
-    else showError("Parrain could not be reached. Try again.");
+    else showError(say("js.unreachable", "Parrain could not be reached. Try again."));
   });
 })();
