@@ -122,6 +122,11 @@ func (s *Service) Running(ctx context.Context, shop *app.Shop) (*Test, error) {
 	return &list[0], nil
 }
 
+// List is the shop's tests, the running one first, then newest first.
+func (s *Service) List(ctx context.Context, shop *app.Shop, limit int) ([]Test, error) {
+	return s.Store.Tests(ctx, shop.ID, limit)
+}
+
 // Results judges the test's arms on its goal.
 func (s *Service) Results(ctx context.Context, shop *app.Shop, id int64) (*Results, error) {
 	t, err := s.Store.Test(ctx, shop.ID, id)

@@ -99,6 +99,7 @@ func (s *Server) render(c *gin.Context, status int, name string, v view) {
 // path after /shopify/admin/ (the first is the home: setup).
 var embeddedPages = []struct{ Path, Label string }{
 	{"setup", "Setup"}, {"queue", "Review queue"}, {"customers", "Customers"}, {"dashboard", "Dashboard"}, {"settings", "Settings"},
+	{"abtest", "A/B test"},
 }
 
 // embeddedAdmin is the app's page inside the Shopify admin: the shell that

@@ -125,6 +125,9 @@ type Server struct {
 	EmailKey     []byte
 	EmailEnabled bool
 
+	// Experiments are the A/B tests of the offer.
+	Experiments Experiments
+
 	consoleShop *gin.RouterGroup
 	shopCache   *shopCache
 	// signalled remembers the setup signals this process already
@@ -203,6 +206,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.consoleRoutes(r, shopAPI)
 	s.emailRoutes(r, shopAPI, s.consoleShop)
+	s.abtestRoutes(shopAPI, s.consoleShop)
 	return r
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
+	"github.com/parrain/parrain/app/experiment"
 	"github.com/parrain/parrain/app/friendcodes"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
@@ -332,6 +333,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		AdvocatePages:              s.AdvocatePages(),
 		AdvocatePagePerIPPerMinute: s.Config.AdvocatePagePerIP,
 		WooSecrets:                 wooSecrets{s.DB.Shops()},
+		Experiments:                &experiment.Service{Store: s.DB.Experiments(), Programs: s.DB.Referrals()},
 	}
 	return srv.Handler()
 }
@@ -433,6 +435,8 @@ func (s *Stack) Engine() *referrals.Engine {
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 		FriendCodes: s.friendCodeQueue(),
+		// The A/B arm first: a campaign shapes the arm's offer after it.
+		Offers: []referrals.OfferPolicy{&experiment.Policy{Store: s.DB.Experiments()}},
 	}
 }
 
