@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -188,5 +189,18 @@ func TestABTestThroughTheAPIAndTheEngine(t *testing.T) {
 	h.direct.QueryRow(`SELECT friend_offer_key FROM advocates WHERE id = $1`, late.ID).Scan(&key)
 	if want := referrals.FriendOffer(after, time.Now()).Key; key != want || key != referrals.FriendOffer(test.Apply(program, experiment.ArmB), time.Now()).Key {
 		t.Errorf("after the end, friend code under %q, want B's %q", key, want)
+	}
+}
+
+// TestABTestInBrowser runs widget/test/abtest.test.mjs: support staff start
+// an A/B test in the console, read its results (in English and French) and
+// end it keeping B; the program then gives B's offer.
+func TestABTestInBrowser(t *testing.T) {
+	root, testDir, chromium := browserTests(t)
+	w := newConsoleWorld(t)
+	runNodeTests(t, testDir, "abtest.test.mjs", "APP_URL="+w.h.app.URL, "SHOP="+w.shopA, "PASSWORD="+staffPassword,
+		"OUT_DIR="+filepath.Join(root, "test-output", "abtest"), "CHROMIUM="+chromium)
+	if n := w.h.count("SELECT count(*) FROM experiments WHERE kept = 'B' AND friend_b->>'Percent' = '25'"); n != 1 {
+		t.Errorf("%d tests ended with B kept", n)
 	}
 }
