@@ -30,8 +30,10 @@ type Arms interface {
 // split later could not move anyone.
 //
 // When: the test in force at the instant asked about (the friend's order
-// time for a referral, now for a friend code). A friend ordering after the
-// test ended earns the standing offer (the kept one); see docs/program.md.
+// time for a referral, now for a friend code or the popup). A friend
+// ordering after the test ended earns the standing reward (the kept one);
+// a B advocate keeps B's friend discount after the end (afterTest). See
+// docs/program.md.
 type Policy struct {
 	Store Arms
 }
@@ -46,7 +48,7 @@ func (pol *Policy) Shape(ctx context.Context, shop *app.Shop, p app.Program, adv
 		return p, app.OfferSource{}, fmt.Errorf("A/B test in force: %w", err)
 	}
 	if t == nil || !t.InForce(adv.CreatedAt) {
-		return p, app.OfferSource{}, nil
+		return pol.afterTest(ctx, shop, p, adv, t)
 	}
 	arm, err := pol.Store.Arm(ctx, t.ID, adv.ID)
 	if err != nil {
@@ -58,6 +60,29 @@ func (pol *Policy) Shape(ctx context.Context, shop *app.Shop, p app.Program, adv
 		}
 	}
 	return t.Apply(p, arm), app.OfferSource{Arm: string(arm)}, nil
+}
+
+// afterTest is the program for an advocate outside the test in force (if
+// any): an advocate of an earlier, ended test who was in B keeps B's friend
+// discount (their friend code carries it in the store, and their friends
+// hold the link), so the popup keeps telling the truth about it; their
+// reward is the program's, like everyone's after the end.
+func (pol *Policy) afterTest(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, inForce *Test) (app.Program, app.OfferSource, error) {
+	t, err := pol.Store.TestAt(ctx, shop.ID, adv.CreatedAt)
+	if err != nil {
+		return p, app.OfferSource{}, fmt.Errorf("A/B test when advocate %d joined: %w", adv.ID, err)
+	}
+	if t == nil || t.Running() || t.FriendB == nil || (inForce != nil && inForce.ID == t.ID) {
+		return p, app.OfferSource{}, nil
+	}
+	arm, err := pol.Store.Arm(ctx, t.ID, adv.ID)
+	if err != nil {
+		return p, app.OfferSource{}, fmt.Errorf("arm of advocate %d: %w", adv.ID, err)
+	}
+	if arm == ArmB {
+		p.FriendKind, p.FriendPercent, p.FriendAmountMinor = t.FriendB.Kind, t.FriendB.Percent, t.FriendB.AmountMinor
+	}
+	return p, app.OfferSource{}, nil
 }
 
 // Store is the storage the A/B test use cases need.

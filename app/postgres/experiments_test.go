@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -381,4 +382,103 @@ func TestABVerdictAndEnd(t *testing.T) {
 	if v := res.Result.Verdict(); res.Result.Winner != "" || !strings.HasPrefix(v, "not enough data yet: ~") || !strings.HasSuffix(v, " more orders needed") {
 		t.Fatalf("close call: %q", v)
 	}
+}
+
+// After a test ended keeping A: a B advocate's friend discount stays B's
+// (their code carries it), their friends earn the standing reward, and the
+// advocates who join later get the standing offer and no arm.
+func TestABAfterTheEnd(t *testing.T) {
+	db, _ := testenv.OpenDB(t)
+	ctx := context.Background()
+	w := newABWorld(t, db, "ab-after.myshopify.com")
+	svc := &experiment.Service{Store: db.Experiments(), Programs: db.Referrals()}
+	test := w.start(experiment.Test{SplitB: 50, Goal: experiment.GoalConversion,
+		FriendB: &app.Offer{Kind: app.OfferFixed, AmountMinor: 700}, RewardB: &app.Offer{Kind: app.OfferFixed, AmountMinor: 2000}})
+	inA, inB := w.advocate(test.StartedAt.Add(time.Minute)), w.advocate(test.StartedAt.Add(time.Minute))
+	db.Experiments().SetArm(ctx, test, inA.ID, experiment.ArmA)
+	db.Experiments().SetArm(ctx, test, inB.ID, experiment.ArmB)
+	pol := &experiment.Policy{Store: db.Experiments()}
+	p, _ := db.Referrals().Program(ctx, w.shop)
+	during, src, err := pol.Shape(ctx, w.shop, p, inB, time.Now())
+	if err != nil || src.Arm != "B" || during.FriendAmountMinor != 700 || during.RewardAmountMinor != 2000 {
+		t.Fatalf("B during the test: %+v %+v %v", during.FriendOffer(), src, err)
+	}
+	if _, err := svc.End(ctx, w.shop, test.ID, experiment.ArmA); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	got, src, err := pol.Shape(ctx, w.shop, p, inB, later)
+	if err != nil || src.Arm != "" || got.FriendKind != app.OfferFixed || got.FriendAmountMinor != 700 || got.RewardOffer() != p.RewardOffer() {
+		t.Errorf("B after the end: friend %+v reward %+v arm %q %v", got.FriendOffer(), got.RewardOffer(), src.Arm, err)
+	}
+	// A friend's order placed during the test, processed late: B's reward.
+	if got, src, _ := pol.Shape(ctx, w.shop, p, inB, test.StartedAt.Add(time.Hour)); src.Arm != "B" || got.RewardAmountMinor != 2000 {
+		t.Errorf("late order from the test's window: %+v %q", got.RewardOffer(), src.Arm)
+	}
+	for _, a := range []*app.Advocate{inA, w.advocate(time.Now().Add(time.Second))} {
+		got, src, err := pol.Shape(ctx, w.shop, p, a, later)
+		if err != nil || src.Arm != "" || got.FriendOffer() != p.FriendOffer() || got.RewardOffer() != p.RewardOffer() {
+			t.Errorf("advocate %d after the end: %+v %+v %q %v", a.ID, got.FriendOffer(), got.RewardOffer(), src.Arm, err)
+		}
+	}
+	if n := w.one(`SELECT count(*) FROM advocate_arms WHERE experiment_id = $1`, test.ID); n != 2 {
+		t.Errorf("%d arms stored, want the 2 from the test", n)
+	}
+}
+
+// BenchmarkABCounts times one results query over a test of 20,000
+// advocates (2,000 with BENCH_SMALL), each with 5 clicks, a friend's order
+// for one in five, a fixed reward for half of those, in a shop beside
+// another of the same size.
+func BenchmarkABCounts(b *testing.B) {
+	n := 20000
+	if os.Getenv("BENCH_SMALL") != "" {
+		n = 2000
+	}
+	db, _ := testenv.OpenDB(b)
+	ctx := context.Background()
+	var test *experiment.Test
+	for i, domain := range []string{"ab-bench.myshopify.com", "ab-bench-other.myshopify.com"} {
+		sh, err := db.Shops().Install(ctx, app.PlatformShopify, domain, app.Credentials{AccessToken: "a"}, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		tst := experiment.Test{ShopID: sh.ID, SplitB: 50, Goal: experiment.GoalConversion, RewardB: &app.Offer{Kind: app.OfferFixed, AmountMinor: 1500}}
+		if err := db.Experiments().Start(ctx, &tst); err != nil {
+			b.Fatal(err)
+		}
+		shop, test_ := sh.ID, tst.ID
+		for _, q := range []string{
+			fmt.Sprintf(`INSERT INTO advocates (shop_id, customer_id, code, friend_code, created_at)
+				SELECT %[1]d, 'b' || g, 'B%[1]d-' || g, 'FRIEND-B%[1]d-' || g, now() FROM generate_series(1, %[2]d) g`, shop, n),
+			fmt.Sprintf(`INSERT INTO advocate_arms (experiment_id, advocate_id, shop_id, arm)
+				SELECT %d, id, shop_id, CASE WHEN id %% 2 = 0 THEN 'A' ELSE 'B' END FROM advocates WHERE shop_id = %d`, test_, shop),
+			fmt.Sprintf(`INSERT INTO clicks (shop_id, advocate_id, at) SELECT %[1]d, a.id, now() FROM advocates a, generate_series(1, 5) WHERE a.shop_id = %[1]d`, shop),
+			fmt.Sprintf(`INSERT INTO orders (shop_id, platform_order_id, total_minor, known, paid, placed_at, currency)
+				SELECT %[1]d, 'bo' || id, 5000, true, true, now(), 'EUR' FROM advocates WHERE shop_id = %[1]d AND id %% 5 = 0`, shop),
+			fmt.Sprintf(`INSERT INTO referrals (shop_id, advocate_id, order_id, evidence_kind, evidence_code, decision, state, hold_until, click_id)
+				SELECT %[1]d, a.id, o.id, 'discount_code', 'X', '{}', 'approved', now(), (SELECT min(c.id) FROM clicks c WHERE c.advocate_id = a.id)
+				FROM advocates a JOIN orders o ON o.shop_id = %[1]d AND o.platform_order_id = 'bo' || a.id WHERE a.shop_id = %[1]d`, shop),
+			fmt.Sprintf(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, amount_minor, currency, state)
+				SELECT %[1]d, f.id, f.advocate_id, 'T-' || f.id, 'fixed', 1000, 'EUR', 'issued' FROM referrals f WHERE f.shop_id = %[1]d AND f.id %% 2 = 0`, shop),
+		} {
+			if _, err := db.SQL().Exec(q); err != nil {
+				b.Fatalf("%s: %v", q, err)
+			}
+		}
+		if i == 0 {
+			test = &tst
+		}
+	}
+	if _, err := db.SQL().Exec(`ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		a, bb, err := db.Experiments().Counts(ctx, test)
+		if err != nil || a.Advocates+bb.Advocates != int64(n) || a.Clicks+bb.Clicks != int64(5*n) {
+			b.Fatalf("%+v %+v %v", a, bb, err)
+		}
+	}
+	b.ReportMetric(float64(n), "advocates")
 }
