@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
@@ -109,6 +110,20 @@ type Service struct {
 	// the caller showed its order key: the store's delivery may trail the
 	// order page by minutes, and the shopper is looking at it now.
 	Fetch Fetcher
+	// InForce, when set, is the program in force for the advocate now
+	// (referrals.Engine.ProgramFor: their A/B arm, a campaign): the popup
+	// then states the offer their friend code carries. Nil: the standing
+	// program.
+	InForce func(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, at time.Time) (app.Program, app.OfferSource, error)
+}
+
+// inForce is the program the advocate's popup states.
+func (s *Service) inForce(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate) (app.Program, error) {
+	if s.InForce == nil {
+		return p, nil
+	}
+	shaped, _, err := s.InForce(ctx, shop, p, adv, time.Now())
+	return shaped, err
 }
 
 // Fetcher brings an order the store has not delivered yet into the same
@@ -184,6 +199,9 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	// batching stage adds it within seconds) is shown with "ready in a
 	// moment": the link works at once (it does not need the code), and
 	// the code is the one the store will hold.
+	if p, err = s.inForce(ctx, r.Shop, p, adv); err != nil {
+		return nil, err
+	}
 	c := Build(p, adv, r.Shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, r.Languages...))
 	s.trueTerms(&c, p)
 	return &c, nil
@@ -210,6 +228,9 @@ func (s *Service) ForCustomer(ctx context.Context, shop *app.Shop, customerID st
 	}
 	if adv.FriendCodeState == "failed" {
 		return nil, app.Errorf(app.ENOTFOUND, "no referral link")
+	}
+	if p, err = s.inForce(ctx, shop, p, adv); err != nil {
+		return nil, err
 	}
 	c := Build(p, adv, shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, languages...))
 	s.trueTerms(&c, p)

@@ -90,9 +90,10 @@ func TestABTestThroughTheAPIAndTheEngine(t *testing.T) {
 	}
 	program, _ := h.stack.DB.Referrals().Program(ctx, sh)
 	byArm := map[string]*advocateView{}
+	buyerOrder := map[string]int64{}
 	for i := 0; i < 20 && len(byArm) < 2; i++ {
 		email := fmt.Sprintf("ab-buyer-%d@example.com", i)
-		h.order(w.shopA, shopifysim.OrderInput{Email: email, FirstName: "Abby"})
+		oid := h.order(w.shopA, shopifysim.OrderInput{Email: email, FirstName: "Abby"})
 		var a *advocateView
 		eventually(t, 15*time.Second, "advocate "+email, func() bool { a = h.advocate(email); return a != nil && a.FriendState == "created" })
 		var arm, key string
@@ -107,10 +108,19 @@ func TestABTestThroughTheAPIAndTheEngine(t *testing.T) {
 		if again := experiment.Assign(test.Key(), a.ID, 0.5); string(again) != arm {
 			t.Errorf("stored arm %s, the hash says %s", arm, again)
 		}
-		byArm[arm] = a
+		byArm[arm], buyerOrder[arm] = a, oid
 	}
 	if len(byArm) < 2 {
 		t.Fatalf("20 new advocates, all in one arm: %v", byArm)
+	}
+	// The popup after checkout states the offer of the buyer's arm.
+	for arm, want := range map[string]string{"A": "10%", "B": "25%"} {
+		var email string
+		h.direct.QueryRow(`SELECT email FROM advocates WHERE id = $1`, byArm[arm].ID).Scan(&email)
+		status, got, raw := h.widgetSession(map[string]any{"shop": w.shopA, "order_id": strconv.FormatInt(buyerOrder[arm], 10), "email": email}, "")
+		if status != 200 || !strings.Contains(got.Texts["offer"], want) {
+			t.Errorf("popup of a buyer in %s: %d %s, want the offer to say %s", arm, status, raw, want)
+		}
 	}
 
 	// Friends order: each referral earns its advocate's arm's reward.
