@@ -10,8 +10,10 @@ import (
 
 // Arms is the storage the offer policy needs.
 type Arms interface {
-	// TestAt is the shop's test whose window holds at; nil when none.
-	TestAt(ctx context.Context, shopID int64, at time.Time) (*Test, error)
+	// TestsAt are, in one look-up, the shop's test whose window holds at
+	// and the one whose window holds joined (an advocate's creation); nil
+	// when none (the same test when it holds both).
+	TestsAt(ctx context.Context, shopID int64, at, joined time.Time) (inForce, whenJoined *Test, err error)
 	// Arm is the advocate's stored arm in the test; "" when none.
 	Arm(ctx context.Context, testID, advocateID int64) (Arm, error)
 	// SetArm stores the advocate's arm unless one is stored already, and
@@ -43,12 +45,12 @@ func (pol *Policy) Shape(ctx context.Context, shop *app.Shop, p app.Program, adv
 	if adv == nil || adv.ID == 0 {
 		return p, app.OfferSource{}, nil
 	}
-	t, err := pol.Store.TestAt(ctx, shop.ID, at)
+	t, joined, err := pol.Store.TestsAt(ctx, shop.ID, at, adv.CreatedAt)
 	if err != nil {
 		return p, app.OfferSource{}, fmt.Errorf("A/B test in force: %w", err)
 	}
-	if t == nil || !t.InForce(adv.CreatedAt) {
-		return pol.afterTest(ctx, shop, p, adv, t)
+	if t == nil || joined == nil || t.ID != joined.ID {
+		return pol.afterTest(ctx, p, adv, joined)
 	}
 	arm, err := pol.Store.Arm(ctx, t.ID, adv.ID)
 	if err != nil {
@@ -63,16 +65,13 @@ func (pol *Policy) Shape(ctx context.Context, shop *app.Shop, p app.Program, adv
 }
 
 // afterTest is the program for an advocate outside the test in force (if
-// any): an advocate of an earlier, ended test who was in B keeps B's friend
+// any), t being the test they joined during: an advocate of an earlier,
+// ended test who was in B keeps B's friend
 // discount (their friend code carries it in the store, and their friends
 // hold the link), so the popup keeps telling the truth about it; their
 // reward is the program's, like everyone's after the end.
-func (pol *Policy) afterTest(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, inForce *Test) (app.Program, app.OfferSource, error) {
-	t, err := pol.Store.TestAt(ctx, shop.ID, adv.CreatedAt)
-	if err != nil {
-		return p, app.OfferSource{}, fmt.Errorf("A/B test when advocate %d joined: %w", adv.ID, err)
-	}
-	if t == nil || t.Running() || t.FriendB == nil || (inForce != nil && inForce.ID == t.ID) {
+func (pol *Policy) afterTest(ctx context.Context, p app.Program, adv *app.Advocate, t *Test) (app.Program, app.OfferSource, error) {
+	if t == nil || t.Running() || t.FriendB == nil {
 		return p, app.OfferSource{}, nil
 	}
 	arm, err := pol.Store.Arm(ctx, t.ID, adv.ID)

@@ -36,6 +36,8 @@ type experimentRow struct {
 	EndedAt   *time.Time
 	Winner    string
 	Kept      string
+	// HoldsAt and HoldsJoined are TestsAt's answers.
+	HoldsAt, HoldsJoined bool
 }
 
 const experimentCols = `id, shop_id, name, split_b, goal, friend_b::text, reward_b::text, offer_a::text, started_at, ended_at, winner, kept`
@@ -138,10 +140,30 @@ func (r *ExperimentRepo) Tests(ctx context.Context, shopID int64, limit int) ([]
 	return out, nil
 }
 
-// TestAt implements experiment.Arms: tests never overlap (one running at a
-// time, each ended before the next starts), so at most one holds at.
-func (r *ExperimentRepo) TestAt(ctx context.Context, shopID int64, at time.Time) (*experiment.Test, error) {
-	return r.one(ctx, `shop_id = ? AND started_at <= ? AND (ended_at IS NULL OR ended_at > ?) ORDER BY started_at DESC LIMIT 1`, shopID, at, at)
+// TestsAt implements experiment.Arms in one query: tests never overlap
+// (one running at a time, each ended before the next starts), so at most
+// one holds each instant.
+func (r *ExperimentRepo) TestsAt(ctx context.Context, shopID int64, at, joined time.Time) (inForce, whenJoined *experiment.Test, err error) {
+	var rows []experimentRow
+	const holds = `(started_at <= ? AND (ended_at IS NULL OR ended_at > ?))`
+	if err := r.db.gorm.WithContext(ctx).Raw(`SELECT `+experimentCols+`, `+holds+` AS holds_at, `+holds+` AS holds_joined
+		FROM experiments WHERE shop_id = ? AND (`+holds+` OR `+holds+`) ORDER BY started_at DESC LIMIT 2`,
+		at, at, joined, joined, shopID, at, at, joined, joined).Scan(&rows).Error; err != nil {
+		return nil, nil, unavailable(err, "load A/B tests in force")
+	}
+	for _, row := range rows {
+		t, err := row.toTest()
+		if err != nil {
+			return nil, nil, err
+		}
+		if row.HoldsAt && inForce == nil {
+			inForce = t
+		}
+		if row.HoldsJoined && whenJoined == nil {
+			whenJoined = t
+		}
+	}
+	return inForce, whenJoined, nil
 }
 
 // Arm implements experiment.Arms.
