@@ -427,13 +427,13 @@ func TestABAfterTheEnd(t *testing.T) {
 }
 
 // BenchmarkABCounts times one results query over a test of 10,000
-// advocates (2,000 with BENCH_SMALL), each with 5 clicks, a friend's order
+// advocates (500 with BENCH_SMALL), each with 5 clicks, a friend's order
 // for one in five, a fixed reward for half of those, in a shop beside
 // another of the same size.
 func BenchmarkABCounts(b *testing.B) {
 	n := 10000
 	if os.Getenv("BENCH_SMALL") != "" {
-		n = 2000
+		n = 500
 	}
 	db, _ := testenv.OpenDB(b)
 	ctx := context.Background()
