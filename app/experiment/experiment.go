@@ -73,6 +73,15 @@ func (c Counts) Conversion() float64 {
 	return float64(c.ClickOrders) / float64(c.Clicks)
 }
 
+// ConversionInterval is the Wilson 95% interval of the arm's conversion
+// (0, 0 without clicks).
+func (c Counts) ConversionInterval() (lo, hi float64) {
+	if c.Clicks == 0 {
+		return 0, 0
+	}
+	return wilson(c.ClickOrders, c.Clicks)
+}
+
 // NetPerAdvocate is (referred revenue − reward cost) per advocate, in minor units.
 func (c Counts) NetPerAdvocate() float64 {
 	if c.Advocates == 0 {

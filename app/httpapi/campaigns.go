@@ -22,13 +22,6 @@ type Campaigns interface {
 	Current(ctx context.Context, shopID int64) (*app.Campaign, error)
 }
 
-// offerJSON is one side of a campaign's offer.
-type offerJSON struct {
-	Kind        string `json:"kind"`
-	Percent     int    `json:"percent,omitempty"`
-	AmountMinor int64  `json:"amount_minor,omitempty"`
-}
-
 // campaignJSON is a campaign as the API shows and takes it: instants in
 // RFC 3339 (start included, end excluded).
 type campaignJSON struct {
@@ -187,7 +180,7 @@ func (s *Server) renderCampaigns(c *gin.Context, status int, form url.Values, er
 		case !cp.End.After(now):
 			r.State = "campaigns.ended"
 		}
-		r.Friend, r.Reward = offerWords(cp.Friend, cp.Mode, shop.Currency, l.Lang), offerWords(cp.Reward, cp.Mode, shop.Currency, l.Lang)
+		r.Friend, r.Reward = campaignOfferWords(cp.Friend, cp.Mode, shop.Currency, l.Lang), campaignOfferWords(cp.Reward, cp.Mode, shop.Currency, l.Lang)
 		rows = append(rows, r)
 	}
 	if form == nil {
@@ -201,8 +194,8 @@ func (s *Server) renderCampaigns(c *gin.Context, status int, form url.Values, er
 	s.render(c, status, "campaigns", v)
 }
 
-// offerWords is one side of a campaign for the list: "+10.00", "25 %".
-func offerWords(o *app.Offer, mode, currency, lang string) string {
+// campaignOfferWords is one side of a campaign for the list: "+10.00", "25 %".
+func campaignOfferWords(o *app.Offer, mode, currency, lang string) string {
 	if o == nil {
 		return "—"
 	}

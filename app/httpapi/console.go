@@ -109,6 +109,7 @@ func (s *Server) render(c *gin.Context, status int, name string, v view) {
 var embeddedPages = []struct{ Path, Label string }{
 	{"setup", "Setup"}, {"queue", "Review queue"}, {"customers", "Customers"}, {"dashboard", "Dashboard"}, {"settings", "Settings"},
 	{"campaigns", "Campaigns"},
+	{"abtest", "A/B test"},
 }
 
 // embeddedAdmin is the app's page inside the Shopify admin: the shell that

@@ -133,6 +133,9 @@ type Server struct {
 	// Replays runs the replay of a program change (nil: not served).
 	Replays *referrals.Replayer
 
+	// Experiments are the A/B tests of the offer.
+	Experiments Experiments
+
 	consoleShop *gin.RouterGroup
 	shopCache   *shopCache
 	// signalled remembers the setup signals this process already
@@ -214,6 +217,7 @@ func (s *Server) Handler() http.Handler {
 	s.campaignRoutes(shopAPI, s.consoleShop)
 	s.emailRoutes(r, shopAPI, s.consoleShop)
 	s.replayRoutes(admin, shopAPI)
+	s.abtestRoutes(shopAPI, s.consoleShop)
 	return r
 }
 

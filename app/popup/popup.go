@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/attribution"
@@ -113,9 +114,14 @@ type Service struct {
 	// order page by minutes, and the shopper is looking at it now.
 	Fetch Fetcher
 	// Campaigns, when set, gives the campaign in force: the popup then
-	// shows its offer (app/campaigns keeps the store's friend discounts
+	// shows its line (app/campaigns keeps the store's friend discounts
 	// in step).
 	Campaigns Campaigns
+	// InForce, when set, is the program in force for the advocate now
+	// (referrals.Engine.ProgramFor: their A/B arm, then a campaign): the
+	// popup then states the offer their friend code carries. Nil: the
+	// standing program with the campaign in force.
+	InForce func(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, at time.Time) (app.Program, app.OfferSource, error)
 }
 
 // Campaigns finds the campaign in force now.
@@ -123,22 +129,28 @@ type Campaigns interface {
 	Current(ctx context.Context, shopID int64) (*app.Campaign, error)
 }
 
-// withCampaign is the program as shoppers read it now, and the
-// campaign's line; a failure to read campaigns shows the standing offer
+// inForce is the program the advocate's popup states, and the campaign
+// running now (for its line); a failure to read campaigns shows no line
 // (logged) rather than no popup.
-func (s *Service) withCampaign(ctx context.Context, shop *app.Shop, p app.Program) (app.Program, *app.Campaign) {
-	if s.Campaigns == nil {
-		return p, nil
+func (s *Service) inForce(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate) (app.Program, *app.Campaign, error) {
+	var c *app.Campaign
+	if s.Campaigns != nil {
+		var err error
+		if c, err = s.Campaigns.Current(ctx, shop.ID); err != nil {
+			logging.From(ctx).Warn("campaign in force", "shop_id", shop.ID, "error", err.Error())
+			c = nil
+		}
 	}
-	c, err := s.Campaigns.Current(ctx, shop.ID)
-	if err != nil {
-		logging.From(ctx).Warn("campaign in force", "shop_id", shop.ID, "error", err.Error())
-		return p, nil
+	if s.InForce != nil {
+		// The engine's policies apply the campaign themselves: applying
+		// it here again would add an "add" campaign twice.
+		shaped, _, err := s.InForce(ctx, shop, p, adv, time.Now())
+		return shaped, c, err
 	}
-	if c == nil {
-		return p, nil
+	if c != nil {
+		p = c.Apply(p)
 	}
-	return c.Apply(p), c
+	return p, c, nil
 }
 
 // Fetcher brings an order the store has not delivered yet into the same
@@ -214,7 +226,10 @@ func (s *Service) Session(ctx context.Context, r Request) (*Content, error) {
 	// batching stage adds it within seconds) is shown with "ready in a
 	// moment": the link works at once (it does not need the code), and
 	// the code is the one the store will hold.
-	p, cp := s.withCampaign(ctx, r.Shop, p)
+	p, cp, err := s.inForce(ctx, r.Shop, p, adv)
+	if err != nil {
+		return nil, err
+	}
 	c := Build(p, adv, r.Shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, r.Languages...))
 	c.Campaign = CampaignLine(cp, c.Lang, r.Shop.Timezone)
 	s.trueTerms(&c, p)
@@ -243,7 +258,10 @@ func (s *Service) ForCustomer(ctx context.Context, shop *app.Shop, customerID st
 	if adv.FriendCodeState == "failed" {
 		return nil, app.Errorf(app.ENOTFOUND, "no referral link")
 	}
-	p, cp := s.withCampaign(ctx, shop, p)
+	p, cp, err := s.inForce(ctx, shop, p, adv)
+	if err != nil {
+		return nil, err
+	}
 	c := Build(p, adv, shop.Name, s.LinkBase, PickLanguage(p.Widget.Language, languages...))
 	c.Campaign = CampaignLine(cp, c.Lang, shop.Timezone)
 	s.trueTerms(&c, p)

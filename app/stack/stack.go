@@ -25,6 +25,7 @@ import (
 	"github.com/parrain/parrain/app/config"
 	"github.com/parrain/parrain/app/email"
 	"github.com/parrain/parrain/app/events"
+	"github.com/parrain/parrain/app/experiment"
 	"github.com/parrain/parrain/app/friendcodes"
 	"github.com/parrain/parrain/app/httpapi"
 	"github.com/parrain/parrain/app/popup"
@@ -338,7 +339,8 @@ func (s *Stack) HTTPHandler() http.Handler {
 		ClicksPerMinute: s.Config.ClicksPerMinute,
 		TrustedProxies:  s.Config.TrustedProxies,
 		Popups: &popup.Service{Data: s.DB.Referrals(), LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), NoEmail: s.Config.SMTPURL == "",
-			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}, Campaigns: s.Campaigns()},
+			Fetch: &httpapi.OrderFetcher{Store: s.stores(), Webhooks: s.Webhooks, Notifier: s.dispatcher}, Campaigns: s.Campaigns(),
+			InForce: s.Engine().ProgramFor},
 		Campaigns:    s.Campaigns(),
 		WidgetAssets: s.widgetAssets,
 		Staff:        s.Staff(),
@@ -363,6 +365,7 @@ func (s *Stack) HTTPHandler() http.Handler {
 		AdvocatePages:              s.AdvocatePages(),
 		AdvocatePagePerIPPerMinute: s.Config.AdvocatePagePerIP,
 		WooSecrets:                 wooSecrets{s.DB.Shops()},
+		Experiments:                &experiment.Service{Store: s.DB.Experiments(), Programs: s.DB.Referrals()},
 	}
 	return srv.Handler()
 }
@@ -484,9 +487,9 @@ func (s *Stack) Engine() *referrals.Engine {
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
 		FriendCodes: s.friendCodeQueue(), Milestones: s.DB.Referrals(),
-		// The campaign in force when the friend ordered shapes the reward
-		// (after any A/B arm).
-		Offers: []referrals.OfferPolicy{campaigns.Policy{Repo: s.DB.Campaigns()}},
+		// The A/B arm first, then the campaign in force when the friend
+		// ordered shapes the arm's offer.
+		Offers: []referrals.OfferPolicy{&experiment.Policy{Store: s.DB.Experiments()}, campaigns.Policy{Repo: s.DB.Campaigns()}},
 	}
 }
 

@@ -21,7 +21,7 @@ const VIEWPORTS = [{ name: "phone", width: 390, height: 844 }, { name: "desktop"
 const SHOP_PAGES = [
   ["setup", "setup"], ["queue", "queue"], ["queue-to-review", "queue?flagged=1"], ["referral", `referrals/${REVIEW}`],
   ["customers", "customers?q=adv0@example.com"], ["dashboard", "dashboard"], ["settings", "settings"],
-  ["emails", "emails"], ["events", "endpoints"], ["whynot", "whynot?q=adv0@example.com"], ["campaigns", "campaigns"],
+  ["emails", "emails"], ["events", "endpoints"], ["whynot", "whynot?q=adv0@example.com"], ["campaigns", "campaigns"], ["abtest", "abtest"],
 ];
 // The staff-only pages of the standalone console.
 const STAFF_PAGES = [["shops", "/console/"], ["staff", "/console/staff"]];
