@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -97,4 +98,34 @@ func (m Money) Less(o Money) (bool, error) {
 		return false, fmt.Errorf("compare %s with %s: currencies differ", m, o)
 	}
 	return m.Minor < o.Minor, nil
+}
+
+// Convert is m in another currency at the rate to/from, both amounts in
+// their currencies' minor units (an order's total in the buyer's money and
+// in the shop's: 12960 USD cents for 12000 EUR cents), rounded to the
+// nearest minor unit of the currency, half up. Zero-decimal currencies
+// need nothing special: their minor unit is the unit.
+func (m Money) Convert(to Money, from Money) (Money, error) {
+	if from.Currency != m.Currency {
+		return Money{}, fmt.Errorf("convert %s at a rate from %s: currencies differ", m, from.Currency)
+	}
+	if from.Minor <= 0 || to.Minor <= 0 || len(to.Currency) != 3 {
+		return Money{}, fmt.Errorf("convert %s at %s for %s: not a rate", m, to, from)
+	}
+	// floor((2·m·to + from) / (2·from)) is m·to/from rounded half up, for
+	// m ≥ 0; in big integers, as m·to overflows int64 for large amounts.
+	neg := m.Minor < 0
+	v := new(big.Int).Mul(big.NewInt(m.Minor), big.NewInt(to.Minor))
+	if neg {
+		v.Neg(v)
+	}
+	v.Mul(v, big.NewInt(2)).Add(v, big.NewInt(from.Minor))
+	v.Quo(v, new(big.Int).Mul(big.NewInt(from.Minor), big.NewInt(2)))
+	if neg {
+		v.Neg(v)
+	}
+	if !v.IsInt64() {
+		return Money{}, fmt.Errorf("convert %s at %s for %s: out of range", m, to, from)
+	}
+	return Money{Minor: v.Int64(), Currency: to.Currency}, nil
 }

@@ -60,3 +60,37 @@ func TestMoneyArithmeticRefusesMixedCurrencies(t *testing.T) {
 		t.Fatal("compared USD and EUR")
 	}
 }
+
+// Convert turns a shop-money amount into the buyer's money at an order's
+// own rate (its total in both), half up to the target's minor unit.
+func TestMoneyConvert(t *testing.T) {
+	eur := func(m int64) Money { return Money{Minor: m, Currency: "EUR"} }
+	for _, tc := range []struct {
+		name     string
+		m        Money
+		to, from Money
+		want     Money
+		err      bool
+	}{
+		{"15.00 EUR at 129.60 USD / 120.00 EUR", eur(1500), Money{12960, "USD"}, eur(12000), Money{1620, "USD"}, false},
+		{"to yen: whole yen", eur(1500), Money{19440, "JPY"}, eur(12000), Money{2430, "JPY"}, false},
+		{"to yen, a half rounds up", eur(1), Money{3, "JPY"}, eur(2), Money{2, "JPY"}, false},
+		{"just under a half rounds down", eur(1), Money{499, "USD"}, eur(1000), Money{0, "USD"}, false},
+		{"exactly a half rounds up", eur(1), Money{500, "USD"}, eur(1000), Money{1, "USD"}, false},
+		{"to three decimals", eur(1000), Money{3100, "KWD"}, eur(1000), Money{3100, "KWD"}, false},
+		{"from yen to cents", Money{1000, "JPY"}, Money{610, "EUR"}, Money{1000, "JPY"}, Money{610, "EUR"}, false},
+		{"negative rounds away symmetrically", eur(-1), Money{500, "USD"}, eur(1000), Money{-1, "USD"}, false},
+		{"large amounts do not overflow", eur(1_000_000_000_000_000), Money{3, "USD"}, eur(3), Money{1_000_000_000_000_000, "USD"}, false},
+		{"out of range", eur(1_000_000_000_000_000), Money{1_000_000, "USD"}, eur(1), Money{}, true},
+		{"rate from another currency", eur(1500), Money{12960, "USD"}, Money{12000, "GBP"}, Money{}, true},
+		{"zero rate", eur(1500), Money{0, "USD"}, eur(12000), Money{}, true},
+		{"zero base", eur(1500), Money{12960, "USD"}, eur(0), Money{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.m.Convert(tc.to, tc.from)
+			if (err != nil) != tc.err || got != tc.want {
+				t.Fatalf("got %v, %v; want %v (error %v)", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}

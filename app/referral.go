@@ -79,6 +79,22 @@ type Reward struct {
 	// ReviewSince is when a reversal took the advocate back under the
 	// milestone of this paid bonus: kept, not clawed back, for support.
 	ReviewSince *time.Time
+	// CreditMinor in CreditCurrency is what a store credit reward puts on
+	// the advocate's account when it is in their own currency, not the
+	// shop's (decided once, with the row); "" when it is AmountMinor in
+	// Currency. AmountMinor and Currency stay the reward in the shop's
+	// money: its cost.
+	CreditMinor    int64
+	CreditCurrency string
+}
+
+// Credited is what the advocate receives, in their currency: the store
+// credit's own amount when it was converted, else the reward's amount.
+func (r *Reward) Credited() Money {
+	if r.CreditCurrency != "" {
+		return Money{Minor: r.CreditMinor, Currency: r.CreditCurrency}
+	}
+	return Money{Minor: r.AmountMinor, Currency: r.Currency}
 }
 
 // DiscountSpec is a discount code to create in the store.

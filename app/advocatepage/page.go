@@ -394,5 +394,6 @@ func rewardValue(w app.Reward, lang string) string {
 	if w.Kind == app.OfferPercent {
 		return popup.Percent(w.Percent, lang)
 	}
-	return popup.RewardValue(w.Kind, w.Percent, app.Money{Minor: w.AmountMinor, Currency: w.Currency}, lang)
+	// Credited: a store credit in the advocate's own currency says that.
+	return popup.RewardValue(w.Kind, w.Percent, w.Credited(), lang)
 }

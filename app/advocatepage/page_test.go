@@ -101,6 +101,14 @@ func TestRewardLines(t *testing.T) {
 			RewardLine{Code: "sur votre compte", Value: "15\u00a0€ d'avoir", Expires: "1er janv. 2027", Status: "prête à utiliser"}},
 		{"store credit, en", app.Reward{Code: "THANKS-E", Kind: app.OfferStoreCredit, AmountMinor: 1500, Currency: "EUR", State: app.RewardIssued, ExpiresAt: &future}, "en",
 			RewardLine{Code: "on your account", Value: "€15 in store credit", Expires: "1 Jan 2027", Status: "ready to use"}},
+		// Credited in the advocate's own currency: the page says what
+		// their account received, not the shop-money cost.
+		{"store credit in the advocate's currency, fr", app.Reward{Code: "THANKS-F", Kind: app.OfferStoreCredit, AmountMinor: 1500, Currency: "EUR",
+			CreditMinor: 1620, CreditCurrency: "USD", State: app.RewardIssued, ExpiresAt: &future}, "fr",
+			RewardLine{Code: "sur votre compte", Value: "16,20\u00a0$ US d'avoir", Expires: "1er janv. 2027", Status: "prête à utiliser"}},
+		{"store credit in yen, en", app.Reward{Code: "THANKS-G", Kind: app.OfferStoreCredit, AmountMinor: 1500, Currency: "EUR",
+			CreditMinor: 980, CreditCurrency: "JPY", State: app.RewardIssued, ExpiresAt: &future}, "en",
+			RewardLine{Code: "on your account", Value: "¥980 in store credit", Expires: "1 Jan 2027", Status: "ready to use"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := rewardLine(tc.w, "Shop", tc.lang, time.UTC, now); got != tc.want {

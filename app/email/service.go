@@ -204,6 +204,10 @@ func (s *Service) values(ctx context.Context, it *Item, f *Facts, lang string) V
 		v["code"] = rw.Code
 		v["value"] = RewardValue(rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, lang)
 		if rw.Kind == app.OfferStoreCredit {
+			// What lands on the account, in the advocate's currency
+			// when it was credited in it.
+			c := rw.Credited()
+			v["value"] = RewardValue(rw.Kind, rw.Percent, c.Minor, c.Currency, lang)
 			// No code to enter: the credit is on the account.
 			v["code"], v[StoreCreditKey] = "", "1"
 		}

@@ -50,12 +50,15 @@ func (r *ReferralRepo) AdvocatePage(ctx context.Context, shopID, advocateID int6
 		RewardAmountMinor           int64
 		RewardCurrency, RewardState string
 		RewardExpiresAt             *time.Time
+		RewardCreditMinor           int64
+		RewardCreditCurrency        string
 	}
 	err = db.Raw(`
 		SELECT f.id, o.first_name, o.last_initial, o.placed_at, f.state, f.reason, f.decision::text AS decision, f.hold_until,
 			w.id AS reward_id, coalesce(w.code, '') AS reward_code, coalesce(w.kind, '') AS reward_kind,
 			coalesce(w.percent, 0) AS reward_percent, coalesce(w.amount_minor, 0) AS reward_amount_minor,
-			coalesce(w.currency, '') AS reward_currency, coalesce(w.state, '') AS reward_state, w.expires_at AS reward_expires_at
+			coalesce(w.currency, '') AS reward_currency, coalesce(w.state, '') AS reward_state, w.expires_at AS reward_expires_at,
+			coalesce(w.credit_minor, 0) AS reward_credit_minor, coalesce(w.credit_currency, '') AS reward_credit_currency
 		FROM referrals f
 		JOIN orders o ON o.id = f.order_id AND o.shop_id = f.shop_id
 		LEFT JOIN rewards w ON w.referral_id = f.id AND w.shop_id = f.shop_id
@@ -71,7 +74,7 @@ func (r *ReferralRepo) AdvocatePage(ctx context.Context, shopID, advocateID int6
 		if x.RewardID != nil {
 			f.Reward = &app.Reward{ID: *x.RewardID, ShopID: shopID, ReferralID: x.ID, AdvocateID: advocateID, Code: x.RewardCode,
 				Kind: x.RewardKind, Percent: x.RewardPercent, AmountMinor: x.RewardAmountMinor, Currency: x.RewardCurrency,
-				ExpiresAt: x.RewardExpiresAt, State: x.RewardState}
+				ExpiresAt: x.RewardExpiresAt, State: x.RewardState, CreditMinor: x.RewardCreditMinor, CreditCurrency: x.RewardCreditCurrency}
 		}
 		rec.Referrals = append(rec.Referrals, f)
 	}

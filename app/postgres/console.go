@@ -324,9 +324,11 @@ func (r *ConsoleRepo) Apply(ctx context.Context, c review.Change) (bool, *app.Re
 				return err
 			}
 			if rw := c.NewReward; rw != nil {
-				if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
-					rw.ShopID, f.ID, f.AdvocateID, rw.Code, rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, rw.ExpiresAt).Error; err != nil {
+				if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at,
+					credit_minor, credit_currency)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
+					rw.ShopID, f.ID, f.AdvocateID, rw.Code, rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, rw.ExpiresAt,
+					rw.CreditMinor, rw.CreditCurrency).Error; err != nil {
 					return err
 				}
 				var row rewardRow

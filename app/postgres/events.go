@@ -133,6 +133,13 @@ func emitReward(tx *gorm.DB, typ string, id int64) error {
 	} else {
 		rw["value"] = moneyData(w.AmountMinor, w.Currency)
 	}
+	if w.Kind == app.OfferStoreCredit {
+		// What the advocate's account received: in their currency when
+		// they pay in another than the shop's (value stays the cost, in
+		// the shop's money).
+		c := w.toReward().Credited()
+		rw["credit"] = moneyData(c.Minor, c.Currency)
+	}
 	return Emit(tx, events.Event{ShopID: w.ShopID, Type: typ, Subject: "reward:" + strconv.FormatInt(id, 10), AdvocateID: w.AdvocateID,
 		Data: map[string]any{"reward": rw, "advocate": adv}})
 }

@@ -207,14 +207,17 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 	var facts string
 	err := r.db.sql.QueryRowContext(ctx, `
 		INSERT INTO orders AS o (shop_id, platform_order_id, name, customer_id, email_norm, currency, total_minor, refunded_minor,
-			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, last_initial, placed_at, locale, marketing_consent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17, $18, $19, $20)
+			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, last_initial, placed_at, locale, marketing_consent,
+			presentment_currency, presentment_minor)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17, $18, $19, $20, $21, $22)
 		ON CONFLICT (shop_id, platform_order_id) DO UPDATE SET
 			name        = CASE WHEN EXCLUDED.known THEN EXCLUDED.name ELSE o.name END,
 			customer_id = CASE WHEN EXCLUDED.known THEN EXCLUDED.customer_id ELSE o.customer_id END,
 			email_norm  = CASE WHEN EXCLUDED.known THEN EXCLUDED.email_norm ELSE o.email_norm END,
 			currency    = CASE WHEN EXCLUDED.known THEN EXCLUDED.currency ELSE o.currency END,
 			total_minor = CASE WHEN EXCLUDED.known THEN EXCLUDED.total_minor ELSE o.total_minor END,
+			presentment_currency = CASE WHEN EXCLUDED.known THEN EXCLUDED.presentment_currency ELSE o.presentment_currency END,
+			presentment_minor = CASE WHEN EXCLUDED.known THEN EXCLUDED.presentment_minor ELSE o.presentment_minor END,
 			test        = CASE WHEN EXCLUDED.known THEN EXCLUDED.test ELSE o.test END,
 			browser_ip  = CASE WHEN EXCLUDED.known THEN EXCLUDED.browser_ip ELSE o.browser_ip END,
 			-- Facts come from the latest order event, keeping a confirmation
@@ -240,7 +243,7 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 		RETURNING id, shop_id, first_name, known, paid, cancelled, refunded_minor, facts`,
 		shopID, o.PlatformID, o.Name, o.CustomerID, attribution.NormalizeEmail(o.Email), o.Total.Currency, o.Total.Minor, ev.RefundMinor,
 		refundIDs, ev.Known, ev.Paid, ev.Cancelled, o.Test, o.BrowserIP, string(factsIn), ev.FirstName, ev.LastInitial, placed,
-		ev.Locale, ev.MarketingConsent,
+		ev.Locale, ev.MarketingConsent, ev.Presentment.Currency, ev.Presentment.Minor,
 	).Scan(&row.ID, &row.ShopID, &row.FirstName, &row.Known, &row.Paid, &row.Cancelled, &row.RefundedMinor, &facts)
 	row.Facts = facts
 	if err != nil {
@@ -756,6 +759,8 @@ type rewardRow struct {
 	// A milestone's bonus has no referral (ReferralID 0 from NULL).
 	MilestoneFriends *int
 	ReviewSince      *time.Time
+	CreditMinor      int64
+	CreditCurrency   string
 }
 
 func (rewardRow) TableName() string { return "rewards" }
@@ -763,7 +768,7 @@ func (rewardRow) TableName() string { return "rewards" }
 func (w rewardRow) toReward() *app.Reward {
 	return &app.Reward{ID: w.ID, ShopID: w.ShopID, ReferralID: w.ReferralID, AdvocateID: w.AdvocateID, Code: w.Code, Kind: w.Kind,
 		Percent: w.Percent, AmountMinor: w.AmountMinor, Currency: w.Currency, ExpiresAt: w.ExpiresAt, State: w.State, StoreRef: w.StoreRef, Error: w.Error,
-		MilestoneFriends: derefInt(w.MilestoneFriends), ReviewSince: w.ReviewSince}
+		MilestoneFriends: derefInt(w.MilestoneFriends), ReviewSince: w.ReviewSince, CreditMinor: w.CreditMinor, CreditCurrency: w.CreditCurrency}
 }
 
 // ApproveReferral implements referrals.Repo: approval and the reward row in
@@ -792,9 +797,14 @@ func (r *ReferralRepo) ApproveReferral(ctx context.Context, referralID int64, rw
 				return err
 			}
 		}
-		if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
-			rw.ShopID, rw.ReferralID, rw.AdvocateID, rw.Code, rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, rw.ExpiresAt).Error; err != nil {
+		// A second approval (a retry) keeps the row the first wrote: its
+		// amount, credit currency and expiry are what the store is asked
+		// for, and looked up by, on every attempt.
+		if err := tx.Exec(`INSERT INTO rewards (shop_id, referral_id, advocate_id, code, kind, percent, amount_minor, currency, expires_at,
+			credit_minor, credit_currency)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (referral_id) DO NOTHING`,
+			rw.ShopID, rw.ReferralID, rw.AdvocateID, rw.Code, rw.Kind, rw.Percent, rw.AmountMinor, rw.Currency, rw.ExpiresAt,
+			rw.CreditMinor, rw.CreditCurrency).Error; err != nil {
 			return err
 		}
 		if res.RowsAffected == 1 {
@@ -849,7 +859,6 @@ func (r *ReferralRepo) MarkRewardIssued(ctx context.Context, id int64, ref strin
 	return unavailable(err, fmt.Sprintf("mark reward %d issued", id))
 }
 
-// MarkRewardFailed implements referrals.Repo.
 // ReferralOrderNet implements referrals.Repo: the referral's order total
 // less refunds, in the currency it was judged in (the shop's).
 func (r *ReferralRepo) ReferralOrderNet(ctx context.Context, referralID int64) (app.Money, error) {
@@ -869,6 +878,28 @@ func (r *ReferralRepo) ReferralOrderNet(ctx context.Context, referralID int64) (
 	return app.Money{Minor: row.Net, Currency: row.Currency}, nil
 }
 
+// AdvocatePaidIn implements referrals.Repo: the advocate's most recent
+// paid order, as a customer or as a guest (by customer id or email, like
+// AdvocateFacts), test orders aside.
+func (r *ReferralRepo) AdvocatePaidIn(ctx context.Context, shopID int64, adv *app.Advocate) (app.Money, app.Money, error) {
+	var row struct {
+		Currency            string
+		TotalMinor          int64
+		PresentmentCurrency string
+		PresentmentMinor    int64
+	}
+	email := attribution.NormalizeEmail(adv.Email)
+	err := r.conn(ctx).Raw(`SELECT currency, total_minor, presentment_currency, presentment_minor FROM orders
+		WHERE shop_id = ? AND known AND paid AND NOT test
+		AND ((? <> '' AND customer_id <> '' AND customer_id = ?) OR (? <> '' AND email_norm <> '' AND email_norm = ?))
+		ORDER BY placed_at DESC, id DESC LIMIT 1`, shopID, adv.CustomerID, adv.CustomerID, email, email).Scan(&row).Error
+	if err != nil {
+		return app.Money{}, app.Money{}, unavailable(err, fmt.Sprintf("read the latest order of advocate %d", adv.ID))
+	}
+	return app.Money{Minor: row.TotalMinor, Currency: row.Currency}, app.Money{Minor: row.PresentmentMinor, Currency: row.PresentmentCurrency}, nil
+}
+
+// MarkRewardFailed implements referrals.Repo.
 func (r *ReferralRepo) MarkRewardFailed(ctx context.Context, id int64, msg string) error {
 	if len(msg) > 1000 {
 		msg = msg[:1000]

@@ -45,6 +45,10 @@ type OrderEvent struct {
 	// RefundID and RefundMinor describe a refund event.
 	RefundID    string
 	RefundMinor int64
+	// Presentment is the order's total in the buyer's money when they paid
+	// in another currency than the shop's (Shopify Markets); the zero
+	// Money otherwise. Rules never read it: they judge Order.Total.
+	Presentment app.Money
 }
 
 // OrderRecord is an order as merged from all its events.
@@ -90,6 +94,11 @@ type Repo interface {
 	// ReferralOrderNet is what the friend finally paid for the referral's
 	// order: its total in the shop's money less refunds.
 	ReferralOrderNet(ctx context.Context, referralID int64) (app.Money, error)
+	// AdvocatePaidIn is the total of the advocate's most recent paid
+	// order, in the shop's money and in the money they paid in; a zero
+	// presentment when that order was in the shop's currency or there is
+	// none.
+	AdvocatePaidIn(ctx context.Context, shopID int64, adv *app.Advocate) (shop, presentment app.Money, err error)
 	MarkRewardIssued(ctx context.Context, id int64, ref string, at time.Time) error
 	MarkRewardFailed(ctx context.Context, id int64, msg string) error
 	// SetRevokedRewardError records (or clears, with "") why a revoked
@@ -653,7 +662,42 @@ func (e *Engine) NewReward(ctx context.Context, shop *app.Shop, offer *app.Offer
 		exp := app.StoreCreditExpiry(e.Now(), offer.ExpiryDays, referralID)
 		rw.ExpiresAt = &exp
 	}
+	if offer.Reward.Kind == app.OfferStoreCredit {
+		if err := e.creditInAdvocateCurrency(ctx, shop, rw); err != nil {
+			return nil, err
+		}
+	}
 	return rw, nil
+}
+
+// creditInAdvocateCurrency sets the store credit's amount in the money the
+// advocate pays in: the presentment currency of their most recent paid
+// order, at that order's own rate (its total in their money over its total
+// in the shop's), rounded half up. Decided here, once, with the row: every
+// retry credits, and looks up, the same amount in the same currency. An
+// advocate Parrain knows no other currency of (their latest order in the
+// shop's money, a store that does not say) is credited in the shop's.
+func (e *Engine) creditInAdvocateCurrency(ctx context.Context, shop *app.Shop, rw *app.Reward) error {
+	adv, err := e.Repo.AdvocateByID(ctx, rw.AdvocateID)
+	if err != nil {
+		return err
+	}
+	shopTotal, paid, err := e.Repo.AdvocatePaidIn(ctx, shop.ID, adv)
+	if err != nil {
+		return err
+	}
+	if paid.Currency == "" || paid.Currency == rw.Currency || shopTotal.Currency != rw.Currency || shopTotal.Minor <= 0 || paid.Minor <= 0 {
+		return nil
+	}
+	credit, err := app.Money{Minor: rw.AmountMinor, Currency: rw.Currency}.Convert(paid, shopTotal)
+	if err != nil {
+		return fmt.Errorf("store credit of advocate %d in %s: %w", adv.ID, paid.Currency, err)
+	}
+	if credit.Minor <= 0 {
+		return nil // too small to show in their money: the shop's, as it is
+	}
+	rw.CreditMinor, rw.CreditCurrency = credit.Minor, credit.Currency
+	return nil
 }
 
 // ProgramFor is the program in force for the advocate at t: the standing
@@ -791,7 +835,8 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 }
 
 // issueStoreCredit puts the reward on the advocate's customer account as
-// store credit, in the shop's currency, with the reward's expiry (its
+// store credit, in the currency the row says (the advocate's, or the
+// shop's), with the reward's expiry (its
 // marker: CreditStoreCredit looks the credit up by amount and expiry before
 // crediting, so a retry after a crash between the store call and the
 // commit, a THROTTLED or a 5xx whose call ran, credits once). A store that
@@ -802,7 +847,7 @@ func (e *Engine) issueStoreCredit(ctx context.Context, shop *app.Shop, rw *app.R
 		return e.Repo.MarkRewardFailed(ctx, rw.ID, "store credit without an expiry: Parrain could not recognise it after a retry, so it was not sent")
 	}
 	ref, err := e.Store.CreditStoreCredit(ctx, shop, app.StoreCredit{
-		Key: rw.Code, CustomerID: adv.CustomerID, Amount: app.Money{Minor: rw.AmountMinor, Currency: rw.Currency}, ExpiresAt: *rw.ExpiresAt,
+		Key: rw.Code, CustomerID: adv.CustomerID, Amount: rw.Credited(), ExpiresAt: *rw.ExpiresAt,
 	})
 	if err != nil {
 		if app.ErrorCode(err) == app.EINVALID {

@@ -255,3 +255,92 @@ func TestPercentStoreCreditOnWhatTheFriendPaid(t *testing.T) {
 		t.Fatalf("credits %+v, want 6.00 EUR for customer 501", credits)
 	}
 }
+
+// Store credit lands in the advocate's own currency. In a EUR shop, Marie
+// (customer 501) bought for 129.60 USD (120.00 EUR): her 15.00 EUR reward
+// is 16.20 USD on her USD account, credited once although Shopify answers
+// THROTTLED, then 503, then runs the credit and loses the answer. Anna
+// (customer 502) bought in USD once, then in EUR: her latest paid order
+// says EUR, and so is her credit. The cost stays 15.00 EUR each.
+func TestStoreCreditInTheAdvocatesCurrency(t *testing.T) {
+	h := newHarness(t, withSimulator())
+	const shop = "credit-usd.myshopify.com"
+	h.installAndSync(shop, "EUR")
+	h.order(shop, shopifysim.OrderInput{Email: "marie@example.com", FirstName: "Marie", CustomerID: 501, Total: "120.00",
+		PresentmentCurrency: "USD", PresentmentRate: "1.08"})
+	h.order(shop, shopifysim.OrderInput{Email: "anna@example.com", FirstName: "Anna", CustomerID: 502, Total: "50.00",
+		PresentmentCurrency: "USD", PresentmentRate: "1.08"})
+	var marie, anna *advocateView
+	eventually(t, 15*time.Second, "advocates", func() bool {
+		marie, anna = h.advocate("marie@example.com"), h.advocate("anna@example.com")
+		return marie != nil && marie.FriendState == "created" && anna != nil && anna.FriendState == "created"
+	})
+	h.advance(time.Minute)
+	h.order(shop, shopifysim.OrderInput{Email: "anna@example.com", FirstName: "Anna", CustomerID: 502, Total: "60.00"})
+	eventually(t, 15*time.Second, "Anna's second order", func() bool {
+		return h.count("SELECT count(*) FROM orders WHERE customer_id = '502' AND known AND paid") == 2
+	})
+	if n := h.count("SELECT count(*) FROM orders WHERE customer_id = '501' AND presentment_currency = 'USD' AND presentment_minor = 12960 AND total_minor = 12000"); n != 1 {
+		t.Fatalf("Marie's order does not keep her money beside the shop's (%d)", n)
+	}
+	if _, err := h.direct.Exec(`UPDATE programs SET reward_kind = 'store_credit', reward_amount_minor = 1500, reward_expiry_days = 60, holding_days = 14`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Marie's friend: her reward goes through the faults on its own.
+	bob := h.order(shop, shopifysim.OrderInput{Email: "bob@example.com", FirstName: "Bob", Total: "80.00", DiscountCodes: []string{marie.FriendCode}})
+	eventually(t, 15*time.Second, "Bob's referral", func() bool { s, _, _ := h.referral(bob); return s == "pending" })
+	h.sim.ThrottleNext(shop, 1)
+	h.sim.FailNext(shop, 1)
+	h.sim.LoseNextAnswers(shop, "storeCreditAccountCredit", 1)
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "Marie's credit issued", func() bool {
+		return h.count("SELECT count(*) FROM rewards WHERE state = 'issued'") == 1
+	})
+	credits := h.sim.StoreCredits(shop)
+	if len(credits) != 1 || credits[0].CustomerID != "501" || credits[0].Currency != "USD" || credits[0].Amount != "16.2" {
+		t.Fatalf("credits %+v, want one of 16.20 USD for customer 501", credits)
+	}
+	if st := h.sim.Stats(shop); st.Fields["storeCreditAccountCredit"] != 1 {
+		t.Fatalf("credit mutations run %d, want 1: the retry found the credit in the USD account", st.Fields["storeCreditAccountCredit"])
+	}
+	var ref string
+	if err := h.direct.QueryRow(`SELECT store_ref FROM rewards WHERE amount_minor = 1500 AND currency = 'EUR'
+		AND credit_minor = 1620 AND credit_currency = 'USD' AND state = 'issued'`).Scan(&ref); err != nil || ref != credits[0].ID {
+		t.Fatalf("Marie's reward row: ref %q, %v; want the cost in EUR, the credit in USD, ref %s", ref, err, credits[0].ID)
+	}
+	if n := h.count(`SELECT count(*) FROM events WHERE type = 'reward.issued'
+		AND payload #>> '{data,reward,credit,amount}' = '16.20' AND payload #>> '{data,reward,credit,currency}' = 'USD'
+		AND payload #>> '{data,reward,value,amount}' = '15.00' AND payload #>> '{data,reward,value,currency}' = 'EUR'`); n != 1 {
+		t.Fatalf("%d reward.issued events with the credit in USD and the value in EUR", n)
+	}
+	eventually(t, 30*time.Second, "Marie's reward email", func() bool {
+		for _, m := range h.mail.Messages("marie@example.com") {
+			if strings.Contains(m.Text, "$16.20") && !strings.Contains(m.Text, "€15") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Anna's friend: her latest order was in euros.
+	carl := h.order(shop, shopifysim.OrderInput{Email: "carl@example.com", FirstName: "Carl", Total: "80.00", DiscountCodes: []string{anna.FriendCode}})
+	eventually(t, 15*time.Second, "Carl's referral", func() bool { s, _, _ := h.referral(carl); return s == "pending" })
+	h.advance(15 * 24 * time.Hour)
+	if err := h.stack.Mux().ProcessTask(context.Background(), jobs.NewApproveReferralsTask()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "Anna's credit issued", func() bool {
+		return h.count("SELECT count(*) FROM rewards WHERE state = 'issued'") == 2
+	})
+	credits = h.sim.StoreCredits(shop)
+	if len(credits) != 2 || credits[1].CustomerID != "502" || credits[1].Currency != "EUR" || credits[1].Amount != "15.0" {
+		t.Fatalf("credits %+v, want Anna's 15.00 EUR second", credits)
+	}
+	if n := h.count("SELECT count(*) FROM rewards WHERE amount_minor = 1500 AND currency = 'EUR' AND credit_currency = '' AND state = 'issued'"); n != 1 {
+		t.Fatalf("Anna's reward row: %d in EUR without conversion", n)
+	}
+}

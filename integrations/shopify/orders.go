@@ -162,7 +162,24 @@ func ParseOrderEvent(payload []byte, paidTopic bool) (referrals.OrderEvent, erro
 		paid = true
 	}
 	return referrals.OrderEvent{Order: f, FirstName: first, LastInitial: referrals.Initial(last), Known: true, Paid: paid, Cancelled: o.CancelledAt != nil,
-		Locale: str(o.CustomerLocale), MarketingConsent: marketingConsent(o)}, nil
+		Locale: str(o.CustomerLocale), MarketingConsent: marketingConsent(o), Presentment: presentmentTotal(o, total)}, nil
+}
+
+// presentmentTotal is the order's total in the money the buyer paid in
+// (total_price_set.presentment_money) when it is another currency than the
+// shop's; the zero Money when it is the same, or the payload does not say.
+// Beside the shop-money total it gives the currency the buyer shops in and
+// the rate this order was charged at (store credit in their currency).
+func presentmentTotal(o order, shop app.Money) app.Money {
+	ts := o.TotalPriceSet
+	if ts == nil || ts.Presentment.Currency == "" || ts.Shop.Currency == "" {
+		return app.Money{}
+	}
+	m, err := app.ParseMoney(ts.Presentment.Amount, ts.Presentment.Currency)
+	if err != nil || m.Currency == shop.Currency || m.Minor <= 0 {
+		return app.Money{}
+	}
+	return m
 }
 
 // marketingConsent is the buyer's email marketing consent: the customer's

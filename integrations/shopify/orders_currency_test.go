@@ -40,23 +40,29 @@ func TestOrderTotalIsInShopMoney(t *testing.T) {
 	if _, err := sim.CreateOrder(domain, shopifysim.OrderInput{PresentmentCurrency: "USD", PresentmentRate: "cheap", Quiet: true}); err == nil {
 		t.Fatal("a presentment order without a rate was placed")
 	}
+	// Beside the shop-money total, the buyer's money when it is another
+	// currency (the rate store credit is converted at); nothing when the
+	// buyer paid in the shop's currency or the payload does not say.
 	for _, tc := range []struct {
-		name string
-		body []byte
-		want app.Money
+		name       string
+		body       []byte
+		want, pres app.Money
 	}{
-		{"Shopify's sample order (USD shop, USD buyer)", fixture, app.Money{Minor: 59894, Currency: "USD"}},
-		{"EUR shop, buyer paid 21.00 USD", usd, app.Money{Minor: 1944, Currency: "EUR"}},
-		{"EUR shop, buyer paid 17.85 GBP", gbp, app.Money{Minor: 2100, Currency: "EUR"}},
-		{"no *_set: total_price in currency", []byte(`{"id": 1, "total_price": "5.00", "currency": "EUR"}`), app.Money{Minor: 500, Currency: "EUR"}},
+		{"Shopify's sample order (USD shop, USD buyer)", fixture, app.Money{Minor: 59894, Currency: "USD"}, app.Money{}},
+		{"EUR shop, buyer paid 21.00 USD", usd, app.Money{Minor: 1944, Currency: "EUR"}, app.Money{Minor: 2100, Currency: "USD"}},
+		{"EUR shop, buyer paid 17.85 GBP", gbp, app.Money{Minor: 2100, Currency: "EUR"}, app.Money{Minor: 1785, Currency: "GBP"}},
+		{"no *_set: total_price in currency", []byte(`{"id": 1, "total_price": "5.00", "currency": "EUR"}`), app.Money{Minor: 500, Currency: "EUR"}, app.Money{}},
 		{"the set wins over total_price", []byte(`{"id": 1, "total_price": "5.00", "currency": "USD",
 			"total_price_set": {"shop_money": {"amount": "4.50", "currency_code": "EUR"}, "presentment_money": {"amount": "5.00", "currency_code": "USD"}}}`),
-			app.Money{Minor: 450, Currency: "EUR"}},
+			app.Money{Minor: 450, Currency: "EUR"}, app.Money{Minor: 500, Currency: "USD"}},
+		{"a malformed presentment amount is ignored", []byte(`{"id": 1, "total_price": "4.50", "currency": "EUR",
+			"total_price_set": {"shop_money": {"amount": "4.50", "currency_code": "EUR"}, "presentment_money": {"amount": "five", "currency_code": "USD"}}}`),
+			app.Money{Minor: 450, Currency: "EUR"}, app.Money{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, err := shopify.ParseOrderEvent(tc.body, true)
-			if err != nil || ev.Order.Total != tc.want {
-				t.Fatalf("total %v, %v; want %v", ev.Order.Total, err, tc.want)
+			if err != nil || ev.Order.Total != tc.want || ev.Presentment != tc.pres {
+				t.Fatalf("total %v, presentment %v, %v; want %v, %v", ev.Order.Total, ev.Presentment, err, tc.want, tc.pres)
 			}
 		})
 	}
