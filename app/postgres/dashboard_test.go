@@ -123,8 +123,13 @@ func (w *dashWorld) refer(orderRowID int64, adv string, kind attribution.Evidenc
 
 func (w *dashWorld) reward(referralID int64, adv string, amount int64) {
 	w.t.Helper()
+	w.rewardOf(app.OfferFixed, referralID, adv, amount)
+}
+
+func (w *dashWorld) rewardOf(kind string, referralID int64, adv string, amount int64) {
+	w.t.Helper()
 	rw, err := w.repo.ApproveReferral(context.Background(), referralID, &app.Reward{ShopID: w.shop.ID, ReferralID: referralID,
-		AdvocateID: w.advocate(adv), Code: fmt.Sprintf("THANKS-%d", referralID), Kind: "fixed", AmountMinor: amount, Currency: "EUR"})
+		AdvocateID: w.advocate(adv), Code: fmt.Sprintf("THANKS-%d", referralID), Kind: kind, AmountMinor: amount, Currency: "EUR"})
 	if err != nil || rw == nil {
 		w.t.Fatalf("approve %d: %v", referralID, err)
 	}
@@ -251,6 +256,14 @@ func TestDashboardRollupsEqualAFromScratchCount(t *testing.T) {
 			w.cancel(a)
 		}, func(t *testing.T, s map[string][]string) {
 			if len(s["days"]) != 1 || !strings.Contains(s["days"][0], "referred_orders=1") || !strings.Contains(s["days"][0], "reward_cost_minor=1000") {
+				t.Errorf("days: %v", s["days"])
+			}
+		}},
+		{"store credit costs its amount, a percent code nothing yet", "", func(w *dashWorld) {
+			w.rewardOf(app.OfferStoreCredit, w.refer(w.paid(a), "ann", attribution.EvidenceDiscountCode, app.ReferralPending), "ann", 1500)
+			w.rewardOf(app.OfferPercent, w.refer(w.paid(b), "ann", attribution.EvidenceDiscountCode, app.ReferralPending), "ann", 0)
+		}, func(t *testing.T, s map[string][]string) {
+			if len(s["days"]) != 1 || !strings.Contains(s["days"][0], "reward_cost_minor=1500") {
 				t.Errorf("days: %v", s["days"])
 			}
 		}},

@@ -227,7 +227,7 @@ func (r *ExperimentRepo) Counts(ctx context.Context, t *experiment.Test) (a, b e
 		ref AS (
 			SELECT f.advocate_id, count(*) AS orders, count(DISTINCT f.click_id) AS click_orders,
 				sum(o.total_minor - o.refunded_minor) AS revenue,
-				coalesce(sum(w.amount_minor) FILTER (WHERE w.kind = 'fixed' AND w.state IN ('issuing', 'issued')), 0) AS cost
+				coalesce(sum(w.amount_minor) FILTER (WHERE w.kind IN ('fixed', 'store_credit') AND w.state IN ('issuing', 'issued')), 0) AS cost
 			FROM arms JOIN referrals f ON f.advocate_id = arms.advocate_id
 			JOIN orders o ON o.id = f.order_id AND o.shop_id = @shop
 			LEFT JOIN rewards w ON w.referral_id = f.id AND w.shop_id = @shop
