@@ -1,0 +1,112 @@
+package i18n
+
+import "strings"
+
+// emailsEventsMessages are the words of the console's Emails page and its
+// Events pages (the endpoints and one endpoint's deliveries), by key:
+// English, French. Merged into the catalogue at start.
+var emailsEventsMessages = [][3]string{
+	{"emails.title", "Emails", "E-mails"},
+	{"emails.off", "Email is not set up on this Parrain (SMTP_URL): messages are decided and listed below, none is sent.", "L'e-mail n'est pas configuré sur ce Parrain (SMTP_URL) : les messages sont décidés et listés ci-dessous, aucun n'est envoyé."},
+	{"emails.settings", "Settings", "Réglages"},
+	{"emails.reply_to", "Reply-to address (customers' replies go there)", "Adresse de réponse (les réponses des clients y arrivent)"},
+	{"emails.reminder", "Share reminder: days after a customer becomes an advocate without sharing (0 = off)", "Rappel de partage : jours après qu'un client devient parrain sans partager (0 = désactivé)"},
+	{"emails.expiring", "Reward expiring: days before an unused reward expires (0 = off)", "Récompense bientôt expirée : jours avant qu'une récompense inutilisée expire (0 = désactivé)"},
+	{"emails.welcome", "Welcome email after the first order", "E-mail de bienvenue après la première commande"},
+	{"emails.consent", "Reminders, reward-expiring and welcome emails go only to customers who accepted marketing emails in the store, with a one-click unsubscribe link. Reward earned and friend ordered go to every advocate (unless their address bounced).", "Les rappels, les avis d'expiration et les e-mails de bienvenue ne vont qu'aux clients qui ont accepté les e-mails marketing dans la boutique, avec un lien de désabonnement en un clic. « Récompense gagnée » et « Un ami a commandé » vont à tous les parrains (sauf si leur adresse a été rejetée)."},
+	{"emails.text", "Text:", "Texte :"},
+	{"emails.which", "%s (%s)", "%s (%s)"},
+	{"emails.subject", "Subject (empty = built-in: “%s”)", "Objet (vide = celui d'origine : « %s »)"},
+	{"emails.body", "Body (empty = built-in; a line whose placeholder has no value is left out)", "Texte (vide = celui d'origine ; une ligne dont la variable n'a pas de valeur est omise)"},
+	{"emails.placeholders", "Placeholders", "Variables"},
+	{"emails.save", "Save", "Enregistrer"},
+	{"emails.preview_button", "Preview without saving", "Aperçu sans enregistrer"},
+	{"emails.preview", "Preview (%s, sample data)", "Aperçu (%s, données d'exemple)"},
+	{"emails.preview_frame", "HTML preview", "Aperçu HTML"},
+	{"emails.subject_is", "Subject:", "Objet :"},
+	{"emails.plain", "Plain text", "Texte brut"},
+	{"emails.send_test", "Send a test to me", "M'envoyer un test"},
+	{"emails.latest", "Latest messages", "Derniers messages"},
+	{"emails.kind", "Kind", "Type"},
+	{"emails.to", "To", "Destinataire"},
+	{"emails.subject_col", "Subject", "Objet"},
+	{"emails.where", "Where is it?", "Où en est-il ?"},
+	{"emails.none", "No message yet.", "Aucun message pour l'instant."},
+	{"emails.saved", "Email settings saved.", "Réglages des e-mails enregistrés."},
+	{"emails.test_sent", "Test sent to %s.", "Test envoyé à %s."},
+	{"emails.lang.en", "English", "anglais"},
+	{"emails.lang.fr", "French", "français"},
+	{"emails.kind.reward_earned", "Reward earned", "Récompense gagnée"},
+	{"emails.kind.friend_ordered", "Friend ordered", "Un ami a commandé"},
+	{"emails.kind.share_reminder", "Share reminder", "Rappel de partage"},
+	{"emails.kind.reward_expiring", "Reward expiring", "Récompense bientôt expirée"},
+	{"emails.kind.welcome", "Welcome", "Bienvenue"},
+	{"emails.kind.test", "Test", "Test"},
+	{"emails.ph.first_name", "the advocate's first name", "le prénom du parrain"},
+	{"emails.ph.shop", "the shop's name", "le nom de la boutique"},
+	{"emails.ph.code", "the reward code", "le code de la récompense"},
+	{"emails.ph.value", "the reward's value (10 €, 15 %)", "la valeur de la récompense (10 €, 15 %)"},
+	{"emails.ph.expiry", "the reward's expiry date", "la date d'expiration de la récompense"},
+	{"emails.ph.friend", "the friend who ordered (first name and initial)", "l'ami qui a commandé (prénom et initiale)"},
+	{"emails.ph.reward_date", "when the reward comes", "quand la récompense arrive"},
+	{"emails.ph.friend_offer", "what friends get", "ce que reçoivent les amis"},
+	{"emails.ph.link", "the advocate's referral link", "le lien de parrainage du parrain"},
+	{"emails.ph.friend_code", "the advocate's friend code", "le code ami du parrain"},
+	{"emails.ph.advocate_page", "the advocate's own page", "la page du parrain"},
+	{"emails.ph.campaign", "the campaign running, if any (\"Double rewards — until 31 December\"); its line is left out otherwise", "la campagne en cours, s'il y en a une (« Récompenses doublées — jusqu'au 31 décembre ») ; sinon sa ligne est omise"},
+
+	{"events.title", "Events", "Événements"},
+	{"events.intro", "Parrain POSTs a signed JSON message to each endpoint when something it subscribed to happens (Standard Webhooks: %s). Failed deliveries are retried for a day; an endpoint failing for a day is disabled and you are told on the dashboard. Payloads: docs/events.md.", "Parrain envoie (POST) un message JSON signé à chaque point de réception quand survient un événement auquel il est abonné (Standard Webhooks : %s). Les envois échoués sont retentés pendant un jour ; un point de réception en échec depuis un jour est désactivé et le tableau de bord vous le signale. Contenus : docs/events.md."},
+	{"events.added", "Endpoint added", "Point de réception ajouté"},
+	{"events.secret_once", "Its signing secret, shown once here (the shop's owner can reveal it again on the endpoint's page):", "Son secret de signature, affiché une seule fois ici (le propriétaire de la boutique peut l'afficher à nouveau sur la page du point de réception) :"},
+	{"events.verify", "Verify each message with it: base64(HMAC-SHA256(secret's bytes after %s, webhook-id + \".\" + webhook-timestamp + \".\" + body)) must be one of the %s signatures.", "Vérifiez chaque message avec lui : base64(HMAC-SHA256(octets du secret après %s, webhook-id + « . » + webhook-timestamp + « . » + corps)) doit être l'une des signatures %s."},
+	{"events.url", "URL", "URL"},
+	{"events.description", "Description", "Description"},
+	{"events.events", "Events", "Événements"},
+	{"events.events_are", "Events:", "Événements :"},
+	{"events.state", "State", "État"},
+	{"events.failing_since", "failing since %s", "en échec depuis le %s"},
+	{"events.enabled", "enabled", "actif"},
+	{"events.disabled", "disabled", "désactivé"},
+	{"events.none", "No endpoint yet.", "Aucun point de réception pour l'instant."},
+	{"events.add", "Add an endpoint", "Ajouter un point de réception"},
+	{"events.add_button", "Add endpoint", "Ajouter le point de réception"},
+	{"events.owner_only", "Only the shop's owner adds endpoints.", "Seul le propriétaire de la boutique ajoute des points de réception."},
+	{"events.endpoint", "Endpoint", "Point de réception"},
+	{"events.back", "← Events", "← Événements"},
+	{"events.secret", "Signing secret:", "Secret de signature :"},
+	{"events.reveal", "Reveal the signing secret", "Afficher le secret de signature"},
+	{"events.enable", "Enable again", "Réactiver"},
+	{"events.delete", "Delete", "Supprimer"},
+	{"events.deliveries", "Deliveries", "Envois"},
+	{"events.event", "Event", "Événement"},
+	{"events.attempts", "Attempts", "Tentatives"},
+	{"events.last_answer", "Last answer", "Dernière réponse"},
+	{"events.log", "Log", "Journal"},
+	{"events.actions", "Actions", "Actions"},
+	{"events.attempt_count", "%d attempt(s)", "%d tentative(s)"},
+	{"events.next_try", "next try %s", "prochain essai le %s"},
+	{"events.no_answer", "no answer", "pas de réponse"},
+	{"events.in_ms", "in %d ms", "en %d ms"},
+	{"events.resend", "Send again", "Renvoyer"},
+	{"events.nothing_sent", "Nothing sent to this endpoint yet.", "Rien n'a encore été envoyé à ce point de réception."},
+	{"events.state.pending", "pending", "en attente"},
+	{"events.state.sending", "sending", "en cours d'envoi"},
+	{"events.state.delivered", "delivered", "livré"},
+	{"events.state.failed", "failed", "échoué"},
+	{"events.gone", "the endpoint answered 410 Gone", "le point de réception a répondu 410 Gone"},
+	{"events.enabled_done", "Endpoint enabled.", "Point de réception réactivé."},
+	{"events.deleted_done", "Endpoint deleted.", "Point de réception supprimé."},
+	{"events.resent_done", "Queued: it is sent again within seconds.", "En file : il est renvoyé dans quelques secondes."},
+}
+
+func init() {
+	for _, m := range emailsEventsMessages {
+		messages["en"][m[0]], messages["fr"][m[0]] = m[1], m[2]
+		// Say looks sentences up by their English words; the index may
+		// have been built before this file's init ran.
+		if english != nil && !strings.Contains(m[1], "%") {
+			english[m[1]] = m[0]
+		}
+	}
+}
