@@ -34,6 +34,9 @@ var (
 	identifier = regexp.MustCompile(`\{\w+\}|\w+_\w+`)
 	anyTag     = regexp.MustCompile(`(?s)<[^>]*>`)
 	emailLike  = regexp.MustCompile(`\S+@\S+`)
+	// "12,50 €" (or "12 €") in French; "€12.50" is English.
+	frenchEuros  = regexp.MustCompile(`\d+(,\d\d)?\x{a0}€`)
+	englishEuros = regexp.MustCompile(`€\d|\d\.\d\d\x{a0}?€`)
 )
 
 // englishIn returns the sentinels found in a page's visible text.
@@ -141,6 +144,11 @@ func TestConsoleFrenchPagesShowNoEnglish(t *testing.T) {
 		t.Fatalf("endpoint: %d %.300s", status, body)
 	}
 	check("endpoint", body)
+	// Money is written the French way: the amount, a comma, then "€".
+	_, dash := support.get(pa + "/dashboard")
+	if !frenchEuros.MatchString(dash) || englishEuros.MatchString(dash) {
+		t.Errorf("the French dashboard does not write euros the French way: %v", frenchEuros.FindAllString(dash, 5))
+	}
 	// The sentinels do catch English: the same page in English has them.
 	_, en := support.get(pa + "/dashboard?lang=en")
 	if len(englishIn(en)) == 0 {
