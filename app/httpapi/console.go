@@ -59,7 +59,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f%%", f*100)
 	},
-	"who":     who,
+	"who": who,
 	// tHTML is a catalogue sentence that carries markup (<b>), its
 	// values escaped.
 	"tHTML": func(p *i18n.Printer, key string, args ...any) template.HTML {
