@@ -1,6 +1,10 @@
 package i18n
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+	"time"
+)
 
 // emailsEventsMessages are the words of the console's Emails page and its
 // Events pages (the endpoints and one endpoint's deliveries), by key:
@@ -98,6 +102,48 @@ var emailsEventsMessages = [][3]string{
 	{"events.enabled_done", "Endpoint enabled.", "Point de réception réactivé."},
 	{"events.deleted_done", "Endpoint deleted.", "Point de réception supprimé."},
 	{"events.resent_done", "Queued: it is sent again within seconds.", "En file : il est renvoyé dans quelques secondes."},
+	// The refusals and reasons app/events and app/email write in English.
+	{"events.no_success", "no successful delivery since %s (%s)", "aucun envoi réussi depuis le %s (%s)"},
+	{"events.err.no_resolve", "url: %s does not resolve: check the address", "URL : %s ne répond pas au DNS : vérifiez l'adresse"},
+	{"events.err.private_addr", "url: %s is not a public address (%s): Parrain only sends events to the internet", "URL : %s n'est pas une adresse publique (%s) : Parrain n'envoie d'événements que sur Internet"},
+	{"events.err.private", "url: %s is not a public address", "URL : %s n'est pas une adresse publique"},
+	{"events.err.url_required", "url: required", "URL : obligatoire"},
+	{"events.err.url_long", "url: at most 2000 characters", "URL : 2000 caractères au plus"},
+	{"events.err.url_http", "url: must be an http(s) address, like https://hooks.example.com/parrain", "URL : doit être une adresse http(s), comme https://hooks.example.com/parrain"},
+	{"events.err.url_user", "url: no user name or password in the address (the signature authenticates Parrain)", "URL : ni nom d'utilisateur ni mot de passe dans l'adresse (la signature authentifie Parrain)"},
+	{"events.err.url_fragment", "url: no #fragment", "URL : pas de #fragment"},
+	{"events.err.description", "description: at most 200 characters", "Description : 200 caractères au plus"},
+	{"events.err.pick", "events: pick at least one", "Événements : choisissez-en au moins un"},
+	{"emails.err.reply_to", "reply_to: an email address like support@example.com", "Adresse de réponse : une adresse e-mail comme support@example.com"},
+	{"emails.err.reminder", "reminder_after_days: 0 (off) to %s", "Rappel de partage : de 0 (désactivé) à %s"},
+	{"emails.err.expiring", "expiring_before_days: 0 (off) to %s", "Récompense bientôt expirée : de 0 (désactivé) à %s"},
+	{"emails.err.subject", "templates.%s.%s.subject: one line, at most %s characters", "Objet (%s, %s) : une ligne, %s caractères au plus"},
+	{"emails.err.body", "templates.%s.%s.body: at most %s characters", "Texte (%s, %s) : %s caractères au plus"},
+	{"emails.err.placeholder", "templates.%s.%s: unknown placeholder {%s}", "Modèle (%s, %s) : variable inconnue {%s}"},
+}
+
+// emailsEventsPatterns put in the viewer's words the sentences above that
+// carry values.
+var emailsEventsPatterns = []pattern{
+	{regexp.MustCompile(`^no successful delivery since (\S+) \((.+)\)$`), "events.no_success", []func(*Printer, string) string{rfc3339, duration}},
+	{regexp.MustCompile(`^url: (\S+) does not resolve: check the address$`), "events.err.no_resolve", []func(*Printer, string) string{keep}},
+	{regexp.MustCompile(`^url: (\S+) is not a public address \((.+)\): Parrain only sends events to the internet$`), "events.err.private_addr", []func(*Printer, string) string{keep, keep}},
+	{regexp.MustCompile(`^url: (\S+) is not a public address$`), "events.err.private", []func(*Printer, string) string{keep}},
+	{regexp.MustCompile(`^reminder_after_days: 0 \(off\) to (\d+)$`), "emails.err.reminder", []func(*Printer, string) string{keep}},
+	{regexp.MustCompile(`^expiring_before_days: 0 \(off\) to (\d+)$`), "emails.err.expiring", []func(*Printer, string) string{keep}},
+	{regexp.MustCompile(`^templates\.(\w+)\.(\w+)\.subject: one line, at most (\d+) characters$`), "emails.err.subject", []func(*Printer, string) string{keep, keep, keep}},
+	{regexp.MustCompile(`^templates\.(\w+)\.(\w+)\.body: at most (\d+) characters$`), "emails.err.body", []func(*Printer, string) string{keep, keep, keep}},
+	{regexp.MustCompile(`^templates\.(\w+)\.(\w+): unknown placeholder \{(\w+)\}$`), "emails.err.placeholder", []func(*Printer, string) string{keep, keep, keep}},
+}
+
+// rfc3339 is an instant written in RFC 3339, in the shop's zone and the
+// viewer's language.
+func rfc3339(p *Printer, v string) string {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return v
+	}
+	return p.DateTime(t)
 }
 
 func init() {
@@ -109,4 +155,5 @@ func init() {
 			english[m[1]] = m[0]
 		}
 	}
+	patterns = append(patterns, emailsEventsPatterns...)
 }

@@ -14,6 +14,12 @@ func TestSayPutsOtherPackagesSentencesInTheViewersWords(t *testing.T) {
 			"Une règle refuse cette attribution (même client que le parrain) : cochez le forçage et dites pourquoi pour l'attribuer quand même."},
 		{"fr", "The friend amount cannot be negative.", "Le champ « montant offert à l'ami » ne peut pas être négatif."},
 		{"fr", "not emailed: no consent", "non envoyé : pas de consentement"},
+		{"fr", "no successful delivery since 2026-12-20T08:00:00Z (24h0m0s)", "aucun envoi réussi depuis le 20 déc. 2026 à 09:00 CET (1 jour)"},
+		{"fr", "the endpoint answered 410 Gone", "le point de réception a répondu 410 Gone"},
+		{"fr", "url: 10.0.0.1 is not a public address", "URL : 10.0.0.1 n'est pas une adresse publique"},
+		{"fr", "templates.reward_earned.en: unknown placeholder {password}", "Modèle (reward_earned, en) : variable inconnue {password}"},
+		{"en", "templates.reward_earned.en: unknown placeholder {password}", "templates.reward_earned.en: unknown placeholder {password}"},
+		{"fr", "Endpoint deleted.", "Point de réception supprimé."},
 		{"fr", "Something nobody wrote here", "Something nobody wrote here"},
 		{"fr", "", ""},
 	} {
