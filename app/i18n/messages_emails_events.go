@@ -157,3 +157,27 @@ func init() {
 	}
 	patterns = append(patterns, emailsEventsPatterns...)
 }
+
+var amountRE = regexp.MustCompile(`^(-?\d+)(?:\.(\d+))? ([A-Z]{3})$`)
+
+// amountSymbols are the signs the French console writes after an amount;
+// other currencies keep their ISO code.
+var amountSymbols = map[string]string{"EUR": "€", "USD": "$ US", "GBP": "£", "CHF": "CHF", "CAD": "$ CA"}
+
+// amount is money the engine wrote as app.Money.String() ("12.50 EUR"),
+// written the French way in French ("12,50 €"), as it came in English.
+func amount(p *Printer, v string) string {
+	m := amountRE.FindStringSubmatch(v)
+	if m == nil || p.Lang != "fr" {
+		return v
+	}
+	num := m[1]
+	if m[2] != "" {
+		num += "," + m[2]
+	}
+	sym, ok := amountSymbols[m[3]]
+	if !ok {
+		sym = m[3]
+	}
+	return num + "\u00a0" + sym
+}

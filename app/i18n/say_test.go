@@ -20,6 +20,9 @@ func TestSayPutsOtherPackagesSentencesInTheViewersWords(t *testing.T) {
 		{"fr", "templates.reward_earned.en: unknown placeholder {password}", "Modèle (reward_earned, en) : variable inconnue {password}"},
 		{"en", "templates.reward_earned.en: unknown placeholder {password}", "templates.reward_earned.en: unknown placeholder {password}"},
 		{"fr", "Endpoint deleted.", "Point de réception supprimé."},
+		{"fr", "order total 12.50 EUR is under the minimum 20.00 EUR", "le total 12,50\u00a0€ est sous le minimum de 20,00\u00a0€"},
+		{"en", "order total 12.50 EUR is under the minimum 20.00 EUR", "order total 12.50 EUR is under the minimum 20.00 EUR"},
+		{"fr", "order total 12.50 SEK is not in the program currency EUR", "le total 12,50\u00a0SEK n'est pas dans la devise du programme, EUR"},
 		{"fr", "Something nobody wrote here", "Something nobody wrote here"},
 		{"fr", "", ""},
 	} {
