@@ -120,6 +120,11 @@ type Service struct {
 	// Campaigns, when set, gives the campaign in force: the page shows
 	// its offer and until when it runs.
 	Campaigns popup.Campaigns
+	// InForce, when set, is the program in force for the advocate now
+	// (the engine's offer policies: an A/B arm, then the campaign), so
+	// the page states the offer their friend code carries, like the
+	// popup does. It applies the campaign itself.
+	InForce func(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, at time.Time) (app.Program, app.OfferSource, error)
 }
 
 func (s *Service) now() time.Time {
@@ -220,9 +225,16 @@ func (s *Service) build(ctx context.Context, shop *app.Shop, rec *Record, langua
 		if cp, err = s.Campaigns.Current(ctx, shop.ID); err != nil {
 			return nil, err
 		}
-		if cp != nil {
-			p = cp.Apply(p)
+	}
+	if s.InForce != nil {
+		// The engine's policies apply the campaign themselves: applying
+		// it here again would add an "add" campaign twice.
+		adv := rec.Advocate
+		if p, _, err = s.InForce(ctx, shop, p, &adv, s.now()); err != nil {
+			return nil, err
 		}
+	} else if cp != nil {
+		p = cp.Apply(p)
 	}
 	pg := Build(p, rec, name, strings.TrimRight(s.LinkBase, "/"), lang, loc, s.now())
 	if pg.Offer != "" {

@@ -138,3 +138,33 @@ func TestValueSaysTheRewardEarned(t *testing.T) {
 		})
 	}
 }
+
+// With InForce (the engine's offer policies: the A/B arm, then the
+// campaign), {friend_offer} states the arm's offer and the campaign counts
+// once: the policies applied it, the email does not again.
+func TestValuesUseTheOfferInForce(t *testing.T) {
+	p := app.DefaultProgram(1, "EUR") // friend 10 %, reward 10.00 EUR
+	double := &app.Campaign{ID: 3, Name: "Double", Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), Mode: app.CampaignAdd,
+		Reward: &app.Offer{Kind: app.OfferFixed, AmountMinor: 1000}}
+	var asked *app.Advocate
+	armB := func(_ context.Context, _ *app.Shop, p app.Program, adv *app.Advocate, _ time.Time) (app.Program, app.OfferSource, error) {
+		asked = adv
+		p.FriendKind, p.FriendPercent = app.OfferPercent, 25
+		return double.Apply(p), app.OfferSource{Arm: "B", CampaignID: double.ID}, nil
+	}
+	s := &Service{Campaigns: oneCampaign{double}, InForce: armB, Now: time.Now}
+	f := &Facts{Shop: app.Shop{ID: 1}, Program: p, Advocate: app.Advocate{ID: 7}}
+	v := s.values(context.Background(), &Item{ShopID: 1, Kind: ShareReminder}, f, "en")
+	if asked == nil || asked.ID != 7 {
+		t.Fatalf("InForce asked about %+v, want advocate 7", asked)
+	}
+	if !strings.Contains(v["friend_offer"], "25%") {
+		t.Errorf("{friend_offer} %q, want the arm's 25%%", v["friend_offer"])
+	}
+	if want := RewardValue(app.OfferFixed, 0, 2000, "EUR", "en"); v["value"] != want {
+		t.Errorf("{value} %q, want %q (the campaign once)", v["value"], want)
+	}
+	if v["campaign"] == "" {
+		t.Error("no {campaign} line")
+	}
+}

@@ -37,6 +37,11 @@ type Service struct {
 	// Campaigns, when set, gives the campaign in force: {campaign},
 	// {friend_offer} and an unissued {value} then say its offer.
 	Campaigns popup.Campaigns
+	// InForce, when set, is the program in force for the advocate now
+	// (the engine's offer policies: an A/B arm, then the campaign), so
+	// {friend_offer} and an unissued {value} say what the advocate's
+	// friend code carries, like the popup. It applies the campaign itself.
+	InForce func(ctx context.Context, shop *app.Shop, p app.Program, adv *app.Advocate, at time.Time) (app.Program, app.OfferSource, error)
 }
 
 // Reasons a message is not sent, as the console shows them.
@@ -172,14 +177,31 @@ func (s *Service) Compose(ctx context.Context, it *Item, f *Facts, st Settings, 
 func (s *Service) values(ctx context.Context, it *Item, f *Facts, lang string) Values {
 	p := f.Program
 	var campaign string
+	var c *app.Campaign
 	if s.Campaigns != nil && f.Shop.ID != 0 {
-		c, err := s.Campaigns.Current(ctx, f.Shop.ID)
-		if err != nil {
+		var err error
+		if c, err = s.Campaigns.Current(ctx, f.Shop.ID); err != nil {
 			logging.From(ctx).Warn("campaign in force", "shop_id", f.Shop.ID, "error", err.Error())
+			c = nil
 		} else if c != nil {
-			p = c.Apply(p)
 			campaign = popup.CampaignLine(c, lang, f.Shop.Timezone)
 		}
+	}
+	shaped := false
+	if s.InForce != nil && f.Shop.ID != 0 {
+		// The engine's policies apply the campaign themselves: applying
+		// it here again would add an "add" campaign twice.
+		adv := f.Advocate
+		if in, _, err := s.InForce(ctx, &f.Shop, p, &adv, s.Now()); err != nil {
+			// The message still goes, with the standing offer and the
+			// campaign: the policies' store failing must not stop it.
+			logging.From(ctx).Warn("offer in force", "shop_id", f.Shop.ID, "advocate_id", f.Advocate.ID, "error", err.Error())
+		} else {
+			p, shaped = in, true
+		}
+	}
+	if !shaped && c != nil {
+		p = c.Apply(p)
 	}
 	name := f.Shop.Name
 	if name == "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/popup"
 )
 
 // Campaigns is the merchant's campaigns (app/campaigns.Service).
@@ -194,7 +195,8 @@ func (s *Server) renderCampaigns(c *gin.Context, status int, form url.Values, er
 	s.render(c, status, "campaigns", v)
 }
 
-// campaignOfferWords is one side of a campaign for the list: "+10.00", "25 %".
+// campaignOfferWords is one side of a campaign for the list, in the
+// viewer's language: "+ $10", "+ 10 €", "25 %".
 func campaignOfferWords(o *app.Offer, mode, currency, lang string) string {
 	if o == nil {
 		return "—"
@@ -202,9 +204,9 @@ func campaignOfferWords(o *app.Offer, mode, currency, lang string) string {
 	var w string
 	switch o.Kind {
 	case app.OfferPercent:
-		w = strconv.Itoa(o.Percent) + " %"
+		w = popup.Percent(o.Percent, lang)
 	case app.OfferFixed:
-		w = app.Money{Minor: o.AmountMinor, Currency: currency}.String()
+		w = popup.FormatMoney(app.Money{Minor: o.AmountMinor, Currency: currency}, lang)
 	default:
 		w = o.Kind
 	}

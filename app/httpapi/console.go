@@ -47,12 +47,19 @@ var templateFS embed.FS
 var adminJS []byte
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"money": func(minor int64, cur string) string {
-		return popup.FormatMoney(app.Money{Minor: minor, Currency: cur}, "en")
+	// money and pct write amounts and rates as the viewer's language
+	// does: "$12.50", "12,50 €"; "12.5%", "12,5 %".
+	"money": func(p *i18n.Printer, minor int64, cur string) string {
+		return popup.FormatMoney(app.Money{Minor: minor, Currency: cur}, p.Lang)
 	},
 	"decimal": func(minor int64, cur string) string { return app.Money{Minor: minor, Currency: cur}.Decimal() },
-	"pct":     func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
-	"who":     who,
+	"pct": func(p *i18n.Printer, f float64) string {
+		if p.Lang == "fr" {
+			return strings.Replace(fmt.Sprintf("%.1f\u00a0%%", f*100), ".", ",", 1)
+		}
+		return fmt.Sprintf("%.1f%%", f*100)
+	},
+	"who": who,
 	// tHTML is a catalogue sentence that carries markup (<b>), its
 	// values escaped.
 	"tHTML": func(p *i18n.Printer, key string, args ...any) template.HTML {

@@ -218,7 +218,17 @@ func (s *Server) apiEmailTest(c *gin.Context) {
 }
 
 func (s *Server) consoleEmails(c *gin.Context) {
-	k, lang, err := kindAndLang(c.Query("kind"), c.Query("lang"))
+	// The page's own links name the email's language mail_lang: a lang=
+	// would also switch the console's language. Without either, the
+	// email shown is in the viewer's language.
+	lang := c.Query("mail_lang")
+	if lang == "" {
+		lang = c.Query("lang")
+	}
+	if lang == "" {
+		lang = s.printer(c, shopFrom(c).Timezone).Lang
+	}
+	k, lang, err := kindAndLang(c.Query("kind"), lang)
 	if err != nil {
 		fail(c, err)
 		return
@@ -248,7 +258,7 @@ func (s *Server) renderEmails(c *gin.Context, status int, k email.Kind, lang str
 	}
 	builtin := email.Builtin(k, lang)
 	cur := st.Templates[k][lang]
-	s.render(c, status, "emails", view{"Title": "Emails", "Page": "emails", "S": st, "Kind": string(k), "Lang": lang,
+	s.render(c, status, "emails", view{"Title": s.printer(c, shop.Timezone).T("emails.title"), "Page": "emails", "S": st, "Kind": string(k), "Lang": lang,
 		"Kinds": email.Kinds, "Languages": email.Languages, "Tpl": cur, "Builtin": builtin, "Preview": r,
 		"PreviewHTML": r.HTML, "Placeholders": email.Placeholders(), "Recent": emailViews(recent, s.EmailEnabled),
 		"FormError": formErr, "Enabled": s.EmailEnabled})
@@ -308,7 +318,8 @@ func (s *Server) consoleSaveEmails(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/console/shops/"+shop.Domain+"/emails?kind="+string(k)+"&lang="+lang+"&done="+url.QueryEscape("Email settings saved."))
+	c.Redirect(http.StatusSeeOther, "/console/shops/"+shop.Domain+"/emails?kind="+string(k)+"&mail_lang="+lang+"&done="+
+		url.QueryEscape(s.printer(c, shop.Timezone).T("emails.saved")))
 }
 
 func (s *Server) consoleEmailTest(c *gin.Context) {
@@ -318,8 +329,8 @@ func (s *Server) consoleEmailTest(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/console/shops/"+shop.Domain+"/emails?kind="+url.QueryEscape(c.PostForm("kind"))+"&lang="+
-		url.QueryEscape(c.PostForm("lang"))+"&done="+url.QueryEscape("Test sent to "+to+"."))
+	c.Redirect(http.StatusSeeOther, "/console/shops/"+shop.Domain+"/emails?kind="+url.QueryEscape(c.PostForm("kind"))+"&mail_lang="+
+		url.QueryEscape(c.PostForm("lang"))+"&done="+url.QueryEscape(s.printer(c, shop.Timezone).T("emails.test_sent", to)))
 }
 
 // EmailView is one message as the console shows it.

@@ -187,7 +187,7 @@ func (s *Server) renderEndpoints(c *gin.Context, status int, v view) {
 		fail(c, err)
 		return
 	}
-	v["Title"], v["Page"], v["Endpoints"], v["Types"] = "Events", "events", list, events.Types
+	v["Title"], v["Page"], v["Endpoints"], v["Types"] = s.printer(c, shopFrom(c).Timezone).T("events.title"), "events", list, events.Types
 	v["Owner"] = isOwner(principalFrom(c))
 	s.render(c, status, "endpoints", v)
 }
@@ -227,7 +227,7 @@ func (s *Server) renderEndpoint(c *gin.Context, v view) {
 		fail(c, err)
 		return
 	}
-	v["Title"], v["Page"], v["E"], v["Deliveries"], v["Owner"] = "Endpoint", "events", e, ds, isOwner(principalFrom(c))
+	v["Title"], v["Page"], v["E"], v["Deliveries"], v["Owner"] = s.printer(c, shop.Timezone).T("events.endpoint"), "events", e, ds, isOwner(principalFrom(c))
 	s.render(c, http.StatusOK, "endpoint", v)
 }
 

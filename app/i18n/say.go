@@ -141,15 +141,15 @@ var patterns = []pattern{
 	// app/attribution rule reasons.
 	{regexp.MustCompile(`^the order was placed on (.+), before the advocate got their code on (.+)$`), "reason.before_advocate", []func(*Printer, string) string{utcDate, utcDate}},
 	{regexp.MustCompile(`^the customer already had (\d+) order\(s\)$`), "reason.prior_orders", []func(*Printer, string) string{keep}},
-	{regexp.MustCompile(`^order total (.+) is not in the program currency (\S+)$`), "reason.currency", []func(*Printer, string) string{keep, keep}},
-	{regexp.MustCompile(`^order total (.+) is under the minimum (.+)$`), "reason.under_minimum", []func(*Printer, string) string{keep, keep}},
+	{regexp.MustCompile(`^order total (.+) is not in the program currency (\S+)$`), "reason.currency", []func(*Printer, string) string{amount, keep}},
+	{regexp.MustCompile(`^order total (.+) is under the minimum (.+)$`), "reason.under_minimum", []func(*Printer, string) string{amount, amount}},
 	{regexp.MustCompile(`^orders from "(.*)" are excluded$`), "reason.source", []func(*Printer, string) string{keep}},
 	{regexp.MustCompile(`^the advocate already has (\d+) referral\(s\) in (.+) \(cap (\d+)\)$`), "reason.cap", []func(*Printer, string) string{keep, days, keep}},
 	{regexp.MustCompile(`^(\d+) referred orders from this IP within (.+)$`), "reason.velocity_ip", []func(*Printer, string) string{keep, duration}},
 	{regexp.MustCompile(`^(\d+) referred orders from one address in (.+)$`), "reason.velocity_address", []func(*Printer, string) string{keep, keep}},
 	{regexp.MustCompile(`^(\d+) referred orders on this advocate within (.+)$`), "reason.velocity_advocate", []func(*Printer, string) string{keep, duration}},
 	// app/referrals reversal.
-	{regexp.MustCompile(`^partial refund took the order to (.+), under the minimum (.+)$`), "reason.partial_refund", []func(*Printer, string) string{keep, keep}},
+	{regexp.MustCompile(`^partial refund took the order to (.+), under the minimum (.+)$`), "reason.partial_refund", []func(*Printer, string) string{amount, amount}},
 	// app/postgres: the manual attribution's line.
 	{regexp.MustCompile(`^by (\S+): (.*)$`), "reason.by", []func(*Printer, string) string{whoPart, keep}},
 	// app.Program problems with values.

@@ -122,6 +122,19 @@ func TestABTestThroughTheAPIAndTheEngine(t *testing.T) {
 			t.Errorf("popup of a buyer in %s: %d %s, want the offer to say %s", arm, status, raw, want)
 		}
 	}
+	// So does the advocate's own page, which states the arm's offer
+	// once (the engine's policies, not the standing offer).
+	for arm, want := range map[string]string{"A": "friends 10% off", "B": "friends 25% off"} {
+		other := map[string]string{"A": "friends 25% off", "B": "friends 10% off"}[arm]
+		link, err := h.stack.AdvocatePages().AdvocateURL(ctx, sh.ID, byArm[arm].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := getPage(t, link)
+		if !strings.Contains(page, want) || strings.Contains(page, other) {
+			t.Errorf("advocate page of a buyer in %s: want the offer to say %s, not %s:\n%s", arm, want, other, page)
+		}
+	}
 
 	// Friends order: each referral earns its advocate's arm's reward.
 	referred := func(a *advocateView, email string) (arm string, reward int64) {

@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,14 +26,17 @@ var englishSentinels = []string{
 var (
 	scriptOrStyle = regexp.MustCompile(`(?is)<(script|style)\b.*?</(script|style)>`)
 	codeTag       = regexp.MustCompile(`(?is)<code\b.*?</code>`)
-	// Data in its own language (a shop's name, an email's subject) is
+	// Data in its own language (a shop's name, an email's subject and text) is
 	// marked translate="no", as HTML says.
-	noTranslate = regexp.MustCompile(`(?is)<(td|span|a)\b[^>]*translate="no"[^>]*>.*?</(td|span|a)>`)
+	noTranslate = regexp.MustCompile(`(?is)<(td|span|a|pre)\b[^>]*translate="no"[^>]*>.*?</(td|span|a|pre)>`)
 	// Placeholders ({friend}) and identifiers (shopify_draft_order) are
 	// the code's words, the same in every language.
 	identifier = regexp.MustCompile(`\{\w+\}|\w+_\w+`)
 	anyTag     = regexp.MustCompile(`(?s)<[^>]*>`)
 	emailLike  = regexp.MustCompile(`\S+@\S+`)
+	// "12,50 €" (or "12 €") in French; "€12.50" is English.
+	frenchEuros  = regexp.MustCompile(`\d+(,\d\d)?\x{a0}€`)
+	englishEuros = regexp.MustCompile(`€\d|\d\.\d\d\x{a0}?€`)
 )
 
 // englishIn returns the sentinels found in a page's visible text.
@@ -105,6 +109,11 @@ func TestConsoleFrenchPagesShowNoEnglish(t *testing.T) {
 		"why not":          pa + "/whynot?q=" + fmt.Sprint(w.unattributedOrderA),
 		"why not, none":    pa + "/whynot?q=nobody@example.com",
 		"attribute":        pa + "/attribute?order_id=" + own + "&advocate_code=" + adv,
+		"emails":           pa + "/emails",
+		"emails, welcome":  pa + "/emails?kind=welcome",
+		"endpoints":        pa + "/endpoints",
+		"campaigns":        pa + "/campaigns",
+		"abtest":           pa + "/abtest",
 	}
 	for _, sc := range []*staffClient{support, owner} {
 		sc.get("/console/?lang=fr")
@@ -121,6 +130,25 @@ func TestConsoleFrenchPagesShowNoEnglish(t *testing.T) {
 		t.Fatalf("staff: %d", status)
 	}
 	check("staff", body)
+	// An endpoint added in the console: the answer page (its secret shown
+	// once), then the endpoint's own page.
+	status, body = owner.postFormPage(pa+"/endpoints", url.Values{"url": {"https://93.184.216.34/hook"},
+		"description": {"Zapier"}, "events": {"reward.revoked"}})
+	if status != 200 {
+		t.Fatalf("add endpoint: %d %.300s", status, body)
+	}
+	check("endpoint added", body)
+	var ep int64
+	h.direct.QueryRow(`SELECT e.id FROM event_endpoints e JOIN shops s ON s.id = e.shop_id WHERE s.domain = $1`, w.shopA).Scan(&ep)
+	if status, body = owner.get(fmt.Sprintf("%s/endpoints/%d", pa, ep)); status != 200 {
+		t.Fatalf("endpoint: %d %.300s", status, body)
+	}
+	check("endpoint", body)
+	// Money is written the French way: the amount, a comma, then "€".
+	_, dash := support.get(pa + "/dashboard")
+	if !frenchEuros.MatchString(dash) || englishEuros.MatchString(dash) {
+		t.Errorf("the French dashboard does not write euros the French way: %v", frenchEuros.FindAllString(dash, 5))
+	}
 	// The sentinels do catch English: the same page in English has them.
 	_, en := support.get(pa + "/dashboard?lang=en")
 	if len(englishIn(en)) == 0 {

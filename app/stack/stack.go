@@ -383,7 +383,8 @@ func (s *Stack) advocateLinks() email.AdvocateLinker {
 // and the console), revocation, and the page itself.
 func (s *Stack) AdvocatePages() *advocatepage.Service {
 	return &advocatepage.Service{Data: s.DB.Referrals(), Shops: s.DB.Shops(), Keys: s.Config.Keyring,
-		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now, Campaigns: s.Campaigns()}
+		LinkBase: strings.TrimRight(s.Config.AppURL.String(), "/"), LinkTTL: s.Config.AdvocateLinkTTL, Now: s.now, Campaigns: s.Campaigns(),
+		InForce: s.Engine().ProgramFor}
 }
 
 // wooSecrets gives the WooCommerce plugin's shared secret: the shop's
@@ -559,7 +560,7 @@ func (s *Stack) Emails() *email.Service {
 		Links: s.advocateLinks(), Limiter: &ratelimit.Limiter{Redis: s.Redis, Now: s.now}, Now: s.now,
 		FromAddr: s.Config.EmailFrom, AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(),
 		PerRecipientPerHour: s.Config.EmailPerRecipientPerHour, PerShopPerMinute: s.Config.EmailPerShopPerMinute,
-		AfterSend: s.AfterEmailSend, Campaigns: s.Campaigns(),
+		AfterSend: s.AfterEmailSend, Campaigns: s.Campaigns(), InForce: s.Engine().ProgramFor,
 	}
 }
 
@@ -569,7 +570,8 @@ func (s *Stack) emailPreviewer() *email.Service {
 		return e
 	}
 	return &email.Service{Store: s.DB.Emails(), Links: s.AdvocateLinks, Now: s.now, FromAddr: s.Config.EmailFrom,
-		AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(), Campaigns: s.Campaigns()}
+		AppURL: s.Config.AppURL.String(), TokenKey: s.emailKey(), Campaigns: s.Campaigns(),
+		InForce: s.Engine().ProgramFor}
 }
 
 // EmailRelay queues the outbox's messages; nil without SMTP.
