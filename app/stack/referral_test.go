@@ -168,7 +168,8 @@ func TestReferralLoopEndToEnd(t *testing.T) {
 	}
 	owner := (&consoleWorld{h: h}).login(t, "owner@parrain.test")
 	status, page := owner.get("/console/shops/" + shop + "/customers?q=marie@example.com")
-	if status != 200 || strings.Count(page, "emailed on ") < 2 || !strings.Contains(page, "reward_earned") || !strings.Contains(page, "friend_ordered") {
+	if status != 200 || strings.Count(page, "emailed on ") < 2 || !strings.Contains(page, "Reward earned") || !strings.Contains(page, "Friend ordered") ||
+		strings.Contains(page, "reward_earned") {
 		t.Fatalf("console customer page: %d\n%s", status, page)
 	}
 	time.Sleep(300 * time.Millisecond)
