@@ -816,14 +816,19 @@ func (e *Engine) IssueReward(ctx context.Context, rewardID int64) error {
 		}
 		return fmt.Errorf("create reward %s: %w", rw.Code, err)
 	}
+	return e.recordIssued(ctx, shop, rw, ref)
+}
+
+// recordIssued records a reward the store now holds (a code, a credit).
+// A refund may have reversed the referral while the store call ran: the
+// reversal found nothing to stop then, so it is done now.
+func (e *Engine) recordIssued(ctx context.Context, shop *app.Shop, rw *app.Reward, ref string) error {
 	if e.AfterStoreCall != nil {
 		e.AfterStoreCall()
 	}
 	if err := e.Repo.MarkRewardIssued(ctx, rw.ID, ref, e.Now()); err != nil {
 		return err
 	}
-	// A refund may have reversed the referral while the code was being
-	// created: the reversal found no code to deactivate then, so do it now.
 	after, err := e.Repo.Reward(ctx, rw.ID)
 	if err != nil {
 		return err
@@ -855,20 +860,7 @@ func (e *Engine) issueStoreCredit(ctx context.Context, shop *app.Shop, rw *app.R
 		}
 		return fmt.Errorf("store credit %s: %w", rw.Code, err)
 	}
-	if e.AfterStoreCall != nil {
-		e.AfterStoreCall()
-	}
-	if err := e.Repo.MarkRewardIssued(ctx, rw.ID, ref, e.Now()); err != nil {
-		return err
-	}
-	after, err := e.Repo.Reward(ctx, rw.ID)
-	if err != nil {
-		return err
-	}
-	if after.State == app.RewardRevoked {
-		return e.deactivateReward(ctx, shop, after)
-	}
-	return nil
+	return e.recordIssued(ctx, shop, rw, ref)
 }
 
 // PercentOf is percent % of minor, rounded half up; nothing of a negative
