@@ -39,7 +39,7 @@ for _ in $(seq 1 100); do
 done
 echo "bench-intake: $(nproc) cores, Postgres $(psql "$DATABASE_URL" -tAc 'show server_version'), synchronous_commit=$(psql "$DATABASE_URL" -tAc 'show synchronous_commit')"
 go run ./cmd/bench-intake -app http://127.0.0.1:8181 -db "$DATABASE_URL" -shop "$shop" -serve-pid "$serve" -work-pid "$work" \
-  -n "$N" -c "$C" -rate "$RATE" ${PAYLOAD:+-payload "$PAYLOAD"} "${prof[@]}" | tee .local/bench-intake.out
+  -n "$N" -c "$C" -rate "$RATE" -customers "${CUSTOMERS:-0}" ${PAYLOAD:+-payload "$PAYLOAD"} "${prof[@]}" | tee .local/bench-intake.out
 curl -fsS http://127.0.0.1:8181/metrics ${METRICS_TOKEN:+-H "Authorization: Bearer $METRICS_TOKEN"} | awk '/^parrain_webhook_insert_batch_size_(sum|count)/ {v[$1]=$2} END {if (v["parrain_webhook_insert_batch_size_count"]>0) printf "group commit: %.1f webhooks per INSERT on average\n", v["parrain_webhook_insert_batch_size_sum"]/v["parrain_webhook_insert_batch_size_count"]}'
 if grep -q '"job failed"' .local/bench-work.log; then
   echo "bench-intake: the worker logged failures (.local/bench-work.log): $(grep -c '"job failed"' .local/bench-work.log)"

@@ -40,6 +40,7 @@ func main() {
 	rate := flag.Float64("rate", 0, "offered load in webhooks/s (0: as fast as the senders go)")
 	payloadPath := flag.String("payload", "integrations/shopify/shopifysim/fixtures/order.json", "order JSON to send")
 	shop := flag.String("shop", "bench.myshopify.com", "installed and synced shop the deliveries are for")
+	flag.IntVar(&customers, "customers", 0, "distinct buyers the orders come from (0: each order its own buyer, as on a sale day; 1: Shopify's sample buyer places every order)")
 	servePID := flag.Int("serve-pid", 0, "pid of `parrain serve` (its CPU time is read from /proc)")
 	workPID := flag.Int("work-pid", 0, "pid of `parrain work` (its CPU time is read from /proc)")
 	flag.StringVar(&prof.serve, "serve-pprof", "", "pprof address of serve: a 30 s CPU profile from the start of the measured deliveries")
@@ -81,6 +82,16 @@ func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, 
 	send := func(i int) (time.Duration, int, error) {
 		// Each delivery is a distinct event, so every one is a real insert.
 		body := bytes.Replace(payload, []byte(`"id": 450789469`), []byte(`"id": `+strconv.Itoa(1_000_000+i)), 1)
+		// Each order's buyer: a customer's orders are recounted on each
+		// of their orders (the dashboard's cohorts), so one buyer placing
+		// every order would measure that recount, not a sale day.
+		if buyer := i; customers != 1 {
+			if customers > 1 {
+				buyer = i % customers
+			}
+			body = bytes.ReplaceAll(body, []byte(sampleBuyerID), []byte(strconv.Itoa(300_000_000+buyer)))
+			body = bytes.ReplaceAll(body, []byte(sampleBuyerEmail), []byte("buyer"+strconv.Itoa(buyer)+"@mail.example.com"))
+		}
 		req, _ := http.NewRequest(http.MethodPost, appURL+"/webhooks/shopify", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Shopify-Topic", "orders/create")
@@ -259,6 +270,15 @@ func drain(ctx context.Context, db *sql.DB, shopID int64, within time.Duration) 
 
 // cpuTime is the user + system CPU time a process has used so far, from
 // /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+// customers is how many distinct buyers the orders come from (-customers).
+var customers int
+
+// The sample order's buyer (fixtures/order.json: customer.id, email).
+const (
+	sampleBuyerID    = "207119551"
+	sampleBuyerEmail = "bob.norman@mail.example.com"
+)
+
 func cpuTime(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
