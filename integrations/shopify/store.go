@@ -121,23 +121,14 @@ func (s *Store) CreateDiscount(ctx context.Context, shop *app.Shop, d app.Discou
 		// without this both look up and both create, and the second
 		// create (10 points) only learns TAKEN. The other comes back once
 		// this one is done and finds the code with a lookup.
-		claim := "shopify:creating:" + shop.Domain + ":" + d.Code
-		// A create takes milliseconds: wait a little in place before
-		// sending this job back to the queue for a second.
-		ok := false
-		for wait := 0; ; wait++ {
-			if ok, _ = s.Absent.Claim(ctx, claim, time.Minute); ok || wait == 15 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if !ok {
-			return "", &RetryError{Delay: time.Second, Err: fmt.Errorf("create discount %s: another worker is creating it", d.Code)}
+		release, err := s.claimOne(ctx, "shopify:creating:"+shop.Domain+":"+d.Code, "create discount "+d.Code+": another worker is creating it")
+		if err != nil {
+			return "", err
 		}
 		// Released on return, deferred or not: a create held back by the
 		// budget holds its points in a ticket keyed by the code, which
 		// whichever event comes back first uses; no second reservation.
-		defer s.Absent.Clear(ctx, claim)
+		defer release()
 	}
 	if s.Absent == nil || !s.Absent.Has(ctx, absent) {
 		if id, err := s.lookup(ctx, shop, token, d.Code); err != nil || id != "" {
@@ -364,4 +355,20 @@ func (s *Store) CustomerAdminURL(shop *app.Shop, customerID string) string {
 		return ""
 	}
 	return "https://" + shop.Domain + "/admin/customers/" + url.PathEscape(customerID)
+}
+
+// claimOne makes the caller the only worker running one store operation
+// (a code's create, a reward's credit). The operation takes milliseconds:
+// wait a little in place, then send the job back to the queue for a
+// second rather than hold a worker.
+func (s *Store) claimOne(ctx context.Context, claim, busy string) (release func(), err error) {
+	for wait := 0; ; wait++ {
+		if ok, _ := s.Absent.Claim(ctx, claim, time.Minute); ok {
+			return func() { s.Absent.Clear(ctx, claim) }, nil
+		}
+		if wait == 15 {
+			return nil, &RetryError{Delay: time.Second, Err: errors.New(busy)}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

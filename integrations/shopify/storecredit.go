@@ -84,18 +84,11 @@ func (s *Store) CreditStoreCredit(ctx context.Context, shop *app.Shop, c app.Sto
 		return "", err
 	}
 	if s.Absent != nil {
-		claim := "shopify:crediting:" + shop.Domain + ":" + c.Key
-		ok := false
-		for wait := 0; ; wait++ {
-			if ok, _ = s.Absent.Claim(ctx, claim, time.Minute); ok || wait == 15 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
+		release, err := s.claimOne(ctx, "shopify:crediting:"+shop.Domain+":"+c.Key, "store credit "+c.Key+": another worker is crediting it")
+		if err != nil {
+			return "", err
 		}
-		if !ok {
-			return "", &RetryError{Delay: time.Second, Err: fmt.Errorf("store credit %s: another worker is crediting it", c.Key)}
-		}
-		defer s.Absent.Clear(ctx, claim)
+		defer release()
 	}
 	customer := "gid://shopify/Customer/" + c.CustomerID
 	if id, err := s.findStoreCredit(ctx, shop, token, customer, c); err != nil || id != "" {

@@ -32,6 +32,23 @@ func (d *gqlDocument) fieldCost(named string, f gqlSelection, vars map[string]an
 	if strings.HasSuffix(named, "Connection") {
 		n := pageSize(resolveArgs(f.args, vars))
 		nodeType := namedType(gqlSchema[named].fields["nodes"])
+		// One node's cost, whether selected through nodes or edges.
+		perNode := func(node any, actual bool) int {
+			per := 0
+			for _, s := range d.fieldsFor(named, f.sub, vars) {
+				switch s.name {
+				case "nodes":
+					per = max(per, 1+d.objCost(nodeType, s.sub, vars, node, actual))
+				case "edges":
+					for _, e := range d.fieldsFor(named+"Edge", s.sub, vars) {
+						if e.name == "node" {
+							per = max(per, 1+d.objCost(nodeType, e.sub, vars, node, actual))
+						}
+					}
+				}
+			}
+			return per
+		}
 		if actual {
 			m, _ := val.(map[string]any)
 			nodes, _ := m["nodes"].([]any)
@@ -39,37 +56,11 @@ func (d *gqlDocument) fieldCost(named string, f gqlSelection, vars map[string]an
 			// it charges the nodes it returned too.
 			total := 2
 			for _, node := range nodes {
-				per := 0
-				for _, s := range d.fieldsFor(named, f.sub, vars) {
-					switch s.name {
-					case "nodes":
-						per = max(per, 1+d.objCost(nodeType, s.sub, vars, node, true))
-					case "edges":
-						for _, e := range d.fieldsFor(named+"Edge", s.sub, vars) {
-							if e.name == "node" {
-								per = max(per, 1+d.objCost(nodeType, e.sub, vars, node, true))
-							}
-						}
-					}
-				}
-				total += per
+				total += perNode(node, true)
 			}
 			return total
 		}
-		per := 0
-		for _, s := range d.fieldsFor(named, f.sub, vars) {
-			switch s.name {
-			case "nodes":
-				per = max(per, 1+d.objCost(nodeType, s.sub, vars, nil, false))
-			case "edges":
-				for _, e := range d.fieldsFor(named+"Edge", s.sub, vars) {
-					if e.name == "node" {
-						per = max(per, 1+d.objCost(nodeType, e.sub, vars, nil, false))
-					}
-				}
-			}
-		}
-		return 2 + n*per
+		return 2 + n*perNode(nil, false)
 	}
 	if list, ok := val.([]any); ok && actual {
 		total := 0
