@@ -274,21 +274,53 @@ func (a advocateRow) toAdvocate() *app.Advocate {
 		Code: a.Code, FriendCode: a.FriendCode, FriendCodeState: a.FriendCodeState, FriendCodeRef: a.FriendCodeRef, CreatedAt: a.CreatedAt}
 }
 
-// advocateIdentityLock is the first key of the advisory lock under which a
-// shop's advocates are created or given a customer id (the second key is
-// the shop id). The two-key form does not share keys with the advocate-id
-// locks of WithAdvocateLock.
-const advocateIdentityLock int32 = 0x70617272 // "parr"
+// identityLocks takes the advisory locks under which a buyer's advocate is
+// created or given a customer id: one per identity the buyer has (store
+// customer, normalised email), always the customer's first, so two
+// transactions wanting the same identity queue and none waits in a cycle.
+// A lock per shop made a burst of new buyers queue one by one (held through
+// the insert, its event, its email and the commit: bench-store spent most
+// of its time waiting there); two buyers share nothing here unless they
+// share an identity, which is exactly when they must wait.
+func identityLocks(tx *gorm.DB, shopID int64, customerID, emailNorm string) error {
+	shop := strconv.FormatInt(shopID, 10)
+	keys := []any{}
+	if customerID != "" {
+		keys = append(keys, "parrain advocate "+shop+" customer "+customerID)
+	}
+	if emailNorm != "" {
+		keys = append(keys, "parrain advocate "+shop+" email "+emailNorm)
+	}
+	switch len(keys) {
+	case 1:
+		return tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", keys...).Error
+	case 2:
+		// Left to right: the customer's lock, then the email's.
+		return tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0)), pg_advisory_xact_lock(hashtextextended(?, 0))", keys...).Error
+	}
+	return nil
+}
 
 // identityRows loads the shop's advocates matching the customer id or the
 // normalised email: at most one of each (unique indexes).
 func identityRows(db *gorm.DB, shopID int64, customerID, emailNorm string) (byCustomer, byEmail *advocateRow, err error) {
+	// One branch per identity, each an equality on every column of its
+	// partial unique index (the literal <> '' implies the index's
+	// predicate), so even a plan made while the table was empty reads one
+	// row. An OR of both let Postgres, before its first ANALYZE, read all
+	// the shop's advocates through advocates_email on shop_id alone:
+	// quadratic in a new shop's first burst (bench-store).
+	const byCust = `SELECT * FROM advocates WHERE shop_id = ? AND customer_id = ? AND customer_id <> ''`
+	const byMail = `SELECT * FROM advocates WHERE shop_id = ? AND email_norm = ? AND email_norm <> ''`
 	var rows []advocateRow
-	// The literal <> '' let the planner use the partial unique indexes
-	// even with a generic plan for the parameters.
-	err = db.Raw(`SELECT * FROM advocates WHERE shop_id = ? AND ((? <> '' AND customer_id <> '' AND customer_id = ?)
-		OR (? <> '' AND email_norm <> '' AND email_norm = ?))`,
-		shopID, customerID, customerID, emailNorm, emailNorm).Scan(&rows).Error
+	switch {
+	case customerID != "" && emailNorm != "":
+		err = db.Raw(byCust+" UNION ALL "+byMail, shopID, customerID, shopID, emailNorm).Scan(&rows).Error
+	case customerID != "":
+		err = db.Raw(byCust, shopID, customerID).Scan(&rows).Error
+	case emailNorm != "":
+		err = db.Raw(byMail, shopID, emailNorm).Scan(&rows).Error
+	}
 	for i := range rows {
 		if customerID != "" && rows[i].CustomerID == customerID {
 			byCustomer = &rows[i]
@@ -328,7 +360,7 @@ func sameAdvocate(customerID string, byCustomer, byEmail *advocateRow) (found *a
 // is an ECONFLICT so the caller draws another.
 //
 // Every paid order asks, so the common case (already an advocate) is one
-// read. Creating or attaching runs under a per-shop advisory lock: two
+// read. Creating or attaching runs under the buyer's identity locks: two
 // concurrent orders of one guest (no customer id to conflict on, maybe
 // differently written emails) cannot make two advocates; the unique indexes
 // on (shop, customer_id) and (shop, email_norm) back it up.
@@ -346,7 +378,7 @@ func (r *ReferralRepo) EnsureAdvocate(ctx context.Context, a *app.Advocate) (*ap
 	}
 	var row advocateRow
 	err = r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?, ?)", advocateIdentityLock, int32(a.ShopID)).Error; err != nil {
+		if err := identityLocks(tx, a.ShopID, a.CustomerID, emailNorm); err != nil {
 			return err
 		}
 		// Again under the lock: another order may have done it meanwhile.
