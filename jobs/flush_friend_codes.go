@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -34,7 +35,7 @@ type FlushFriendCodesPayload struct {
 // flushes of a shop may overlap; the batches' leases keep them apart.
 func NewFlushFriendCodesTask(shopID int64, now time.Time) *asynq.Task {
 	b, _ := json.Marshal(FlushFriendCodesPayload{ShopID: shopID})
-	id := "friendcodes:" + strconv.FormatInt(shopID, 10) + ":" + strconv.FormatInt(now.UnixMilli()/FriendCodesWindow.Milliseconds(), 10)
+	id := "friendcodes:" + strconv.FormatInt(shopID, 10) + ":" + strconv.FormatInt(flushWindow(now), 10)
 	return asynq.NewTask(TypeFlushFriendCodes, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(25),
 		asynq.Timeout(time.Minute), asynq.ProcessIn(FriendCodesWindow))
 }
@@ -43,17 +44,57 @@ func NewFlushFriendCodesTask(shopID int64, now time.Time) *asynq.Task {
 type FriendCodeQueue struct {
 	Queue Enqueuer
 	Now   func() time.Time
+	// Queued, when set, remembers the windows this process has queued a
+	// flush for, so a burst asks Redis once a window per shop instead of
+	// once a code. The answer is the same: the window's job runs a full
+	// window after it was queued, so after every code of its window.
+	Queued *FlushWindows
+}
+
+// FlushWindows is the last flush window queued for each shop.
+type FlushWindows struct {
+	mu   sync.Mutex
+	last map[int64]int64
+}
+
+// queued reports whether the shop's flush for window w was queued, and
+// records it as queued when mark is set.
+func (f *FlushWindows) queued(shopID, w int64, mark bool) bool {
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		f.last = map[int64]int64{}
+	}
+	if f.last[shopID] == w {
+		return true
+	}
+	if mark {
+		f.last[shopID] = w
+	}
+	return false
 }
 
 // FlushFriendCodes queues the shop's flush; one already queued for this
 // window is enough.
 func (q FriendCodeQueue) FlushFriendCodes(ctx context.Context, shopID int64) error {
-	_, err := q.Queue.EnqueueContext(ctx, NewFlushFriendCodesTask(shopID, q.Now()))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
+	now := q.Now()
+	w := flushWindow(now)
+	if q.Queued.queued(shopID, w, false) {
+		return nil
+	}
+	_, err := q.Queue.EnqueueContext(ctx, NewFlushFriendCodesTask(shopID, now))
+	if err == nil || errors.Is(err, asynq.ErrTaskIDConflict) {
+		q.Queued.queued(shopID, w, true)
 		return nil
 	}
 	return err
 }
+
+// flushWindow numbers the window a flush is asked in.
+func flushWindow(now time.Time) int64 { return now.UnixMilli() / FriendCodesWindow.Milliseconds() }
 
 // FlushFriendCodes handles TypeFlushFriendCodes. Safe to retry and to run
 // twice at once: see app/friendcodes.

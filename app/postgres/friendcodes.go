@@ -30,14 +30,15 @@ func (r *ReferralRepo) QueueFriendCode(ctx context.Context, adv *app.Advocate, o
 	if err != nil {
 		return err
 	}
-	err = r.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`INSERT INTO friend_offers (shop_id, offer_key, spec) VALUES (?, ?, ?) ON CONFLICT (shop_id, offer_key) DO NOTHING`,
-			adv.ShopID, offer.Key, string(spec)).Error; err != nil {
-			return err
-		}
-		return tx.Exec(`UPDATE advocates SET friend_offer_key = ? WHERE id = ? AND shop_id = ? AND friend_code_state = 'pending' AND friend_offer_key = ''`,
-			offer.Key, adv.ID, adv.ShopID).Error
-	})
+	// One statement, so one round trip and one commit for every new
+	// advocate: the offer row (made once, its first terms kept) and the
+	// code in its line become visible together.
+	err = r.db.gorm.WithContext(ctx).Exec(`WITH offer AS (
+			INSERT INTO friend_offers (shop_id, offer_key, spec)
+			SELECT ?::bigint, ?::text, ?::jsonb WHERE NOT EXISTS (SELECT 1 FROM friend_offers WHERE shop_id = ? AND offer_key = ?)
+			ON CONFLICT (shop_id, offer_key) DO NOTHING)
+		UPDATE advocates SET friend_offer_key = ? WHERE id = ? AND shop_id = ? AND friend_code_state = 'pending' AND friend_offer_key = ''`,
+		adv.ShopID, offer.Key, string(spec), adv.ShopID, offer.Key, offer.Key, adv.ID, adv.ShopID).Error
 	return unavailable(err, fmt.Sprintf("queue friend code of advocate %d", adv.ID))
 }
 

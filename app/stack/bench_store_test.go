@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"sort"
@@ -37,7 +38,7 @@ func BenchmarkStoreBudget(b *testing.B) {
 
 func runStoreBudget(b *testing.B, advocates, friends int) {
 	const maxPoints, restore = 1000.0, 100.0
-	h := newHarness(b, withSimulator(), withStoreBudget(maxPoints, restore))
+	h := newHarness(b, withSimulator(), withStoreBudget(maxPoints, restore), withEnv("WORKER_CONCURRENCY", cmp.Or(os.Getenv("BENCH_WORKERS"), "10")))
 	const big, small = "burst.myshopify.com", "quiet.myshopify.com"
 	h.installAndSync(big, "EUR")
 	h.installAndSync(small, "EUR")
@@ -139,6 +140,12 @@ func runStoreBudget(b *testing.B, advocates, friends int) {
 		}
 	}
 	b.StopTimer()
+	// Which stage held the codes: the last of the burst's events processed
+	// (the worker) against the last code created (the batches and the
+	// store's bulk creations).
+	var lastProcessed time.Time
+	_ = h.direct.QueryRow(`SELECT max(e.processed_at) FROM webhook_events e JOIN shops s ON s.id = e.shop_id WHERE s.domain = $1`, big).Scan(&lastProcessed)
+	eventsIn := lastProcessed.Sub(start)
 	after := map[string]shopifysim.APIStats{big: h.sim.Stats(big), small: h.sim.Stats(small)}
 	if n := len(h.sim.Discounts(big)); n != advocates {
 		b.Fatalf("%d discounts in the store for %d advocates", n, advocates)
@@ -155,6 +162,8 @@ func runStoreBudget(b *testing.B, advocates, friends int) {
 	b.ReportMetric(float64(requests)/float64(advocates), "calls/code")
 	b.ReportMetric(ms(p(0.5)), "friend-p50-ms")
 	b.ReportMetric(ms(p(0.99)), "friend-p99-ms")
+	b.ReportMetric(float64(2*advocates)/eventsIn.Seconds(), "events/s")
+	b.Logf("the burst's %d order events processed in %s (%.0f/s)", 2*advocates, eventsIn.Round(time.Millisecond), float64(2*advocates)/eventsIn.Seconds())
 	b.Logf("%d friend codes in %s (orders placed in %s): %.1f codes/s; %.0f of %.0f points spent (%.2f); %d THROTTLED; %d calls (%.1f per code); quiet shop's order to referral p50 %s p99 %s",
 		advocates, elapsed.Round(time.Millisecond), placed.Round(time.Millisecond), float64(advocates)/elapsed.Seconds(), spent, budget, spent/budget,
 		throttled, requests, float64(requests)/float64(advocates), p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond))

@@ -83,6 +83,9 @@ type Stack struct {
 	campaigns    *campaigns.Service
 	widgetAssets *widget.Assets
 	closeOnce    sync.Once
+
+	// flushWindows: the friend-code flush windows this process queued.
+	flushWindows jobs.FlushWindows
 }
 
 // New connects to Postgres (and refuses to go on while migrations are
@@ -451,7 +454,7 @@ func (s *Stack) stores() platformStores {
 }
 
 func (s *Stack) friendCodeQueue() jobs.FriendCodeQueue {
-	return jobs.FriendCodeQueue{Queue: s.Jobs, Now: time.Now}
+	return jobs.FriendCodeQueue{Queue: s.Jobs, Now: time.Now, Queued: &s.flushWindows}
 }
 
 // FriendCodeFlusher is the batching stage of friend codes, wired to
