@@ -75,10 +75,12 @@ bench-console: stack
 ## bench-store: 5,000 new advocates on one shop with a Standard plan's
 ## Admin API budget while a second shop receives 60 friends' orders: codes
 ## per second, share of the budget spent, THROTTLED answers, the second
-## shop's order-to-referral p50/p99 (BENCH_STORE_ADVOCATES=n for fewer).
+## shop's order-to-referral p50/p99 (BENCH_STORE_ADVOCATES=n for fewer,
+## BENCH_WORKERS=n for the worker's concurrency); then the store stage
+## alone: as many codes already waiting, put in the store by bulk adds.
 bench-store: stack
 	@source $(LOCAL)/stack.env && \
-	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench StoreBudget -benchtime 1x -timeout 60m ./app/stack
+	  TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$$REDIS_URL $(GO) test -run '^$$' -bench 'StoreBudget|FriendCodeStore' -benchtime 1x -timeout 60m ./app/stack
 
 ## fuzz: each Go fuzz target for FUZZTIME (default 30s); `make test` runs
 ## their seeds and testdata/fuzz regressions only. A crash is kept in the

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parrain/parrain/app"
+	"github.com/parrain/parrain/app/referrals"
 	"github.com/parrain/parrain/integrations/shopify/shopifysim"
 )
 
@@ -167,4 +170,83 @@ func runStoreBudget(b *testing.B, advocates, friends int) {
 	b.Logf("%d friend codes in %s (orders placed in %s): %.1f codes/s; %.0f of %.0f points spent (%.2f); %d THROTTLED; %d calls (%.1f per code); quiet shop's order to referral p50 %s p99 %s",
 		advocates, elapsed.Round(time.Millisecond), placed.Round(time.Millisecond), float64(advocates)/elapsed.Seconds(), spent, budget, spent/budget,
 		throttled, requests, float64(requests)/float64(advocates), p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond))
+}
+
+// BenchmarkFriendCodeStore is bench-store's store stage alone: the same
+// number of new advocates, already in Postgres with their friend codes
+// waiting (as the engine leaves them), put in a Standard plan's store by
+// the batching stage (app/friendcodes: Shopify's discountRedeemCodeBulkAdd,
+// 250 codes a call, followed through discountRedeemCodeBulkCreation). It
+// tells what the store path can do when order processing is not in front
+// of it; BenchmarkStoreBudget is the whole pipeline.
+func BenchmarkFriendCodeStore(b *testing.B) {
+	advocates := benchSize(5000, 100)
+	if v, err := strconv.Atoi(os.Getenv("BENCH_STORE_ADVOCATES")); err == nil && v > 0 {
+		advocates = v
+	}
+	for i := 0; i < b.N; i++ {
+		runFriendCodeStore(b, advocates)
+	}
+}
+
+func runFriendCodeStore(b *testing.B, advocates int) {
+	const maxPoints, restore = 1000.0, 100.0
+	h := newHarness(b, withSimulator(), withStoreBudget(maxPoints, restore))
+	const domain = "stage.myshopify.com"
+	sh := h.installAndSync(domain, "EUR")
+	ctx := context.Background()
+	repo := h.stack.DB.Referrals()
+	p, err := repo.Program(ctx, sh)
+	if err != nil {
+		b.Fatal(err)
+	}
+	offer := referrals.FriendOffer(p, time.Now())
+	for i := range advocates {
+		code := fmt.Sprintf("STAGE%05d", i)
+		adv, err := repo.EnsureAdvocate(ctx, &app.Advocate{ShopID: sh.ID, CustomerID: strconv.Itoa(900000 + i), FirstName: "Buyer",
+			Email: fmt.Sprintf("stage%d@burst.example", i), Code: code, FriendCode: "FRIEND-" + code})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := repo.QueueFriendCode(ctx, adv, offer); err != nil {
+			b.Fatal(err)
+		}
+	}
+	created := func() int {
+		return h.count(`SELECT count(*) FROM advocates WHERE shop_id = $1 AND friend_code_state = 'created'`, sh.ID)
+	}
+	before := h.sim.Stats(domain)
+	b.ResetTimer()
+	start := time.Now()
+	if err := h.stack.FriendCodeQueue().FlushFriendCodes(ctx, sh.ID); err != nil {
+		b.Fatal(err)
+	}
+	last, lastAt := 0, time.Now()
+	for {
+		n := created()
+		if n >= advocates {
+			break
+		}
+		if n != last {
+			last, lastAt = n, time.Now()
+		}
+		if time.Since(lastAt) > time.Minute {
+			b.Fatalf("%d of %d friend codes after %s", n, advocates, time.Since(start).Round(time.Second))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	after := h.sim.Stats(domain)
+	if n := len(h.sim.Discounts(domain)); n != advocates {
+		b.Fatalf("%d codes in the store for %d advocates", n, advocates)
+	}
+	spent := after.Spent - before.Spent
+	budget := maxPoints + restore*elapsed.Seconds()
+	b.ReportMetric(float64(advocates)/elapsed.Seconds(), "codes/s")
+	b.ReportMetric(spent/budget, "budget-share")
+	b.ReportMetric(float64(after.Throttled-before.Throttled), "throttled")
+	b.Logf("store stage: %d waiting friend codes in the store in %s: %.0f codes/s; %.0f of %.0f points spent (%.2f); %d THROTTLED; %d calls",
+		advocates, elapsed.Round(time.Millisecond), float64(advocates)/elapsed.Seconds(), spent, budget, spent/budget,
+		after.Throttled-before.Throttled, after.Requests-before.Requests)
 }

@@ -424,10 +424,10 @@ func (s *Stack) Mux() *asynq.ServeMux {
 	}
 	mux.Handle(jobs.TypeScheduleEmails, &jobs.ScheduleEmails{Store: s.DB.Emails(), Now: s.now})
 	mux.Handle(jobs.TypeApproveReferrals, &jobs.ApproveReferrals{Engine: engine, Stuck: s.DB.Referrals(), Rewards: rewards, Now: s.now,
-		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery), FriendCodes: s.DB.FriendCodes(), FriendCodesQueue: s.friendCodeQueue()})
+		LostAfter: max(s.Config.RelayAfter, s.Config.ApproveEvery), FriendCodes: s.DB.FriendCodes(), FriendCodesQueue: s.FriendCodeQueue()})
 	mux.Handle(jobs.TypeSyncCampaign, &jobs.SyncCampaign{Sync: s.CampaignSync()})
 	mux.Handle(jobs.TypeSweepCampaigns, &jobs.SweepCampaigns{Shops: s.DB.Campaigns(), Queue: s.campaignQueue(), Now: s.now})
-	mux.Handle(jobs.TypeFlushFriendCodes, &jobs.FlushFriendCodes{Flusher: s.FriendCodeFlusher(), Queue: s.friendCodeQueue()})
+	mux.Handle(jobs.TypeFlushFriendCodes, &jobs.FlushFriendCodes{Flusher: s.FriendCodeFlusher(), Queue: s.FriendCodeQueue()})
 	woo := s.WooCommerce()
 	mux.Handle(jobs.TypeSyncShop, &jobs.SyncShop{
 		Shops: shops, Admin: s.Admin, Tokens: s.Tokens, Programs: s.DB.Referrals(), WebhookURL: s.Config.AppURL.String() + "/webhooks/shopify",
@@ -453,7 +453,8 @@ func (s *Stack) stores() platformStores {
 	}
 }
 
-func (s *Stack) friendCodeQueue() jobs.FriendCodeQueue {
+// FriendCodeQueue queues a shop's friend-code flush.
+func (s *Stack) FriendCodeQueue() jobs.FriendCodeQueue {
 	return jobs.FriendCodeQueue{Queue: s.Jobs, Now: time.Now, Queued: &s.flushWindows}
 }
 
@@ -490,7 +491,7 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
-		FriendCodes: s.friendCodeQueue(), Milestones: s.DB.Referrals(),
+		FriendCodes: s.FriendCodeQueue(), Milestones: s.DB.Referrals(),
 		// The A/B arm first, then the campaign in force when the friend
 		// ordered shapes the arm's offer.
 		Offers: []referrals.OfferPolicy{&experiment.Policy{Store: s.DB.Experiments()}, campaigns.Policy{Repo: s.DB.Campaigns()}},
