@@ -36,14 +36,15 @@ func Emit(tx *gorm.DB, e events.Event) error {
 	if e.AdvocateID != 0 {
 		adv = e.AdvocateID
 	}
-	res := tx.Exec(`INSERT INTO events (id, shop_id, type, subject, advocate_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?::jsonb, ?)
-		ON CONFLICT DO NOTHING`, id, e.ShopID, e.Type, e.Subject, adv, string(body), at)
-	if res.Error != nil || res.RowsAffected == 0 {
-		return res.Error
-	}
-	return tx.Exec(`INSERT INTO event_deliveries (shop_id, event_id, endpoint_id, next_at)
-		SELECT shop_id, ?, id, ? FROM event_endpoints WHERE shop_id = ? AND enabled AND ? = ANY(event_types)`,
-		id, at, e.ShopID, e.Type).Error
+	// One statement: the event, and its deliveries only when the event is
+	// new (a conflict returns no row, so an engine step run again adds
+	// none).
+	return tx.Exec(`WITH e AS (
+			INSERT INTO events (id, shop_id, type, subject, advocate_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?::jsonb, ?)
+			ON CONFLICT DO NOTHING RETURNING id, shop_id)
+		INSERT INTO event_deliveries (shop_id, event_id, endpoint_id, next_at)
+		SELECT p.shop_id, e.id, p.id, ? FROM e JOIN event_endpoints p ON p.shop_id = e.shop_id WHERE p.enabled AND ? = ANY(p.event_types)`,
+		id, e.ShopID, e.Type, e.Subject, adv, string(body), at, at, e.Type).Error
 }
 
 // The payloads (docs/events.md). An advocate is named by ids, codes, first
@@ -55,10 +56,14 @@ func advocateData(tx *gorm.DB, id int64) (map[string]any, error) {
 	if err := tx.Raw(`SELECT * FROM advocates WHERE id = ?`, id).Scan(&a).Error; err != nil {
 		return nil, err
 	}
+	return a.eventData(), nil
+}
+
+func (a advocateRow) eventData() map[string]any {
 	return map[string]any{
 		"id": a.ID, "code": a.Code, "friend_code": a.FriendCode, "customer_id": nullable(a.CustomerID),
 		"email": nullable(a.Email), "first_name": nullable(a.FirstName),
-	}, nil
+	}
 }
 
 func nullable(s string) any {
@@ -145,13 +150,9 @@ func emitReward(tx *gorm.DB, typ string, id int64) error {
 }
 
 // emitAdvocate writes advocate.created.
-func emitAdvocate(tx *gorm.DB, shopID, id int64) error {
-	adv, err := advocateData(tx, id)
-	if err != nil {
-		return err
-	}
-	return Emit(tx, events.Event{ShopID: shopID, Type: events.AdvocateCreated, Subject: "advocate:" + strconv.FormatInt(id, 10), AdvocateID: id,
-		Data: map[string]any{"advocate": adv}})
+func emitAdvocate(tx *gorm.DB, a advocateRow) error {
+	return Emit(tx, events.Event{ShopID: a.ShopID, Type: events.AdvocateCreated, Subject: "advocate:" + strconv.FormatInt(a.ID, 10), AdvocateID: a.ID,
+		Data: map[string]any{"advocate": a.eventData()}})
 }
 
 // EventStore is the endpoints, deliveries and their log.

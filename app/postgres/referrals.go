@@ -403,7 +403,7 @@ func (r *ReferralRepo) EnsureAdvocate(ctx context.Context, a *app.Advocate) (*ap
 			a.ShopID, a.CustomerID, a.FirstName, a.Email, key, a.Code, a.FriendCode).Scan(&row).Error; err != nil {
 			return err
 		}
-		if err := emitAdvocate(tx, a.ShopID, row.ID); err != nil {
+		if err := emitAdvocate(tx, row); err != nil {
 			return err
 		}
 		// The welcome message (when the merchant turned it on) is decided

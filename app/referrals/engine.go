@@ -144,6 +144,10 @@ type Engine struct {
 	Now         func() time.Time
 	// CodeKey derives reward codes from referral ids.
 	CodeKey []byte
+	// Orders, when set, lets one event of an order at a time through
+	// HandleOrderEvent in this process and skips the reconcile of an
+	// event that changed nothing since the last one (OrderGate).
+	Orders *OrderGate
 	// AfterStoreCall, when set, runs right after a reward was created in
 	// the store and before it is recorded: tests use it to kill the worker
 	// at the worst moment.
@@ -155,11 +159,19 @@ type Engine struct {
 
 // HandleOrderEvent merges the event into the order and derives what follows.
 func (e *Engine) HandleOrderEvent(ctx context.Context, shop *app.Shop, ev OrderEvent) error {
+	defer e.Orders.lock(shop.ID, ev.Order.PlatformID)()
 	o, err := e.Repo.MergeOrder(ctx, shop.ID, ev)
 	if err != nil {
 		return fmt.Errorf("merge order %s: %w", ev.Order.PlatformID, err)
 	}
-	return e.Reconcile(ctx, shop, o)
+	if e.Orders.reconciled(o) {
+		return nil // this very state was reconciled: nothing has changed
+	}
+	if err := e.Reconcile(ctx, shop, o); err != nil {
+		return err
+	}
+	e.Orders.remember(o)
+	return nil
 }
 
 // RecordOrderEvent merges the event without calling the store: for shops

@@ -68,7 +68,7 @@ func runStoreBudget(b *testing.B, advocates, friends int) {
 			select {
 			case <-stopWatch:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(200 * time.Millisecond):
 			}
 			if created() >= advocates {
 				allIn <- time.Now()

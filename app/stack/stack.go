@@ -86,6 +86,8 @@ type Stack struct {
 
 	// flushWindows: the friend-code flush windows this process queued.
 	flushWindows jobs.FlushWindows
+	// orderGate: one event of an order at a time in this process.
+	orderGate referrals.OrderGate
 }
 
 // New connects to Postgres (and refuses to go on while migrations are
@@ -491,7 +493,7 @@ func (s *Stack) Engine() *referrals.Engine {
 		Repo: s.DB.Referrals(), Shops: s.DB.Shops(),
 		Store:   s.stores(),
 		Rewards: jobs.RewardQueue{Queue: s.Jobs}, Now: s.now, CodeKey: key.Sum(nil), AfterStoreCall: s.AfterStoreCall,
-		FriendCodes: s.FriendCodeQueue(), Milestones: s.DB.Referrals(),
+		FriendCodes: s.FriendCodeQueue(), Milestones: s.DB.Referrals(), Orders: &s.orderGate,
 		// The A/B arm first, then the campaign in force when the friend
 		// ordered shapes the arm's offer.
 		Offers: []referrals.OfferPolicy{&experiment.Policy{Store: s.DB.Experiments()}, campaigns.Policy{Repo: s.DB.Campaigns()}},
