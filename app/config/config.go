@@ -116,7 +116,7 @@ func Load(getenv Getenv) (*Config, error) {
 		ShopifyScopes:     r.str("SHOPIFY_SCOPES", "read_orders,read_customers,write_discounts,write_app_proxy,read_themes,write_store_credit_account_transactions,read_store_credit_accounts"),
 		ShopifyAPIVersion: r.str("SHOPIFY_API_VERSION", "2026-07"),
 		WebhookMaxBody:    int64(r.integer("WEBHOOK_MAX_BODY_BYTES", 2<<20, 1024, 64<<20)),
-		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 10, 1, 1000),
+		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 20, 1, 1000),
 		ClicksPerMinute:   r.integer("CLICKS_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
 		WidgetPerIP:       r.integer("WIDGET_PER_MINUTE_PER_IP", 30, 1, 1_000_000),
 		WidgetPerShop:     r.integer("WIDGET_PER_MINUTE_PER_SHOP", 1200, 1, 10_000_000),

@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -41,7 +40,11 @@ func BenchmarkStoreBudget(b *testing.B) {
 
 func runStoreBudget(b *testing.B, advocates, friends int) {
 	const maxPoints, restore = 1000.0, 100.0
-	h := newHarness(b, withSimulator(), withStoreBudget(maxPoints, restore), withEnv("WORKER_CONCURRENCY", cmp.Or(os.Getenv("BENCH_WORKERS"), "10")))
+	opts := []option{withSimulator(), withStoreBudget(maxPoints, restore)}
+	if w := os.Getenv("BENCH_WORKERS"); w != "" {
+		opts = append(opts, withEnv("WORKER_CONCURRENCY", w))
+	}
+	h := newHarness(b, opts...)
 	const big, small = "burst.myshopify.com", "quiet.myshopify.com"
 	h.installAndSync(big, "EUR")
 	h.installAndSync(small, "EUR")
