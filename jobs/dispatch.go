@@ -223,12 +223,29 @@ func (r *Relay) offer(ctx context.Context, receivedBefore, enqueuedBefore time.T
 
 // enqueue enqueues the events in order (each in its shop's lane), stamps
 // those it enqueued, and stops at the first failure.
+//
+// An event whose job is live in the queue (the dispatcher queued it and
+// the worker has not got to it: a backlog) counts as enqueued without a
+// call: its enqueue would be a conflict followed by an inspection finding
+// the task live, three round trips per event for nothing. One pipelined
+// read tells which are live (LiveChecker); when it fails, every event
+// takes the enqueue path.
 func (r *Relay) enqueue(ctx context.Context, evs []app.EventRef) (int, error) {
-	var done []int64
+	var live []bool
+	if lc, ok := r.Queue.(LiveChecker); ok && len(evs) > 0 {
+		tasks := make([]TaskRef, len(evs))
+		for i, ev := range evs {
+			tasks[i] = TaskRef{Queue: WebhookQueue(ev.ShopID), ID: WebhookTaskID(ev.ID)}
+		}
+		live, _ = lc.Live(ctx, tasks)
+	}
+	done := make([]int64, 0, len(evs))
 	var err error
-	for _, ev := range evs {
-		if err = EnqueueWebhook(r.Queue, ev); err != nil {
-			break
+	for i, ev := range evs {
+		if i >= len(live) || !live[i] {
+			if err = EnqueueWebhook(r.Queue, ev); err != nil {
+				break
+			}
 		}
 		done = append(done, ev.ID)
 	}

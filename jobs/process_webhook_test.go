@@ -3,11 +3,14 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/parrain/parrain/app"
 	"github.com/parrain/parrain/app/testenv"
+	"github.com/parrain/parrain/integrations/shopify"
 )
 
 // A job carrying the intake's inline copy runs from it while its event is
@@ -71,5 +74,52 @@ func TestProcessWebhookRunsFromTheInlineCopyOnlyWhilePending(t *testing.T) {
 	run(id)
 	if len(got) != 0 {
 		t.Fatalf("an erased event ran: %q", got)
+	}
+}
+
+// The job's payload is written by hand (appendJSON); it must be the bytes
+// json.Marshal gives for the intake's inline copy of a real order, for a
+// relay's job and for a topic needing escapes, and the same JSON value for
+// an inline copy not escaped as encoding/json escapes. An invalid inline copy is
+// dropped (the job then loads the stored event) rather than making a job
+// its worker cannot read.
+func TestProcessWebhookPayloadJSON(t *testing.T) {
+	body, err := os.ReadFile("../integrations/shopify/shopifysim/fixtures/order.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb, err := shopify.ReadWebhook(shopify.TopicOrdersCreate, body)
+	if err != nil || len(wb.Inline) == 0 {
+		t.Fatalf("inline copy: %v", err)
+	}
+	for _, c := range []struct {
+		ev   app.EventRef
+		want ProcessWebhookPayload
+	}{
+		{app.EventRef{ID: 12, ShopID: 3, Topic: shopify.TopicOrdersCreate, Inline: wb.Inline},
+			ProcessWebhookPayload{EventID: 12, ShopID: 3, Topic: shopify.TopicOrdersCreate, Inline: wb.Inline}},
+		{app.EventRef{ID: 13, ShopID: 3}, ProcessWebhookPayload{EventID: 13}},
+		{app.EventRef{ID: 14, ShopID: 0, Topic: `a<b>&"c"`, Inline: json.RawMessage(`{"x":"<&>"}`)},
+			ProcessWebhookPayload{EventID: 14, Topic: `a<b>&"c"`, Inline: json.RawMessage(`{"x":"<&>"}`)}},
+		{app.EventRef{ID: 15, ShopID: 3, Topic: shopify.TopicOrdersPaid, Inline: json.RawMessage(`{"x":`)},
+			ProcessWebhookPayload{EventID: 15}},
+	} {
+		want, err := json.Marshal(c.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := NewProcessWebhookTask(c.ev).Payload()
+		if c.ev.ID == 14 {
+			// Not escaped as encoding/json escapes (the intake's copy
+			// is): the same JSON value, not the same bytes.
+			var g, w any
+			if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil || !reflect.DeepEqual(g, w) {
+				t.Errorf("event %d:\n got %s\nwant %s", c.ev.ID, got, want)
+			}
+			continue
+		}
+		if string(got) != string(want) {
+			t.Errorf("event %d:\n got %s\nwant %s", c.ev.ID, got, want)
+		}
 	}
 }

@@ -324,3 +324,43 @@ func TestBodiesWithNULOrInvalidUTF8AreKept(t *testing.T) {
 		t.Fatal("the WooCommerce event was not stored with the NUL replaced")
 	}
 }
+
+// The intake reads bodies into reused buffers: concurrent deliveries of
+// different sizes (a buffer reused by a shorter body, then a longer one)
+// must each be stored exactly as sent, duplicates included.
+func TestConcurrentDeliveriesAreStoredAsSent(t *testing.T) {
+	h := newHarness(t, withoutWorker())
+	h.installShop("pooled.myshopify.com")
+	const n = 120
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		note := strings.Repeat("x", (i*7919)%5000)
+		bodies[i] = []byte(strings.Replace(orderBody, `"id":820982911946154508`, fmt.Sprintf(`"id":%d,"note":%q`, 820982911946154508+int64(i), note), 1))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 2*n)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				for range 2 { // the second is a duplicate
+					d := delivery{topic: "orders/create", shop: "pooled.myshopify.com", eventID: fmt.Sprint("pooled-", i), body: bodies[i]}
+					if status, body := h.deliver(d); status != http.StatusOK {
+						errs <- fmt.Sprintf("delivery %d: %d %s", i, status, body)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	for i, b := range bodies {
+		if c := h.count("SELECT count(*) FROM webhook_events WHERE event_id = $1 AND payload = $2::jsonb", fmt.Sprint("pooled-", i), string(b)); c != 1 {
+			t.Fatalf("event %d: %d rows stored as sent, want 1", i, c)
+		}
+	}
+}

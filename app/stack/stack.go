@@ -79,10 +79,12 @@ type Stack struct {
 	// friendcodes.Flusher.AfterSend); nil in production.
 	AfterFriendBatchSent func()
 
-	dispatcher   *jobs.Dispatcher
-	campaigns    *campaigns.Service
-	widgetAssets *widget.Assets
-	closeOnce    sync.Once
+	dispatcher *jobs.Dispatcher
+	// dispatchRedis carries the dispatcher's enqueues.
+	dispatchRedis *jobs.PipelinedRedis
+	campaigns     *campaigns.Service
+	widgetAssets  *widget.Assets
+	closeOnce     sync.Once
 
 	// flushWindows: the friend-code flush windows this process queued.
 	flushWindows jobs.FlushWindows
@@ -138,7 +140,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Stack, err
 	// Every process shares each shop's model of Shopify's cost bucket.
 	s.Admin.Budget = &storebudget.Bucket{Redis: s.Redis}
 	s.Jobs.Client = s.Queue
-	s.dispatcher = jobs.NewDispatcher(s.Jobs, 4, log)
+	s.Jobs.Redis = s.Redis
+	// The dispatcher's enqueues share round trips to Redis: its workers'
+	// concurrent enqueues go as one pipeline (jobs.PipelinedRedis), so
+	// more workers mean fuller pipelines, not more connections.
+	s.dispatchRedis = jobs.NewPipelinedRedis(ropt, 64)
+	s.dispatcher = jobs.NewDispatcher(&jobs.Client{Client: asynq.NewClientFromRedisClient(s.dispatchRedis), Inspector: s.Jobs.Inspector, Redis: s.Redis}, 32, log)
 	return s, nil
 }
 
@@ -627,6 +634,7 @@ func (s *Stack) Serve(ctx context.Context, addr string) error {
 func (s *Stack) Close() {
 	s.closeOnce.Do(func() {
 		s.dispatcher.Close()
+		s.dispatchRedis.Close()
 		s.Webhooks.Close()
 		s.Queue.Close()
 		s.Jobs.Inspector.Close()

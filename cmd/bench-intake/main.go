@@ -106,6 +106,10 @@ func run(appURL, dsn, secret, payloadPath, shop string, n, c int, rate float64, 
 		if err != nil {
 			return 0, 0, err
 		}
+		// Read to the end, as a sender keeping its connection does: a
+		// body closed unread makes the client drop the connection, and
+		// the app then paid a TCP accept and close per delivery.
+		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return time.Since(start), resp.StatusCode, nil
 	}

@@ -3,6 +3,7 @@ package shopify
 import (
 	"bytes"
 	"encoding/json"
+	"unsafe"
 
 	"github.com/bytedance/sonic"
 
@@ -18,6 +19,15 @@ var jsonAPI = sonic.Config{
 	EscapeHTML: true, SortMapKeys: true, CompactMarshaler: true, CopyString: true, ValidateString: true,
 	CaseSensitive: true,
 }.Froze()
+
+// unmarshalBody is jsonAPI.Unmarshal without its copy of the body:
+// sonic's Unmarshal(bytes) converts them to a string first (a 31 KB copy
+// per order, 2-3% of serve's CPU and a third of its allocation). The
+// decoded strings are copies (CopyString), so nothing decoded points into
+// the body; the body is not modified while it is read.
+func unmarshalBody(payload []byte, v any) error {
+	return jsonAPI.UnmarshalFromString(unsafe.String(unsafe.SliceData(payload), len(payload)), v)
+}
 
 // orderBody is an orders/* body as the intake reads it, in one pass: the
 // fields the engine uses and the keys that tell other topics' bodies apart
@@ -59,7 +69,7 @@ func ReadWebhook(topic string, payload []byte) (*WebhookBody, error) {
 	switch topic {
 	case TopicOrdersCreate, TopicOrdersPaid, TopicOrdersCancelled:
 		var o orderBody
-		if jsonAPI.Unmarshal(payload, &o) == nil {
+		if unmarshalBody(payload, &o) == nil {
 			wb.order = &o
 			if o.Customer != nil {
 				wb.CustomerID = o.Customer.ID
@@ -77,7 +87,7 @@ func ReadWebhook(topic string, payload []byte) (*WebhookBody, error) {
 			ID int64 `json:"id"`
 		} `json:"customer"`
 	}
-	if jsonAPI.Unmarshal(payload, &head) != nil {
+	if unmarshalBody(payload, &head) != nil {
 		return nil, notJSON
 	}
 	if head.Customer != nil {
