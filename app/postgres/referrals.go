@@ -205,6 +205,7 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 	// GORM's statement building and scanning were most of its CPU.
 	var row orderRow
 	var facts string
+	var noReferral bool
 	err := r.db.sql.QueryRowContext(ctx, `
 		INSERT INTO orders AS o (shop_id, platform_order_id, name, customer_id, email_norm, currency, total_minor, refunded_minor,
 			refund_ids, known, paid, cancelled, test, browser_ip, facts, first_name, last_initial, placed_at, locale, marketing_consent,
@@ -240,16 +241,21 @@ func (r *ReferralRepo) MergeOrder(ctx context.Context, shopID int64, ev referral
 				THEN EXCLUDED.refunded_minor ELSE 0 END,
 			refund_ids  = ARRAY(SELECT DISTINCT unnest(o.refund_ids || EXCLUDED.refund_ids)),
 			updated_at  = now()
-		RETURNING id, shop_id, first_name, known, paid, cancelled, refunded_minor, facts`,
+		RETURNING id, shop_id, first_name, known, paid, cancelled, refunded_minor, facts,
+			NOT EXISTS (SELECT 1 FROM referrals f WHERE f.order_id = o.id)`,
 		shopID, o.PlatformID, o.Name, o.CustomerID, attribution.NormalizeEmail(o.Email), o.Total.Currency, o.Total.Minor, ev.RefundMinor,
 		refundIDs, ev.Known, ev.Paid, ev.Cancelled, o.Test, o.BrowserIP, string(factsIn), ev.FirstName, ev.LastInitial, placed,
 		ev.Locale, ev.MarketingConsent, ev.Presentment.Currency, ev.Presentment.Minor,
-	).Scan(&row.ID, &row.ShopID, &row.FirstName, &row.Known, &row.Paid, &row.Cancelled, &row.RefundedMinor, &facts)
+	).Scan(&row.ID, &row.ShopID, &row.FirstName, &row.Known, &row.Paid, &row.Cancelled, &row.RefundedMinor, &facts, &noReferral)
 	row.Facts = facts
 	if err != nil {
 		return nil, unavailable(err, fmt.Sprintf("merge order %s of shop %d", o.PlatformID, shopID))
 	}
-	return row.toRecord()
+	rec, err := row.toRecord()
+	if err == nil {
+		rec.NoReferral = noReferral
+	}
+	return rec, err
 }
 
 type advocateRow struct {

@@ -61,6 +61,10 @@ type OrderRecord struct {
 	Paid          bool
 	Cancelled     bool
 	RefundedMinor int64
+	// NoReferral is true when the repository knows the order has no
+	// referral (MergeOrder says so, saving Reconcile a lookup); false is
+	// "look it up".
+	NoReferral bool
 }
 
 // Net is what the customer finally paid.
@@ -210,14 +214,19 @@ func (e *Engine) Reconcile(ctx context.Context, shop *app.Shop, o *OrderRecord) 
 		// the error at the end so the job retries the advocate part.
 		_, advErr = e.EnsureAdvocate(ctx, shop, p, o)
 	}
-	ref, err := e.Repo.ReferralByOrder(ctx, o.ID)
-	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
-		return err
+	var ref *app.Referral
+	if !o.NoReferral {
+		if ref, err = e.Repo.ReferralByOrder(ctx, o.ID); err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			return err
+		}
 	}
 	if ref == nil && p.Enabled {
 		if ref, err = e.attribute(ctx, shop, p, o); err != nil {
 			return err
 		}
+	}
+	if ref != nil {
+		o.NoReferral = false // as the next merge will say
 	}
 	if ref != nil {
 		if err := e.reverseIfNeeded(ctx, shop, p, o, ref); err != nil {
