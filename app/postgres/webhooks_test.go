@@ -120,12 +120,15 @@ func TestEventLifecycleAndRelayQueue(t *testing.T) {
 	if err := svc.MarkFailed(ctx, id, fmt.Errorf("boom")); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.MarkProcessed(ctx, id, time.Now()); err != nil {
+	// The instant is kept to the microsecond, whatever the zone it is given in.
+	paris, _ := time.LoadLocation("Europe/Paris")
+	at := time.Date(2026, 11, 1, 11, 0, 1, 123456000, paris)
+	if err := svc.MarkProcessed(ctx, id, at); err != nil {
 		t.Fatal(err)
 	}
 	ev, _ = svc.Event(ctx, id)
-	if ev.ProcessedAt == nil || ev.Attempts != 2 || ev.LastError != "" {
-		t.Fatalf("after processing: %+v", ev)
+	if ev.ProcessedAt == nil || !ev.ProcessedAt.Equal(at) || ev.Attempts != 2 || ev.LastError != "" {
+		t.Fatalf("after processing at %s: %+v", at, ev)
 	}
 	if waiting, _ := svc.Unprocessed(ctx, soon, soon, 10); len(waiting) != 0 {
 		t.Fatalf("processed event offered to the relay: %v", waiting)
