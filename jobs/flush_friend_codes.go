@@ -57,24 +57,28 @@ type FlushWindows struct {
 	last map[int64]int64
 }
 
-// queued reports whether the shop's flush for window w was queued, and
-// records it as queued when mark is set.
-func (f *FlushWindows) queued(shopID, w int64, mark bool) bool {
+// queued reports whether this process queued the shop's flush for window w.
+func (f *FlushWindows) queued(shopID, w int64) bool {
 	if f == nil {
 		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last, ok := f.last[shopID]
+	return ok && last == w
+}
+
+// mark records the shop's flush for window w as queued.
+func (f *FlushWindows) mark(shopID, w int64) {
+	if f == nil {
+		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.last == nil {
 		f.last = map[int64]int64{}
 	}
-	if f.last[shopID] == w {
-		return true
-	}
-	if mark {
-		f.last[shopID] = w
-	}
-	return false
+	f.last[shopID] = w
 }
 
 // FlushFriendCodes queues the shop's flush; one already queued for this
@@ -82,12 +86,12 @@ func (f *FlushWindows) queued(shopID, w int64, mark bool) bool {
 func (q FriendCodeQueue) FlushFriendCodes(ctx context.Context, shopID int64) error {
 	now := q.Now()
 	w := flushWindow(now)
-	if q.Queued.queued(shopID, w, false) {
+	if q.Queued.queued(shopID, w) {
 		return nil
 	}
 	_, err := q.Queue.EnqueueContext(ctx, NewFlushFriendCodesTask(shopID, now))
 	if err == nil || errors.Is(err, asynq.ErrTaskIDConflict) {
-		q.Queued.queued(shopID, w, true)
+		q.Queued.mark(shopID, w)
 		return nil
 	}
 	return err

@@ -174,12 +174,18 @@ func (sc *shopCache) forget(domain string) {
 // intakeBody reads a webhook's raw body, refusing one over WebhookMaxBody
 // (413) before or while reading it.
 func (s *Server) intakeBody(c *gin.Context, reject func(reason string, err error)) ([]byte, bool) {
+	return s.intakeBodyInto(c, reject, nil)
+}
+
+// intakeBodyInto is intakeBody reading into *buf (grown as needed) when buf
+// is not nil and the sender gave a Content-Length.
+func (s *Server) intakeBodyInto(c *gin.Context, reject func(reason string, err error), buf *[]byte) ([]byte, bool) {
 	tooLarge := app.Errorf(app.ETOOLARGE, "body over %d bytes", s.WebhookMaxBody)
 	if c.Request.ContentLength > s.WebhookMaxBody {
 		reject("too_large", tooLarge)
 		return nil, false
 	}
-	body, err := readBody(c, s.WebhookMaxBody)
+	body, err := readBody(c, s.WebhookMaxBody, buf)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -211,34 +217,37 @@ func putBodyBuf(buf *[]byte) {
 // putBodyBuf once nothing refers to the body (buf is nil when the body was
 // not read into a pooled buffer).
 func (s *Server) intakeBodyBuf(c *gin.Context, reject func(reason string, err error)) (body []byte, buf *[]byte, ok bool) {
-	n := c.Request.ContentLength
-	if n <= 0 || n > s.WebhookMaxBody || n > maxPooledBody {
+	if n := c.Request.ContentLength; n <= 0 || n > maxPooledBody {
 		body, ok = s.intakeBody(c, reject)
 		return body, nil, ok
 	}
 	buf = bodyBufs.Get().(*[]byte)
-	if int64(cap(*buf)) < n {
-		*buf = make([]byte, n, max(n, 32<<10))
-	}
-	body = (*buf)[:n]
-	if _, err := io.ReadFull(http.MaxBytesReader(c.Writer, c.Request.Body, s.WebhookMaxBody), body); err != nil {
+	if body, ok = s.intakeBodyInto(c, reject, buf); !ok {
 		putBodyBuf(buf)
-		reject("read", app.Wrap(app.EINVALID, err, "could not read body"))
 		return nil, nil, false
 	}
 	return body, buf, true
 }
 
-// readBody reads at most max bytes, in one allocation when the sender gave a
-// Content-Length (Shopify does).
-func readBody(c *gin.Context, max int64) ([]byte, error) {
-	r := http.MaxBytesReader(c.Writer, c.Request.Body, max)
-	if n := c.Request.ContentLength; n > 0 && n <= max {
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(r, buf); err != nil {
+// readBody reads at most limit bytes, in one allocation when the sender
+// gave a Content-Length (Shopify does): into *buf when given, grown as
+// needed.
+func readBody(c *gin.Context, limit int64, buf *[]byte) ([]byte, error) {
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	if n := c.Request.ContentLength; n > 0 && n <= limit {
+		var b []byte
+		if buf != nil {
+			if int64(cap(*buf)) < n {
+				*buf = make([]byte, n, max(n, 32<<10))
+			}
+			b = (*buf)[:n]
+		} else {
+			b = make([]byte, n)
+		}
+		if _, err := io.ReadFull(r, b); err != nil {
 			return nil, err
 		}
-		return buf, nil
+		return b, nil
 	}
 	return io.ReadAll(r)
 }

@@ -82,13 +82,13 @@ func (g *OrderGate) remember(o *OrderRecord) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.done == nil || len(g.done) >= g.max() {
+	if g.done == nil || len(g.done) >= g.limit() {
 		g.done = map[int64]OrderRecord{}
 	}
 	g.done[o.ID] = *o
 }
 
-func (g *OrderGate) max() int {
+func (g *OrderGate) limit() int {
 	if g.Max > 0 {
 		return g.Max
 	}

@@ -358,10 +358,11 @@ func New(cfg Config) *Simulator {
 	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = (&net.Dialer{Timeout: time.Second}).DialContext
-		// Shopify delivers from many connections kept open; Go's default
-		// of 2 idle connections a host made a burst of deliveries dial a
-		// new one nearly every time (a tenth of bench-store's simulator
-		// CPU, and the app's accepts).
+		// How Shopify's senders hold their connections is not documented;
+		// this is the simulator's own cost, not a claim about Shopify: with
+		// Go's default of 2 idle connections a host, a burst of deliveries
+		// dialled a new one nearly every time (a tenth of bench-store's
+		// simulator CPU, and the app's accepts).
 		tr.MaxIdleConnsPerHost = 64
 		hc = http.Client{Timeout: 5 * time.Second, Transport: tr}
 	}
