@@ -217,7 +217,13 @@ test("inside the Shopify admin: the console's pages with App Bridge's token, lin
   await page.waitForFunction(() => window.__toasts.some((t) => /saved/i.test(t.message)));
   await page.getByLabel("Holding period (days)").fill("999");
   await page.locator("form#settings").getByRole("button", { name: "Save" }).click();
-  await page.getByRole("alert").first().waitFor();
+  // This wait has timed out now and then in full runs (never alone): say
+  // what the page showed, to find the race.
+  await page.getByRole("alert").first().waitFor().catch(async (e) => {
+    const seen = await page.evaluate(() => ({ url: location.href, busy: document.getElementById("app")?.getAttribute("aria-busy"),
+      hold: document.querySelector("#holding_days, [name=holding_days]")?.value, text: document.getElementById("app")?.innerText.slice(0, 600) }));
+    throw new Error(`${e.message}\ntoasts: ${JSON.stringify(await toasts())}\npage: ${JSON.stringify(seen)}`);
+  });
   assert.ok((await toasts()).some((t) => t.startsWith("error")), `no error toast: ${await toasts()}`);
   await page.screenshot({ path: `${OUT}/embedded-settings.png`, fullPage: true });
 
